@@ -1,0 +1,60 @@
+# `make lab-up option3` and `make test` do all set-up on a fresh machine.
+VENV    := .venv
+PYTHON  ?= python3
+MPLSLAB := $(VENV)/bin/mplslab
+PYTEST  := $(VENV)/bin/pytest
+LAB_GOALS := lab-up lab-down lab-verify lab-status
+# `make lab-up option1` takes the lab from the second word; `make lab-up LAB=option1` too.
+ifneq ($(filter $(LAB_GOALS),$(firstword $(MAKECMDGOALS))),)
+  LAB ?= $(word 2,$(MAKECMDGOALS))
+  $(eval $(word 2,$(MAKECMDGOALS)):;@:)
+endif
+VARIANT_ARG := $(if $(VARIANT),--variant $(VARIANT))
+
+.PHONY: setup test test-unit test-parser test-e2e lint appliance bench $(LAB_GOALS) clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/system-deps.sh
+	./scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip==25.3
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+appliance: setup
+	$(MPLSLAB) appliance build
+
+lab-up: setup
+	@test -n "$(LAB)" || { echo "usage: make lab-up LAB (see: $(MPLSLAB) list)"; exit 2; }
+	$(MPLSLAB) up $(LAB) $(VARIANT_ARG)
+
+lab-down: setup
+	@test -n "$(LAB)" || { echo "usage: make lab-down LAB"; exit 2; }
+	$(MPLSLAB) down $(LAB)
+
+lab-verify: setup
+	@test -n "$(LAB)" || { echo "usage: make lab-verify LAB"; exit 2; }
+	$(MPLSLAB) verify $(LAB)
+
+lab-status: setup
+	$(MPLSLAB) status $(LAB)
+
+# Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
+test: setup appliance
+	$(PYTEST) -v tests/unit tests/e2e
+
+test-unit: setup
+	$(PYTEST) -q tests/unit -m "not frr_parser"
+
+test-e2e: setup appliance
+	$(PYTEST) -v tests/e2e
+
+lint: setup
+	$(VENV)/bin/ruff check emulator tests bench
+
+bench: setup
+	$(VENV)/bin/python bench/render.py
+
+clean:
+	rm -rf $(VENV) .mplslab .pytest_cache

@@ -1,0 +1,540 @@
+"""From a validated lab file to the normalised lab: addresses, interfaces, protocols.
+
+Everything here is deterministic: the same file gives the same addresses and names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from emulator.errors import LabError
+from emulator.model import schema, topology
+from emulator.model.loader import SourceMap, load_lab_file
+
+PROVIDER_ROLES = {"pe", "p", "rr", "asbr", "pe-asbr"}
+CUSTOMER_ROLES = {"ce", "host"}
+LINK_PREFIXLEN = 30
+FIRST_VRF_TABLE = 10
+
+
+def load_lab(lab: str, variant: str | None = None) -> topology.Lab:
+    lab_file, source, variant, variants = load_lab_file(lab, variant)
+    return Builder(lab_file, source, variant, variants).build()
+
+
+class AddressPool:
+    """Hands out addresses or subnets from a network in order, skipping claimed ones."""
+
+    def __init__(self, network: ipaddress.IPv4Network, claimed: set):
+        self.network = network
+        self.claimed = claimed
+
+    def hosts(self) -> Iterator[ipaddress.IPv4Address]:
+        for host in self.network.hosts():
+            if host not in self.claimed:
+                yield host
+
+    def next_host(self) -> ipaddress.IPv4Address:
+        for host in self.hosts():
+            self.claimed.add(host)
+            return host
+        raise LabError(f"address pool {self.network} is exhausted",
+                       hint="give the AS a larger pool")
+
+    def next_subnet(self, prefixlen: int) -> ipaddress.IPv4Network:
+        for subnet in self.network.subnets(new_prefix=prefixlen):
+            if not any(h in self.claimed for h in subnet):
+                self.claimed.update(subnet)
+                return subnet
+        raise LabError(f"address pool {self.network} has no free /{prefixlen} left",
+                       hint="give the AS a larger links pool")
+
+
+@dataclass
+class NodeDraft:
+    """A node while it is being assembled."""
+
+    name: str
+    spec: schema.Node
+    asn: int
+    loopback: ipaddress.IPv4Interface | None = None
+    interfaces: list[topology.Interface] = field(default_factory=list)
+    neighbors: dict[str | None, list[topology.BgpNeighbor]] = field(
+        default_factory=lambda: defaultdict(list))
+    ospf: dict[str | None, dict] = field(default_factory=dict)
+    rip: dict[str | None, dict] = field(default_factory=dict)
+    static_routes: list[topology.StaticRoute] = field(default_factory=list)
+    vrf_redistribute: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    bgp_networks: list[ipaddress.IPv4Network] = field(default_factory=list)
+    labeled_networks: list[ipaddress.IPv4Network] = field(default_factory=list)
+    next_eth: int = 1
+
+    @property
+    def provider(self) -> bool:
+        return self.spec.role in PROVIDER_ROLES
+
+    def new_eth(self) -> str:
+        name = f"eth{self.next_eth}"
+        self.next_eth += 1
+        return name
+
+
+class Builder:
+    def __init__(self, lab: schema.LabFile, source: SourceMap, variant: str | None,
+                 variants: dict[str, str]):
+        self.lab = lab
+        self.source = source
+        self.variant = variant
+        self.variants = variants
+        self.ases = {a.asn: a for a in lab.autonomous_systems}
+        self.as_index = {a.asn: i + 1 for i, a in enumerate(lab.autonomous_systems)}
+        self.claimed: set = set()
+        self.drafts: dict[str, NodeDraft] = {}
+        self.links: list[topology.Link] = []
+        self.sessions: list[topology.BgpSession] = []
+
+    # -- errors ---------------------------------------------------------------------------
+    def fail(self, message: str, loc: tuple, hint: str | None = None) -> LabError:
+        return LabError(message, where=self.source.where(loc), hint=hint)
+
+    # -- the whole build ------------------------------------------------------------------
+    def build(self) -> topology.Lab:
+        self.check_references()
+        self.claim_explicit_addresses()
+        self.make_drafts()
+        self.allocate_loopbacks()
+        for index, link in enumerate(self.lab.links):
+            self.add_link(index, link)
+        self.add_sites()
+        for index, session in enumerate(self.lab.bgp):
+            self.add_session(index, session)
+        self.check_frr_can_do()
+        nodes = [self.finish(d) for d in self.drafts.values()]
+        vpns = [
+            topology.Vpn(
+                name=name, rd=vpn.rd,
+                import_targets=vpn.import_targets or vpn.route_targets,
+                export_targets=vpn.export_targets or vpn.route_targets,
+                sites=[n for n, s in self.lab.nodes.items() if s.site and s.site.vpn == name],
+            )
+            for name, vpn in self.lab.vpns.items()
+        ]
+        customer_asns = sorted({d.asn for d in self.drafts.values() if not d.provider})
+        return topology.Lab(
+            name=self.lab.name, title=self.lab.title, description=self.lab.description.strip(),
+            scenario=self.lab.scenario, variant=self.variant, variants=self.variants,
+            slides=self.lab.slides, deviations=self.lab.deviations,
+            source=str(self.source.path), platform_labels=self.lab.defaults.platform_labels,
+            autonomous_systems=[
+                topology.AutonomousSystem(
+                    asn=a.asn, name=a.name or f"AS {a.asn}", igp=a.igp,
+                    label_distribution=list(a.label_distribution), transit=a.transit)
+                for a in self.lab.autonomous_systems
+            ] + [
+                topology.AutonomousSystem(asn=asn, name=f"customer AS {asn}", igp="none",
+                                          label_distribution=[], transit=False, customer=True)
+                for asn in customer_asns
+            ],
+            vpns=vpns, nodes=nodes, links=self.links, sessions=self.sessions,
+        )
+
+    # -- validation of names --------------------------------------------------------------
+    def check_references(self) -> None:
+        lab = self.lab
+        seen_asn: set[int] = set()
+        for index, system in enumerate(lab.autonomous_systems):
+            if system.asn in seen_asn:
+                raise self.fail(f"AS {system.asn} is defined twice",
+                                ("autonomous_systems", index, "asn"))
+            seen_asn.add(system.asn)
+        for name, node in lab.nodes.items():
+            if node.role in PROVIDER_ROLES:
+                if node.asn is None:
+                    raise self.fail(f"a {node.role} belongs to a provider AS: give it asn",
+                                    ("nodes", name), hint=f"one of {sorted(self.ases)}")
+                if node.asn not in self.ases:
+                    raise self.fail(f"AS {node.asn} is not in autonomous_systems",
+                                    ("nodes", name, "asn"), hint=f"known: {sorted(self.ases)}")
+            if node.site and node.site.vpn not in lab.vpns:
+                raise self.fail(f"unknown VPN {node.site.vpn!r}", ("nodes", name, "site", "vpn"),
+                                hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
+            if node.suites.get("bgp") == "bird":
+                raise self.fail("BGP in BIRD (carrier-supporting-carrier PEs) is not built yet",
+                                ("nodes", name, "suites"),
+                                hint="use frr until the CsC labs land")
+        names: set[str] = set()
+        for index, link in enumerate(lab.links):
+            for side, endpoint in enumerate(link.endpoints):
+                if endpoint not in lab.nodes:
+                    raise self.fail(f"unknown node {endpoint!r}",
+                                    ("links", index, "endpoints", side),
+                                    hint=f"nodes are: {', '.join(lab.nodes)}")
+            for vrf in link.vrfs or {}:
+                if vrf not in lab.vpns:
+                    raise self.fail(f"unknown VPN {vrf!r}", ("links", index, "vrfs", vrf))
+            if link.name:
+                if link.name in names:
+                    raise self.fail(f"two links are called {link.name}", ("links", index, "name"))
+                names.add(link.name)
+        session_names: set[str] = set()
+        for index, session in enumerate(lab.bgp):
+            for side, endpoint in enumerate(session.between):
+                if endpoint not in lab.nodes:
+                    raise self.fail(f"unknown node {endpoint!r}", ("bgp", index, "between", side),
+                                    hint=f"nodes are: {', '.join(lab.nodes)}")
+            if session.name:
+                if session.name in session_names:
+                    raise self.fail(f"two BGP sessions are called {session.name}",
+                                    ("bgp", index, "name"))
+                session_names.add(session.name)
+
+    def claim_explicit_addresses(self) -> None:
+        """Explicit loopbacks, link subnets and site prefixes must not collide."""
+        owners: dict = {}
+
+        def claim(item, loc):
+            for other, other_loc in owners.items():
+                overlaps = (item == other) if isinstance(item, ipaddress.IPv4Address) else (
+                    other in item if isinstance(other, ipaddress.IPv4Address)
+                    else item.overlaps(other))
+                if overlaps:
+                    raise self.fail(f"address {item} is already used at "
+                                    f"{self.source.where(other_loc)}", loc,
+                                    hint="every loopback, link subnet and site prefix is unique")
+            owners[item] = loc
+
+        for name, node in self.lab.nodes.items():
+            if node.loopback is not None:
+                claim(node.loopback, ("nodes", name, "loopback"))
+                self.claimed.add(node.loopback)
+            if node.site is not None:
+                claim(node.site.prefix, ("nodes", name, "site", "prefix"))
+        for index, link in enumerate(self.lab.links):
+            if link.subnet is not None:
+                claim(link.subnet, ("links", index, "subnet"))
+                self.claimed.update(link.subnet)
+
+    # -- nodes ----------------------------------------------------------------------------
+    def make_drafts(self) -> None:
+        next_customer = self.lab.defaults.customer_asn_base
+        for name, spec in self.lab.nodes.items():
+            asn = spec.asn
+            if asn is None:
+                next_customer += 1
+                asn = next_customer
+            self.drafts[name] = NodeDraft(name=name, spec=spec, asn=asn)
+
+    def pool(self, asn: int, kind: str) -> AddressPool:
+        system = self.ases[asn]
+        index = self.as_index[asn]
+        default = {"loopbacks": f"10.{index}.0.0/24", "links": f"10.{index}.1.0/24"}[kind]
+        network = getattr(system, kind) or ipaddress.IPv4Network(default)
+        return AddressPool(network, self.claimed)
+
+    def allocate_loopbacks(self) -> None:
+        for draft in self.drafts.values():
+            if not draft.provider:
+                continue
+            address = draft.spec.loopback or self.pool(draft.asn, "loopbacks").next_host()
+            draft.loopback = ipaddress.IPv4Interface(f"{address}/32")
+            draft.interfaces.append(topology.Interface(
+                name="lo", kind="loopback", address=draft.loopback, scope="loopback",
+                igp=self.igp_of(draft) != "none"))
+
+    def igp_of(self, draft: NodeDraft) -> str:
+        return self.ases[draft.asn].igp if draft.provider else "none"
+
+    def ldp_of(self, draft: NodeDraft) -> bool:
+        return draft.provider and "ldp" in self.ases[draft.asn].label_distribution
+
+    # -- links ----------------------------------------------------------------------------
+    def add_link(self, index: int, link: schema.Link) -> None:
+        a, b = (self.drafts[n] for n in link.endpoints)
+        name = link.name or f"{a.name}--{b.name}"
+        if a.provider and b.provider:
+            scope = "core" if a.asn == b.asn else "inter-as"
+        else:
+            scope = "attachment"
+        if link.vrfs and scope == "attachment":
+            raise self.fail("vrfs (one VLAN per VRF) joins two provider routers; a CE link "
+                            "takes its VRF from the CE's site", ("links", index, "vrfs"))
+        if link.protocol and scope == "core":
+            raise self.fail("protocol applies to VRF attachments, not to a core link",
+                            ("links", index, "protocol"))
+        if scope == "inter-as" and not link.vrfs and link.protocol:
+            raise self.fail("protocol on an inter-AS link needs vrfs (back-to-back VRFs)",
+                            ("links", index, "protocol"))
+        if scope == "core" and a.asn == b.asn:
+            pool = self.pool(a.asn, "links")
+        elif scope == "attachment":
+            provider = a if a.provider else b
+            pool = self.pool(provider.asn, "links") if provider.provider else AddressPool(
+                self.lab.defaults.interconnect, self.claimed)
+        else:
+            pool = AddressPool(self.lab.defaults.interconnect, self.claimed)
+        eth_a, eth_b = a.new_eth(), b.new_eth()
+        self.links.append(topology.Link(
+            name=name, a=topology.Endpoint(node=a.name, interface=eth_a),
+            b=topology.Endpoint(node=b.name, interface=eth_b), scope=scope,
+            vrfs=dict(link.vrfs or {}),
+            protocol=(link.protocol or self.lab.defaults.pe_ce_protocol)
+            if scope == "attachment" or link.vrfs else None))
+        if link.vrfs:
+            # One logical interface and VRF per VPN client on the one physical link.
+            for draft, eth in ((a, eth_a), (b, eth_b)):
+                draft.interfaces.append(topology.Interface(
+                    name=eth, kind="veth", address=None, scope=scope, link=name))
+            for vrf, vlan in link.vrfs.items():
+                subnet = (link.subnet if link.subnet and len(link.vrfs) == 1
+                          else pool.next_subnet(LINK_PREFIXLEN))
+                self.connect(a, f"{eth_a}.{vlan}", b, f"{eth_b}.{vlan}", subnet, scope, name,
+                             vrf=vrf, vlan=vlan, parents=(eth_a, eth_b))
+                self.attach_protocol(a, f"{eth_a}.{vlan}", b, f"{eth_b}.{vlan}", vrf,
+                                     link.protocol or self.lab.defaults.pe_ce_protocol,
+                                     ("links", index, "protocol"))
+            return
+        subnet = link.subnet or pool.next_subnet(LINK_PREFIXLEN)
+        vrf = None
+        if scope == "attachment":
+            customer = a if not a.provider else b
+            if customer.spec.site is None:
+                raise self.fail(f"{customer.name} attaches to a provider but has no site",
+                                ("nodes", customer.name))
+            vrf = customer.spec.site.vpn
+        self.connect(a, eth_a, b, eth_b, subnet, scope, name, vrf=vrf)
+        if scope == "attachment":
+            self.attach_protocol(a, eth_a, b, eth_b, vrf,
+                                 link.protocol or self.lab.defaults.pe_ce_protocol,
+                                 ("links", index, "protocol"))
+
+    def connect(self, a: NodeDraft, if_a: str, b: NodeDraft, if_b: str,
+                subnet: ipaddress.IPv4Network, scope: str, link: str, *, vrf: str | None = None,
+                vlan: int | None = None, parents: tuple[str, str] | None = None) -> None:
+        hosts = list(subnet.hosts())
+        if len(hosts) < 2:
+            raise LabError(f"link {link}: subnet {subnet} has room for fewer than two hosts")
+        addr_a = ipaddress.IPv4Interface(f"{hosts[0]}/{subnet.prefixlen}")
+        addr_b = ipaddress.IPv4Interface(f"{hosts[1]}/{subnet.prefixlen}")
+        for index, (draft, ifname, addr, peer, peer_if, peer_addr) in enumerate((
+                (a, if_a, addr_a, b, if_b, addr_b), (b, if_b, addr_b, a, if_a, addr_a))):
+            core = scope == "core"
+            draft.interfaces.append(topology.Interface(
+                name=ifname, kind="vlan" if vlan else "veth", address=addr, scope=scope,
+                parent=parents[index] if parents else None, vlan=vlan,
+                vrf=vrf if draft.provider or vlan else None,
+                peer=topology.Peer(node=peer.name, interface=peer_if, address=peer_addr),
+                link=link, igp=core and self.igp_of(draft) != "none",
+                ldp=core and self.ldp_of(draft), mpls=core))
+
+    def attach_protocol(self, a: NodeDraft, if_a: str, b: NodeDraft, if_b: str, vrf: str,
+                        protocol: str, loc: tuple) -> None:
+        """The routing between a VRF and what sits behind it (a CE, or the other AS's VRF)."""
+        for me, my_if, other, other_if in ((a, if_a, b, if_b), (b, if_b, a, if_a)):
+            my_vrf = vrf if me.provider else None
+            other_addr = next(i for i in other.interfaces if i.name == other_if).address
+            if protocol == "ebgp":
+                if me.asn == other.asn:
+                    raise self.fail(f"eBGP between {me.name} and {other.name} needs two ASes",
+                                    loc, hint="give the CE its own asn")
+                me.neighbors[my_vrf].append(topology.BgpNeighbor(
+                    session=self.attachment_session(a, b, vrf), peer=other.name,
+                    address=other_addr.ip, remote_as=other.asn, families=["ipv4-unicast"],
+                    vrf=my_vrf, ebgp=True))
+            elif protocol == "ospf":
+                instance = me.ospf.setdefault(my_vrf, {"interfaces": [], "passive": [],
+                                                       "redistribute": set()})
+                instance["interfaces"].append(my_if)
+                if me.provider:
+                    instance["redistribute"].add("bgp")
+                    me.vrf_redistribute[vrf].add("ospf")
+            elif protocol == "rip":
+                instance = me.rip.setdefault(my_vrf, {"interfaces": [], "redistribute": set()})
+                instance["interfaces"].append(my_if)
+                if me.provider:
+                    instance["redistribute"].add("bgp")
+                    me.vrf_redistribute[vrf].add("rip")
+            elif protocol == "static":
+                if me.provider:
+                    for prefix in self.prefixes_behind(other, vrf):
+                        me.static_routes.append(topology.StaticRoute(
+                            prefix=prefix, nexthop=other_addr.ip, vrf=my_vrf))
+                    me.vrf_redistribute[vrf].add("static")
+                else:
+                    me.static_routes.append(topology.StaticRoute(
+                        prefix=ipaddress.IPv4Network("0.0.0.0/0"), nexthop=other_addr.ip))
+        if protocol == "ebgp":
+            self.sessions.append(topology.BgpSession(
+                name=self.attachment_session(a, b, vrf), a=a.name, b=b.name,
+                families=["ipv4-unicast"], ebgp=True, multihop=False,
+                vrf=vrf))
+
+    @staticmethod
+    def attachment_session(a: NodeDraft, b: NodeDraft, vrf: str) -> str:
+        both_provider = a.provider and b.provider
+        return f"{a.name}--{b.name}" + (f"@{vrf}" if both_provider else "")
+
+    def prefixes_behind(self, other: NodeDraft, vrf: str) -> list[ipaddress.IPv4Network]:
+        """Site prefixes of a VPN reached through a statically routed attachment."""
+        if not other.provider:
+            return [other.spec.site.prefix] if other.spec.site else []
+        # Back-to-back VRFs: the sites attached in the other AS.
+        return [
+            node.site.prefix for name, node in self.lab.nodes.items()
+            if node.site and node.site.vpn == vrf
+            and any(self.drafts[p].asn == other.asn for p in self.attached_providers(name))
+        ]
+
+    def attached_providers(self, customer: str) -> list[str]:
+        return [
+            other for link in self.lab.links if customer in link.endpoints
+            for other in link.endpoints if other != customer and self.drafts[other].provider
+        ]
+
+    def add_sites(self) -> None:
+        for draft in self.drafts.values():
+            site = draft.spec.site
+            if site is None:
+                continue
+            address = ipaddress.IPv4Interface(f"{next(site.prefix.hosts())}/{site.prefix.prefixlen}")
+            draft.interfaces.append(topology.Interface(
+                name="site0", kind="dummy", address=address, scope="site"))
+            if None in draft.ospf:
+                draft.ospf[None]["interfaces"].append("site0")
+                draft.ospf[None]["passive"].append("site0")
+            if None in draft.rip:
+                draft.rip[None]["interfaces"].append("site0")
+            if draft.neighbors.get(None):
+                draft.bgp_networks.append(site.prefix)
+
+    # -- BGP sessions from the lab file ---------------------------------------------------
+    def add_session(self, index: int, session: schema.BgpSession) -> None:
+        a, b = (self.drafts[n] for n in session.between)
+        loc = ("bgp", index)
+        name = session.name or f"{a.name}--{b.name}"
+        ebgp = a.asn != b.asn
+        over_loopbacks = not ebgp or session.multihop
+        if over_loopbacks:
+            for draft in (a, b):
+                if draft.loopback is None:
+                    raise self.fail(f"{draft.name} has no loopback to peer from", loc)
+            addr_a, addr_b = a.loopback.ip, b.loopback.ip
+        else:
+            shared = [i for i in a.interfaces if i.peer and i.peer.node == b.name and not i.vrf]
+            if not shared:
+                raise self.fail(f"single-hop eBGP between {a.name} and {b.name} needs a direct "
+                                "link between them", loc,
+                                hint="add the link, or set multihop: true to peer loopbacks")
+            addr_a, addr_b = shared[0].address.ip, shared[0].peer.address.ip
+        for me, other, other_addr in ((a, b, addr_b), (b, a, addr_a)):
+            me.neighbors[None].append(topology.BgpNeighbor(
+                session=name, peer=other.name, address=other_addr, remote_as=other.asn,
+                families=list(session.families), ebgp=ebgp,
+                update_source="lo" if over_loopbacks else None,
+                ebgp_multihop=255 if ebgp and session.multihop else None,
+                next_hop_self=me.name in session.next_hop_self,
+                next_hop_unchanged=me.name in session.next_hop_unchanged,
+                rr_client=other.name in session.rr_clients))
+            if "ipv4-labeled-unicast" in session.families and me.spec.role == "pe":
+                # A PE originates its own loopback into labeled-unicast (FRR would advertise
+                # an IGP-learned loopback with implicit-null; FRR issue 2750).
+                if me.loopback.network not in me.labeled_networks:
+                    me.labeled_networks.append(me.loopback.network)
+        if ebgp and not session.multihop:
+            # The inter-AS interface carries labelled packets when BGP hands out labels on it.
+            carries_labels = {"ipv4-vpn", "ipv4-labeled-unicast"} & set(session.families)
+            if carries_labels:
+                for me, other in ((a, b), (b, a)):
+                    me.interfaces = [
+                        i.model_copy(update={"mpls": True, "mpls_bgp_forwarding": True})
+                        if i.peer and i.peer.node == other.name and not i.vrf else i
+                        for i in me.interfaces
+                    ]
+        self.sessions.append(topology.BgpSession(
+            name=name, a=a.name, b=b.name, families=list(session.families), ebgp=ebgp,
+            multihop=session.multihop))
+
+    def check_frr_can_do(self) -> None:
+        for index, session in enumerate(self.lab.bgp):
+            families = set(session.families)
+            if {"ipv4-unicast", "ipv4-labeled-unicast"} <= families:
+                raise self.fail(
+                    "FRR cannot activate one neighbor in both ipv4 unicast and ipv4 "
+                    "labeled-unicast", ("bgp", index, "families"),
+                    hint="labeled-unicast carries the unicast routes too; keep only it")
+            for node in session.between:
+                if self.lab.nodes[node].role in CUSTOMER_ROLES and "ipv4-vpn" in families:
+                    raise self.fail(f"{node} is a {self.lab.nodes[node].role}: it holds no "
+                                    "VPNv4 routes", ("bgp", index, "families"))
+
+    # -- assembling the node --------------------------------------------------------------
+    def finish(self, draft: NodeDraft) -> topology.Node:
+        vrf_names = sorted({i.vrf for i in draft.interfaces if i.vrf and draft.provider} |
+                           {i.vrf for i in draft.interfaces if i.vrf and i.kind == "vlan"},
+                           key=list(self.lab.vpns).index)
+        vrfs = []
+        for name in vrf_names:
+            vpn = self.lab.vpns[name]
+            vrfs.append(topology.Vrf(
+                name=name, table=FIRST_VRF_TABLE + list(self.lab.vpns).index(name), rd=vpn.rd,
+                import_targets=vpn.import_targets or vpn.route_targets,
+                export_targets=vpn.export_targets or vpn.route_targets,
+                interfaces=[i.name for i in draft.interfaces if i.vrf == name],
+                redistribute=sorted(draft.vrf_redistribute.get(name, ()))))
+        ebgp_vpn = any(n.ebgp and not n.ebgp_multihop and "ipv4-vpn" in n.families
+                       for n in draft.neighbors.get(None, []))
+        interfaces = []
+        for interface in draft.interfaces:
+            if ebgp_vpn and interface.mpls:
+                # Option B: a new local label and a swap entry for each VPN route whose next
+                # hop the ASBR rewrites, on both its core and inter-AS interfaces.
+                interface = interface.model_copy(update={"l3vpn_switching": True})
+            interfaces.append(interface)
+        router_id = (draft.loopback.ip if draft.loopback else
+                     next(i.address.ip for i in interfaces if i.scope == "site"))
+        ospf = []
+        if self.igp_of(draft) == "ospf":
+            ospf.append(topology.OspfInstance(
+                vrf=None, router_id=router_id,
+                interfaces=[i.name for i in interfaces if i.igp], passive=["lo"]))
+        for vrf, body in draft.ospf.items():
+            if vrf is None and ospf:
+                raise LabError(f"{draft.name}: OSPF towards a CE in the default table would "
+                               "mix with the provider IGP")
+            ospf.append(topology.OspfInstance(
+                vrf=vrf, router_id=router_id, interfaces=body["interfaces"],
+                passive=body["passive"], redistribute=sorted(body["redistribute"])))
+        rip = [topology.RipInstance(vrf=vrf, interfaces=body["interfaces"],
+                                    redistribute=sorted(body["redistribute"]))
+               for vrf, body in draft.rip.items()]
+        bgp = []
+        if draft.neighbors.get(None) or (vrfs and draft.provider):
+            bgp.append(topology.BgpInstance(
+                asn=draft.asn, router_id=router_id, neighbors=draft.neighbors.get(None, []),
+                networks=draft.bgp_networks, labeled_networks=draft.labeled_networks))
+        for vrf in vrfs:
+            bgp.append(topology.BgpInstance(
+                asn=draft.asn, router_id=router_id, vrf=vrf.name,
+                neighbors=draft.neighbors.get(vrf.name, [])))
+        ldp = any(i.ldp for i in interfaces)
+        mpls = any(i.mpls for i in interfaces)
+        has_lu = any("ipv4-labeled-unicast" in n.families for n in draft.neighbors.get(None, []))
+        daemons = ["mgmtd", "zebra"]
+        daemons += ["bgpd"] if bgp else []
+        daemons += ["ospfd"] if ospf else []
+        daemons += ["ripd"] if rip else []
+        daemons += ["ldpd"] if ldp else []
+        daemons += ["staticd"] if draft.static_routes else []
+        suites = {"igp": "frr", "ldp": "frr", "bgp": "frr", **draft.spec.suites}
+        site = None
+        if draft.spec.site is not None:
+            spec = draft.spec.site
+            site = topology.Site(name=spec.name, vpn=spec.vpn, prefix=spec.prefix,
+                                 address=next(i.address for i in interfaces if i.scope == "site"))
+        return topology.Node(
+            name=draft.name, role=draft.spec.role, asn=draft.asn, router_id=router_id,
+            loopback=draft.loopback, interfaces=interfaces, suites=suites, site=site, vrfs=vrfs,
+            ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
+            fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, daemons=daemons)

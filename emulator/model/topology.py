@@ -1,0 +1,215 @@
+"""The normalised lab: every fact a template, a runtime or the verifier needs, derived once.
+
+Templates and checks read only this. Nothing downstream computes topology facts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
+
+InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Peer(Model):
+    node: str
+    interface: str
+    address: ipaddress.IPv4Interface
+
+
+class Interface(Model):
+    name: str
+    kind: Literal["loopback", "veth", "vlan", "dummy"]
+    # None on the parent of VLAN sub-interfaces: only the sub-interfaces are addressed.
+    address: ipaddress.IPv4Interface | None
+    scope: InterfaceScope
+    parent: str | None = None
+    vlan: int | None = None
+    vrf: str | None = None
+    peer: Peer | None = None
+    link: str | None = None
+    igp: bool = False
+    ldp: bool = False
+    mpls: bool = False
+    # Option B ASBR data plane (FRR >= 9.1): forward labelled packets received from an eBGP
+    # peer, and allocate a local label + swap entry for VPN routes whose next hop changes.
+    mpls_bgp_forwarding: bool = False
+    l3vpn_switching: bool = False
+
+
+class BgpNeighbor(Model):
+    session: str
+    peer: str
+    address: ipaddress.IPv4Address
+    remote_as: int
+    families: list[AddressFamily]
+    ebgp: bool
+    vrf: str | None = None
+    update_source: str | None = None
+    ebgp_multihop: int | None = None
+    next_hop_self: bool = False
+    next_hop_unchanged: bool = False
+    rr_client: bool = False
+
+
+class OspfInstance(Model):
+    vrf: str | None
+    router_id: ipaddress.IPv4Address
+    interfaces: list[str]
+    passive: list[str] = []
+    redistribute: list[str] = []
+
+
+class RipInstance(Model):
+    vrf: str | None
+    interfaces: list[str]
+    redistribute: list[str] = []
+
+
+class StaticRoute(Model):
+    prefix: ipaddress.IPv4Network
+    nexthop: ipaddress.IPv4Address
+    vrf: str | None = None
+
+
+class Vrf(Model):
+    name: str
+    table: int
+    rd: str
+    import_targets: list[str]
+    export_targets: list[str]
+    interfaces: list[str]
+    # BGP redistribution inside the VRF instance (routes learned from OSPF/RIP/static CEs).
+    redistribute: list[str] = []
+
+
+class BgpInstance(Model):
+    asn: int
+    router_id: ipaddress.IPv4Address
+    vrf: str | None = None
+    neighbors: list[BgpNeighbor] = []
+    networks: list[ipaddress.IPv4Network] = []
+    # Networks originated into labeled-unicast (a PE's own loopback in Option 3).
+    labeled_networks: list[ipaddress.IPv4Network] = []
+    redistribute: list[str] = []
+
+    def family(self, family: AddressFamily) -> list[BgpNeighbor]:
+        return [n for n in self.neighbors if family in n.families]
+
+
+class Site(Model):
+    name: str
+    vpn: str
+    prefix: ipaddress.IPv4Network
+    address: ipaddress.IPv4Interface
+
+
+class Node(Model):
+    name: str
+    role: Role
+    asn: int
+    router_id: ipaddress.IPv4Address
+    # None on customer edges: their identity is their site address.
+    loopback: ipaddress.IPv4Interface | None
+    interfaces: list[Interface]
+    suites: dict[str, RoutingSuite]
+    site: Site | None = None
+    vrfs: list[Vrf] = []
+    ospf: list[OspfInstance] = []
+    rip: list[RipInstance] = []
+    static_routes: list[StaticRoute] = []
+    bgp: list[BgpInstance] = []
+    ldp: bool = False
+    # zebra resolves BGP labelled next hops over IGP/LDP labelled routes (FRR >= 10.2).
+    fec_nexthop_resolution: bool = False
+    mpls: bool = False
+    daemons: list[str]
+
+    def interface(self, name: str) -> Interface:
+        for interface in self.interfaces:
+            if interface.name == name:
+                return interface
+        raise KeyError(f"{self.name} has no interface {name}")
+
+    @property
+    def core_bgp(self) -> BgpInstance | None:
+        return next((b for b in self.bgp if b.vrf is None), None)
+
+
+class Endpoint(Model):
+    node: str
+    interface: str
+
+
+class Link(Model):
+    name: str
+    a: Endpoint
+    b: Endpoint
+    scope: InterfaceScope
+    vrfs: dict[str, int] = {}
+    protocol: VrfProtocol | None = None
+
+
+class AutonomousSystem(Model):
+    asn: int
+    name: str
+    igp: Igp
+    label_distribution: list[str]
+    transit: bool
+    customer: bool = False
+
+
+class Vpn(Model):
+    name: str
+    rd: str
+    import_targets: list[str]
+    export_targets: list[str]
+    sites: list[str]  # CE node names
+
+
+class BgpSession(Model):
+    name: str
+    a: str
+    b: str
+    families: list[AddressFamily]
+    ebgp: bool
+    multihop: bool
+    vrf: str | None = None
+
+
+class Lab(Model):
+    name: str
+    title: str
+    description: str
+    scenario: Scenario
+    variant: str | None
+    variants: dict[str, str]
+    slides: str | None
+    deviations: list[str]
+    source: str
+    platform_labels: int
+    autonomous_systems: list[AutonomousSystem]
+    vpns: list[Vpn]
+    nodes: list[Node]
+    links: list[Link]
+    sessions: list[BgpSession]
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def vpn(self, name: str) -> Vpn:
+        for vpn in self.vpns:
+            if vpn.name == name:
+                return vpn
+        raise KeyError(name)

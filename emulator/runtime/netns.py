@@ -1,0 +1,278 @@
+"""Routers as network namespaces on a Linux kernel with MPLS and VRF support.
+
+One namespace per router (``<lab>.<node>``, so labs run side by side), veth pairs for links,
+VLAN sub-interfaces, VRF devices and dummies from each node's ``setup.json``, the MPLS
+sysctls, then FRR's daemons with their own pathspace (``-N``: pid files, vty sockets and
+zserv.api under /run/frr/<namespace>), the rendered frr.conf applied with vtysh.
+
+This module uses the standard library only: the VM runtime runs it inside the micro-VM
+(``python3 -m emulator.runtime.netns ...``), where the project's dependencies are absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+FRR_BIN = Path("/usr/lib/frr")
+FRR_RUN = Path("/run/frr")
+FRR_ETC = Path("/etc/frr")
+RUN_ROOT = Path("/run/mplslab")
+DAEMON_ORDER = ["mgmtd", "zebra", "staticd", "ospfd", "ripd", "isisd", "ldpd", "bgpd"]
+READY_SECONDS = 60.0
+
+
+class StepFailed(Exception):
+    """A deploy step failed; the message names the node and the step."""
+
+
+def namespace(lab: str, node: str) -> str:
+    # FRR's pathspace (-N) refuses dots and slashes; lab and node names never contain "_".
+    return f"{lab}_{node}"
+
+
+def run(argv: list[str], *, check: bool = True, timeout: float = 60.0,
+        capture: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, capture_output=capture, text=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout or "").strip().splitlines()
+        raise StepFailed(f"{shlex.join(argv)}: {detail[-1] if detail else 'failed'}")
+    return result
+
+
+def kernel_support() -> list[str]:
+    """What this kernel lacks for MPLS VPN labs (empty when it has everything)."""
+    for module in ("mpls_router", "mpls_iptunnel", "vrf"):
+        subprocess.run(["modprobe", module], capture_output=True, check=False)
+    missing = []
+    if not Path("/proc/sys/net/mpls/platform_labels").exists():
+        missing.append("MPLS forwarding (mpls_router)")
+    probe = subprocess.run(["ip", "link", "add", "mplslab-vrf-probe", "type", "vrf", "table",
+                            "4242"], capture_output=True, check=False)
+    if probe.returncode == 0:
+        subprocess.run(["ip", "link", "del", "mplslab-vrf-probe"], capture_output=True,
+                       check=False)
+    else:
+        missing.append("VRF devices (vrf)")
+    return missing
+
+
+class NetnsLab:
+    def __init__(self, lab: str, rendered: Path):
+        self.lab = lab
+        self.rendered = rendered
+        self.run_dir = RUN_ROOT / lab
+
+    # -- description --------------------------------------------------------------------
+    def description(self) -> dict:
+        return json.loads((self.rendered / "lab.json").read_text())
+
+    def setup(self, node: str) -> dict:
+        return json.loads((self.rendered / node / "setup.json").read_text())
+
+    def ns(self, node: str) -> str:
+        return namespace(self.lab, node)
+
+    def nsexec(self, node: str, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        return run(["ip", "netns", "exec", self.ns(node), *argv], **kwargs)
+
+    # -- up -----------------------------------------------------------------------------
+    def up(self, log=print) -> None:
+        description = self.description()
+        nodes = description["nodes"]
+        existing = set(self.namespaces())
+        if existing:
+            raise StepFailed(f"lab {self.lab} already has namespaces: {sorted(existing)[:3]}")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "rendered").write_text(str(self.rendered))
+        try:
+            log(f"creating {len(nodes)} namespaces and {len(description['links'])} links")
+            for node in nodes:
+                self.create_namespace(node)
+            for link in description["links"]:
+                self.create_link(link)
+            for node in nodes:
+                self.kernel_setup(node)
+            log("starting FRR daemons")
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(self.start_frr, nodes))
+            log("applying frr.conf on every router")
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(self.apply_config, nodes))
+        except BaseException:
+            self.down()
+            raise
+
+    def create_namespace(self, node: str) -> None:
+        ns = self.ns(node)
+        try:
+            run(["ip", "netns", "add", ns])
+        except StepFailed as exc:
+            raise StepFailed(f"{node}: creating namespace {ns}: {exc}") from None
+        self.nsexec(node, ["ip", "link", "set", "lo", "up"])
+
+    def create_link(self, link: dict) -> None:
+        a, b = link["a"], link["b"]
+        try:
+            run(["ip", "link", "add", "name", a["interface"], "netns", self.ns(a["node"]),
+                 "type", "veth", "peer", "name", b["interface"], "netns", self.ns(b["node"])])
+        except StepFailed as exc:
+            raise StepFailed(f"link {link['name']}: {exc}") from None
+        for end in (a, b):
+            self.nsexec(end["node"], ["ip", "link", "set", end["interface"], "up"])
+
+    def kernel_setup(self, node: str) -> None:
+        setup = self.setup(node)
+        try:
+            for module in setup["modules"]:
+                run(["modprobe", module])
+            for vrf in setup["vrfs"]:
+                self.nsexec(node, ["ip", "link", "add", vrf["name"], "type", "vrf", "table",
+                                   str(vrf["table"])])
+                self.nsexec(node, ["ip", "link", "set", vrf["name"], "up"])
+            for interface in setup["interfaces"]:
+                name = interface["name"]
+                if interface["kind"] == "vlan":
+                    self.nsexec(node, ["ip", "link", "add", "link", interface["parent"],
+                                       "name", name, "type", "vlan", "id",
+                                       str(interface["vlan"])])
+                elif interface["kind"] == "dummy":
+                    self.nsexec(node, ["ip", "link", "add", name, "type", "dummy"])
+                if interface["vrf"]:
+                    self.nsexec(node, ["ip", "link", "set", name, "master", interface["vrf"]])
+                self.nsexec(node, ["ip", "link", "set", name, "up"])
+            for key, value in setup["sysctls"].items():
+                self.nsexec(node, ["sysctl", "-q", "-w", f"{key}={value}"])
+        except StepFailed as exc:
+            raise StepFailed(f"{node}: kernel set-up: {exc}") from None
+
+    def start_frr(self, node: str) -> None:
+        ns = self.ns(node)
+        daemons = self.setup(node)["daemons"]
+        logs = self.run_dir / node
+        logs.mkdir(parents=True, exist_ok=True)
+        shutil.chown(logs, "frr", "frr")
+        etc = FRR_ETC / ns
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "vtysh.conf").touch()
+        shutil.chown(etc, "frr", "frr")
+        for daemon in sorted(daemons, key=DAEMON_ORDER.index):
+            # The daemon detaches (-d): its output goes to a file, never to a pipe we would
+            # wait on for ever.
+            console = logs / f"{daemon}.console"
+            with open(console, "w") as out:
+                started = subprocess.run(
+                    ["ip", "netns", "exec", ns, str(FRR_BIN / daemon), "-d", "-N", ns,
+                     "-u", "frr", "-g", "frr", "--log", f"file:{logs / daemon}.log"],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    timeout=60, check=False)
+            if started.returncode != 0:
+                lines = console.read_text().strip().splitlines()
+                raise StepFailed(f"{node}: starting {daemon} failed: "
+                                 f"{lines[-1] if lines else started.returncode}")
+            self.wait_socket(node, FRR_RUN / ns / f"{daemon}.vty", daemon)
+
+    def wait_socket(self, node: str, path: Path, daemon: str) -> None:
+        deadline = time.monotonic() + READY_SECONDS
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{node}: {daemon} did not open {path} within "
+                                 f"{READY_SECONDS:.0f}s (log: {self.run_dir / node})")
+            time.sleep(0.1)
+
+    def apply_config(self, node: str) -> None:
+        config = self.rendered / node / "frr.conf"
+        result = self.nsexec(node, ["vtysh", "-N", self.ns(node), "-f", str(config)],
+                             check=False, timeout=120)
+        if result.returncode != 0:
+            detail = (result.stdout + result.stderr).strip()
+            raise StepFailed(f"{node}: applying frr.conf failed: {detail[-400:]}")
+
+    # -- down ---------------------------------------------------------------------------
+    def namespaces(self) -> list[str]:
+        result = run(["ip", "-j", "netns", "list"], check=False)
+        names = [entry["name"] for entry in json.loads(result.stdout or "[]")]
+        return [n for n in names if n.startswith(f"{self.lab}_")]
+
+    def down(self) -> None:
+        """Total teardown: every process in the lab's namespaces, the namespaces (and so their
+        veths, VLANs and VRF devices), FRR's runtime and config folders, the run folder."""
+        for ns in self.namespaces():
+            pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+            while pids and time.monotonic() < deadline:
+                pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+                time.sleep(0.1)
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            run(["ip", "netns", "del", ns], check=False)
+            shutil.rmtree(FRR_RUN / ns, ignore_errors=True)
+            shutil.rmtree(FRR_ETC / ns, ignore_errors=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    # -- inspection ---------------------------------------------------------------------
+    def status(self) -> dict:
+        routers = {}
+        for ns in self.namespaces():
+            node = ns.split("_", 1)[1]
+            pids = {p.stem: p.read_text().strip() for p in (FRR_RUN / ns).glob("*.pid")}
+            running = [d for d, pid in pids.items() if pid and Path(f"/proc/{pid}").exists()]
+            routers[node] = sorted(running)
+        return {"lab": self.lab, "routers": routers}
+
+
+def vtysh_argv(lab: str, node: str, commands: list[str]) -> list[str]:
+    argv = ["ip", "netns", "exec", namespace(lab, node), "vtysh", "-N", namespace(lab, node)]
+    for command in commands:
+        argv += ["-c", command]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m emulator.runtime.netns")
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ("up", "down", "status"):
+        p = sub.add_parser(action)
+        p.add_argument("lab")
+        if action == "up":
+            p.add_argument("rendered", type=Path)
+    sub.add_parser("kernel-support")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "kernel-support":
+            missing = kernel_support()
+            print(json.dumps({"missing": missing}))
+            return 0
+        lab = NetnsLab(args.lab, getattr(args, "rendered", Path(".")))
+        if args.action == "up":
+            lab.up(log=lambda text: print(f"progress: {text}", flush=True))
+        elif args.action == "down":
+            lab.down()
+        else:
+            print(json.dumps(lab.status()))
+    except StepFailed as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

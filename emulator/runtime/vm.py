@@ -1,0 +1,231 @@
+"""The micro-VM runtime: the appliance booted with virtme-ng, namespaces inside it.
+
+The host kernel here has no MPLS forwarding and no VRF devices. virtme-ng boots the
+appliance's own Debian kernel over its root filesystem (QEMU; KVM only when it really
+works), with the project directory shared at the same path, and an SSH server reachable
+on a loopback port. The namespace runtime then runs inside the guest, driven over SSH
+(paramiko). The VM lives as long as the lab: ``down`` powers it off.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import paramiko
+
+from emulator.errors import LabError, RuntimeFailure
+from emulator.paths import PROJECT_DIR, cache_dir
+from emulator.runtime import appliance
+from emulator.runtime.base import ExecResult, LabState, Progress, Runtime, quote
+
+SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
+BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
+VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
+VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
+KVM_PROBE_SECONDS = 25
+
+
+def vng_binary() -> Path:
+    candidate = Path(sys.executable).parent / "vng"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("vng")
+    if not found:
+        raise LabError("virtme-ng (vng) is not installed", hint="make setup installs it")
+    return Path(found)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_qemu() -> None:
+    if shutil.which("qemu-system-x86_64") is None:
+        raise LabError("QEMU is not installed",
+                       hint="apt-get install qemu-system-x86 (make setup does it)")
+
+
+def vng_command(image: appliance.Appliance, *, kvm: bool, extra: list[str]) -> list[str]:
+    command = [str(vng_binary()), "--root", str(image.rootfs), "--run", str(image.kernel),
+               "--cpus", VM_CPUS, "--memory", VM_MEMORY,
+               f"--rwdir={PROJECT_DIR}={PROJECT_DIR}"]
+    if not kvm:
+        command.append("--disable-kvm")
+    return command + extra
+
+
+def vng_environment() -> dict:
+    env = dict(os.environ)
+    # vng starts virtme-run, which sits beside it in the virtual environment.
+    env["PATH"] = f"{vng_binary().parent}:{env.get('PATH', '')}"
+    return env
+
+
+def kvm_works(image: appliance.Appliance) -> bool:
+    """/dev/kvm can exist while guests hang (nested KVM): boot once with a short deadline.
+    The answer is kept per host boot."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    verdict = cache_dir() / f"kvm-{boot_id}"
+    if verdict.exists():
+        return verdict.read_text() == "yes"
+    try:
+        result = subprocess.run(vng_command(image, kvm=True, extra=["--exec", "true"]),
+                                capture_output=True, timeout=KVM_PROBE_SECONDS,
+                                env=vng_environment(), start_new_session=True, check=False)
+        works = result.returncode == 0
+    except subprocess.TimeoutExpired:
+        works = False
+    verdict.parent.mkdir(parents=True, exist_ok=True)
+    verdict.write_text("yes" if works else "no")
+    return works
+
+
+class VmRuntime(Runtime):
+    name = "vm"
+
+    def __init__(self, state: LabState):
+        super().__init__(state)
+        self._client: paramiko.SSHClient | None = None
+        # Set in the process that booted the VM, so that teardown can reap it.
+        self._vm: subprocess.Popen | None = None
+
+    # -- up -----------------------------------------------------------------------------
+    def up(self, progress: Progress) -> None:
+        require_qemu()
+        image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
+        # The shared project directory is mounted at the same path inside the guest.
+        (image.rootfs / str(PROJECT_DIR).lstrip("/")).mkdir(parents=True, exist_ok=True)
+        progress("probing KVM")
+        kvm = kvm_works(image)
+        port = free_port()
+        console = LabState.folder(self.state.lab) / "console.log"
+        console.parent.mkdir(parents=True, exist_ok=True)
+        command = vng_command(image, kvm=kvm, extra=["--ssh", str(port), "--ssh-tcp"])
+        with open(console, "w") as log:
+            vm = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                  stderr=subprocess.STDOUT, env=vng_environment(),
+                                  start_new_session=True)
+        self._vm = vm
+        self.state.vm = {"pid": vm.pid, "ssh_port": port, "console": str(console),
+                         "kvm": kvm}
+        self.state.save()
+        progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
+                 f"SSH on 127.0.0.1:{port}")
+        self.wait_ssh(vm, console)
+        progress("deploying routers inside the VM")
+        rc, output = self.stream(
+            f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
+            f"{quote([self.state.lab, self.state.rendered])}", progress)
+        if rc != 0:
+            raise RuntimeFailure(output.strip().splitlines()[-1] if output.strip()
+                                 else f"deploy inside the VM failed (exit {rc})")
+
+    def wait_ssh(self, vm: subprocess.Popen, console: Path) -> None:
+        started = time.monotonic()
+        while True:
+            if vm.poll() is not None:
+                raise RuntimeFailure(f"the micro-VM exited during boot (exit {vm.returncode})",
+                                     hint=f"console log: {console}")
+            if time.monotonic() - started > BOOT_DEADLINE:
+                raise RuntimeFailure(
+                    f"the micro-VM did not answer SSH within {BOOT_DEADLINE:.0f}s",
+                    hint=f"console log: {console}; raise MPLSLAB_VM_BOOT_SECONDS on a slow host")
+            try:
+                self.client(timeout=5).exec_command("true", timeout=10)[1].read()
+                return
+            except (OSError, paramiko.SSHException, EOFError):
+                self._client = None
+                time.sleep(2)
+
+    # -- SSH ------------------------------------------------------------------------------
+    def client(self, timeout: float = 10) -> paramiko.SSHClient:
+        if self._client is None:
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.connect("127.0.0.1", port=self.state.vm["ssh_port"], username="root",
+                           key_filename=str(SSH_KEY), timeout=timeout, banner_timeout=timeout,
+                           auth_timeout=timeout, look_for_keys=False, allow_agent=False)
+            self._client = client
+        return self._client
+
+    def run(self, command: str, timeout: float = 60.0) -> ExecResult:
+        try:
+            _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
+            out = stdout.read().decode(errors="replace")
+            err = stderr.read().decode(errors="replace")
+            return ExecResult(stdout.channel.recv_exit_status(), out, err)
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self._client = None
+            if isinstance(exc, socket.timeout | TimeoutError):
+                return ExecResult(124, "", f"timed out after {timeout:.0f}s")
+            raise RuntimeFailure(f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
+                                 hint=f"console log: {self.state.vm.get('console')}") from None
+
+    def stream(self, command: str, progress: Progress) -> tuple[int, str]:
+        """Run a command, passing its 'progress:' lines on as they come."""
+        _, stdout, stderr = self.client().exec_command(f"{command} 2>&1")
+        lines = []
+        for line in iter(stdout.readline, ""):
+            lines.append(line)
+            if line.startswith("progress: "):
+                progress(line[len("progress: "):].strip())
+        return stdout.channel.recv_exit_status(), "".join(lines)
+
+    # -- the rest -------------------------------------------------------------------------
+    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
+        namespace = f"{self.state.lab}_{node}"
+        return self.run(quote(["ip", "netns", "exec", namespace, *argv]), timeout=timeout)
+
+    def status(self) -> dict:
+        import json
+        result = self.run(f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m "
+                          f"emulator.runtime.netns status {quote([self.state.lab])}")
+        if result.returncode != 0:
+            raise RuntimeFailure(f"status inside the VM failed: {result.stderr.strip()}")
+        return {**json.loads(result.stdout), "vm": self.state.vm}
+
+    def down(self) -> None:
+        """Power the VM off: everything the lab had lives inside it."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        pid = self.state.vm.get("pid")
+        if not pid:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self._vm is not None:
+                    self._vm.poll()
+                try:
+                    os.killpg(pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.2)
+
+    def interactive(self, node: str, argv: list[str]) -> int:
+        ssh = shutil.which("ssh")
+        if ssh is None:
+            raise LabError("an interactive session needs the ssh client",
+                           hint="apt-get install openssh-client")
+        namespace = f"{self.state.lab}_{node}"
+        return subprocess.call([
+            ssh, "-t", "-p", str(self.state.vm["ssh_port"]), "-i", str(SSH_KEY),
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "root@127.0.0.1", quote(["ip", "netns", "exec", namespace,
+                                                            *argv])])

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the tool needs on the host: QEMU (the micro-VM), mmdebstrap (the appliance
+# root filesystem), iproute2/kmod (namespaces), busybox-static (virtme-ng's initramfs),
+# the ssh client (interactive `mplslab exec`). Installs only what is missing.
+set -euo pipefail
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v modprobe >/dev/null || need+=(kmod)
+command -v ip >/dev/null || need+=(iproute2)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing Debian packages: ${need[*]} (run 'make setup' as root, or apt-get install them)" >&2
+  exit 2
+fi
+echo "installing Debian packages: ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,113 @@
+"""The normalised model: defaults, deterministic addressing, derived protocol facts."""
+
+import ipaddress
+
+import pytest
+
+from emulator.model.build import load_lab
+from emulator.paths import labs_dir
+
+LABS = sorted(p.stem for p in labs_dir().glob("*.yml"))
+
+
+def all_addresses(lab):
+    for node in lab.nodes:
+        for interface in node.interfaces:
+            if interface.address is not None:
+                yield node.name, interface.name, interface.address
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_addresses_do_not_overlap(name):
+    lab = load_lab(name)
+    seen = {}
+    for node, ifname, address in all_addresses(lab):
+        assert address.ip not in seen, f"{node} {ifname} reuses {address} of {seen[address.ip]}"
+        seen[address.ip] = (node, ifname)
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_allocation_is_deterministic(name):
+    assert load_lab(name).model_dump_json() == load_lab(name).model_dump_json()
+
+
+def test_option1_defaults_fill_what_the_file_leaves_out():
+    lab = load_lab("option1")
+    pe1 = lab.node("PE-1")
+    assert pe1.loopback == ipaddress.IPv4Interface("10.1.0.1/32")
+    assert pe1.router_id == ipaddress.IPv4Address("10.1.0.1")
+    assert [i.name for i in pe1.interfaces] == ["lo", "eth1", "eth2", "eth3"]
+    assert lab.node("PE-2").loopback.ip in ipaddress.IPv4Network("10.2.0.0/24")
+    # CE-facing interfaces sit in the CE's VPN; the core link runs OSPF and LDP.
+    assert pe1.interface("eth1").vrf == "VPN-A"
+    assert pe1.interface("eth2").vrf == "VPN-B"
+    core = pe1.interface("eth3")
+    assert (core.vrf, core.igp, core.ldp, core.mpls) == (None, True, True, True)
+    assert core.address.network.prefixlen == 30
+    assert core.peer.node == "P-1"
+    # Customer edges get private ASNs in file order and their site on a dummy interface.
+    assert [lab.node(c).asn for c in ("CE-1", "CE-2", "CE-3", "CE-4")] == [
+        65001, 65002, 65003, 65004]
+    assert lab.node("CE-2").site.address == ipaddress.IPv4Interface("152.12.4.1/24")
+    assert pe1.daemons == ["mgmtd", "zebra", "bgpd", "ospfd", "ldpd"]
+    assert lab.node("P-1").daemons == ["mgmtd", "zebra", "ospfd", "ldpd"]
+    assert lab.node("CE-1").daemons == ["mgmtd", "zebra", "bgpd"]
+
+
+def test_option1_back_to_back_vrfs_use_one_vlan_per_vpn():
+    lab = load_lab("option1")
+    asbr = lab.node("PE-ASBR-1")
+    vlans = {i.name: (i.vlan, i.vrf, i.mpls) for i in asbr.interfaces if i.kind == "vlan"}
+    assert vlans == {"eth2.101": (101, "VPN-A", False), "eth2.102": (102, "VPN-B", False)}
+    assert [v.name for v in asbr.vrfs] == ["VPN-A", "VPN-B"]
+    assert all(v.rd == "1:27" for v in asbr.vrfs)
+    assert [v.import_targets for v in asbr.vrfs] == [["1:231"], ["1:222"]]
+    vrf_bgp = {b.vrf: [n.remote_as for n in b.neighbors] for b in asbr.bgp if b.vrf}
+    assert vrf_bgp == {"VPN-A": [2], "VPN-B": [2]}
+    # No MPLS, no IGP, no LDP across the inter-AS link.
+    inter_as = [i for i in asbr.interfaces if i.scope == "inter-as"]
+    assert not any(i.igp or i.ldp or i.mpls for i in inter_as)
+
+
+@pytest.mark.parametrize("variant,redistributed", [
+    ("ospf", ["ospf"]), ("rip", ["rip"]), ("static", ["static"]), ("ebgp", [])])
+def test_option1_variants_change_only_the_inter_as_protocol(variant, redistributed):
+    lab = load_lab("option1", variant)
+    asbr = lab.node("PE-ASBR-2")
+    assert [v.redistribute for v in asbr.vrfs] == [redistributed, redistributed]
+    # PE-CE stays eBGP in every variant.
+    pe = lab.node("PE-2")
+    assert all(len(b.neighbors) == 1 for b in pe.bgp if b.vrf)
+
+
+def test_option1_static_variant_routes_the_far_sites():
+    asbr = load_lab("option1", "static").node("PE-ASBR-1")
+    routes = {(str(r.prefix), r.vrf) for r in asbr.static_routes}
+    assert routes == {("149.27.3.0/24", "VPN-A"), ("152.12.5.0/24", "VPN-B")}
+
+
+def test_option2_asbrs_switch_vpn_labels_without_vrfs():
+    lab = load_lab("option2")
+    asbr = lab.node("PE-ASBR-1")
+    assert asbr.vrfs == []
+    inter_as = next(i for i in asbr.interfaces if i.scope == "inter-as")
+    assert (inter_as.mpls, inter_as.mpls_bgp_forwarding, inter_as.l3vpn_switching,
+            inter_as.igp, inter_as.ldp) == (True, True, True, False, False)
+    core = next(i for i in asbr.interfaces if i.scope == "core")
+    assert core.l3vpn_switching and not core.mpls_bgp_forwarding
+    ebgp = next(n for n in asbr.core_bgp.neighbors if n.ebgp)
+    assert (ebgp.remote_as, ebgp.families, ebgp.update_source) == (2, ["ipv4-vpn"], None)
+    assert ebgp.address == inter_as.peer.address.ip
+    ibgp = next(n for n in asbr.core_bgp.neighbors if not n.ebgp)
+    assert ibgp.next_hop_self and ibgp.update_source == "lo"
+    # The PE is a plain L3VPN PE: no switching knobs.
+    assert not any(i.l3vpn_switching for i in lab.node("PE-1").interfaces)
+
+
+def test_sessions_list_every_bgp_session_once():
+    lab = load_lab("option1")
+    names = [s.name for s in lab.sessions]
+    assert len(names) == len(set(names))
+    assert "as1-vpnv4" in names
+    assert "PE-ASBR-1--PE-ASBR-2@VPN-B" in names
+    assert "PE-1--CE-2" in names

@@ -1,0 +1,65 @@
+"""Rendered files: golden configs (reviewed once by eye) and the kernel set-up description.
+
+Regenerate the golden files after an intended change with UPDATE_GOLDEN=1.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from emulator.model.build import load_lab
+from emulator.render import kernel_setup, render_daemons, render_frr_conf, render_lab
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = [("option1", None), ("option1", "ospf"), ("option1", "rip"), ("option1", "static"),
+         ("option2", None)]
+
+
+@pytest.mark.parametrize("lab_name,variant", CASES)
+def test_golden_frr_conf(lab_name, variant):
+    lab = load_lab(lab_name, variant)
+    folder = GOLDEN / (lab_name + (f"-{variant}" if variant else ""))
+    for node in lab.nodes:
+        rendered = render_frr_conf(node)
+        golden = folder / f"{node.name}.conf"
+        if os.environ.get("UPDATE_GOLDEN"):
+            folder.mkdir(parents=True, exist_ok=True)
+            golden.write_text(rendered)
+        assert rendered == golden.read_text(), f"{golden} differs (UPDATE_GOLDEN=1 to accept)"
+
+
+def test_daemons_file_enables_only_what_runs():
+    node = load_lab("option1").node("P-1")
+    lines = dict(line.split("=", 1) for line in render_daemons(node).splitlines()
+                 if "=" in line and not line.startswith("#"))
+    assert lines["ospfd"] == "yes" and lines["ldpd"] == "yes"
+    assert lines["bgpd"] == "no" and lines["ripd"] == "no"
+
+
+def test_kernel_setup_has_vlans_vrfs_and_mpls_sysctls():
+    lab = load_lab("option1")
+    setup = kernel_setup(lab, lab.node("PE-ASBR-1"))
+    assert setup["vrfs"] == [{"name": "VPN-A", "table": 10}, {"name": "VPN-B", "table": 11}]
+    vlan = next(i for i in setup["interfaces"] if i["name"] == "eth2.101")
+    assert vlan == {"name": "eth2.101", "kind": "vlan", "parent": "eth2", "vlan": 101,
+                    "vrf": "VPN-A"}
+    assert setup["sysctls"]["net.mpls.platform_labels"] == "100000"
+    assert setup["sysctls"]["net/mpls/conf/eth1/input"] == "1"
+    assert "net/mpls/conf/eth2.101/input" not in setup["sysctls"]
+    ce = kernel_setup(lab, lab.node("CE-1"))
+    assert "net.mpls.platform_labels" not in ce["sysctls"]
+    assert ce["interfaces"] == [{"name": "site0", "kind": "dummy", "parent": None,
+                                 "vlan": None, "vrf": None}]
+
+
+def test_render_lab_writes_every_node(tmp_path):
+    lab = load_lab("option2")
+    written = render_lab(lab, tmp_path)
+    assert len(written) == len(lab.nodes)
+    links = json.loads((tmp_path / "lab.json").read_text())["links"]
+    assert len(links) == len(lab.links)
+    for node in lab.nodes:
+        for name in ("frr.conf", "daemons", "setup.json"):
+            assert (tmp_path / node.name / name).is_file()
