@@ -398,7 +398,8 @@ class Builder:
             site = draft.spec.site
             if site is None:
                 continue
-            address = ipaddress.IPv4Interface(f"{next(site.prefix.hosts())}/{site.prefix.prefixlen}")
+            first_host = next(site.prefix.hosts())
+            address = ipaddress.IPv4Interface(f"{first_host}/{site.prefix.prefixlen}")
             draft.interfaces.append(topology.Interface(
                 name="site0", kind="dummy", address=address, scope="site"))
             if None in draft.ospf:
@@ -437,11 +438,11 @@ class Builder:
                 next_hop_self=me.name in session.next_hop_self,
                 next_hop_unchanged=me.name in session.next_hop_unchanged,
                 rr_client=other.name in session.rr_clients))
-            if "ipv4-labeled-unicast" in session.families and me.spec.role == "pe":
-                # A PE originates its own loopback into labeled-unicast (FRR would advertise
-                # an IGP-learned loopback with implicit-null; FRR issue 2750).
-                if me.loopback.network not in me.labeled_networks:
-                    me.labeled_networks.append(me.loopback.network)
+            # A PE originates its own loopback into labeled-unicast (FRR would advertise
+            # an IGP-learned loopback with implicit-null; FRR issue 2750).
+            if ("ipv4-labeled-unicast" in session.families and me.spec.role == "pe"
+                    and me.loopback.network not in me.labeled_networks):
+                me.labeled_networks.append(me.loopback.network)
         if ebgp and not session.multihop:
             # The inter-AS interface carries labelled packets when BGP hands out labels on it.
             carries_labels = {"ipv4-vpn", "ipv4-labeled-unicast"} & set(session.families)

@@ -108,7 +108,8 @@ def merge(base: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
-def load_lab_file(lab: str, variant: str | None = None) -> tuple[LabFile, SourceMap, str | None, dict]:
+def load_lab_file(lab: str, variant: str | None = None
+                  ) -> tuple[LabFile, SourceMap, str | None, dict]:
     """Parse and validate; returns the schema object, the source map, the variant and all
     variant descriptions."""
     path = resolve_lab_path(lab)

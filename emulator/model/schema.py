@@ -114,7 +114,7 @@ class BgpSession(Strict):
         for field in ("rr_clients", "next_hop_self", "next_hop_unchanged"):
             for node in getattr(self, field):
                 if node not in self.between:
-                    raise ValueError(f"{field} names {node}, which is not in between {self.between}")
+                    raise ValueError(f"{field} names {node}, which is not one of {self.between}")
         return self
 
 

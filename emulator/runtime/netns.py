@@ -12,6 +12,7 @@ This module uses the standard library only: the VM runtime runs it inside the mi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -210,19 +211,15 @@ class NetnsLab:
         for ns in self.namespaces():
             pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + 5
             while pids and time.monotonic() < deadline:
                 pids = [p for p in pids if Path(f"/proc/{p}").exists()]
                 time.sleep(0.1)
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             run(["ip", "netns", "del", ns], check=False)
             shutil.rmtree(FRR_RUN / ns, ignore_errors=True)
             shutil.rmtree(FRR_ETC / ns, ignore_errors=True)

@@ -9,6 +9,7 @@ on a loopback port. The namespace runtime then runs inside the guest, driven ove
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +31,9 @@ BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
 VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
+# While the guest boots, paramiko's transport thread logs every refused banner exchange
+# with a traceback; the boot deadline reports what matters.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 def vng_binary() -> Path:
@@ -174,7 +178,7 @@ class VmRuntime(Runtime):
 
     def stream(self, command: str, progress: Progress) -> tuple[int, str]:
         """Run a command, passing its 'progress:' lines on as they come."""
-        _, stdout, stderr = self.client().exec_command(f"{command} 2>&1")
+        _, stdout, _ = self.client().exec_command(f"{command} 2>&1")
         lines = []
         for line in iter(stdout.readline, ""):
             lines.append(line)

@@ -1,0 +1,125 @@
+"""Checks: one fact about the live routers, probed by reading FRR's (or the kernel's) JSON.
+
+A check's ``probe`` returns ``(passed, observed)``; the runner retries it until it passes or
+its deadline passes, then reports expected and observed side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.runtime.base import Runtime
+
+KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
+         "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels"]
+# Checks of a later phase only make sense once the earlier ones hold (a ping before the
+# routes exist would fail for the wrong reason, an isolation ping would pass for it).
+PHASES = [["bgp-session", "ldp-session", "igp-adjacency"],
+          ["vpnv4-route", "vrf-route"],
+          ["mpls-lfib", "label-chain"],
+          ["ping"],
+          ["isolation", "wire-labels"]]
+
+Probe = Callable[[Runtime], tuple[bool, Any]]
+
+
+@dataclass
+class Check:
+    name: str
+    kind: str
+    node: str | None
+    expected: Any
+    probe: Probe
+    # Checks that must hold on the first try (an isolation ping: retrying a failure to
+    # reach would be meaningless, retrying a success would hide a leak).
+    retry: bool = True
+
+
+@dataclass
+class Result:
+    name: str
+    kind: str
+    node: str | None
+    passed: bool
+    expected: Any
+    observed: Any
+    seconds: float
+    attempts: int = 1
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "node": self.node, "passed": self.passed,
+                "expected": self.expected, "observed": self.observed,
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class Report:
+    lab: str
+    variant: str | None
+    passed: bool
+    seconds: float
+    results: list[Result] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"lab": self.lab, "variant": self.variant, "passed": self.passed,
+                "seconds": round(self.seconds, 2), "notes": self.notes,
+                "checks": [r.as_dict() for r in self.results]}
+
+
+class ProbeError(Exception):
+    """The router did not answer the way a probe needs (daemon down, bad JSON)."""
+
+
+DAEMON_OF = {"bgp": "bgpd", "ip ospf": "ospfd", "mpls ldp": "ldpd", "ip rip": "ripd"}
+
+
+def vtysh_json(runtime: Runtime, node: str, command: str) -> Any:
+    """`vtysh -c '<command> json'` on one router, parsed. Raises ProbeError."""
+    shown = command.removeprefix("show ")
+    daemon = next((d for prefix, d in DAEMON_OF.items() if shown.startswith(prefix)), "zebra")
+    result = runtime.vtysh(node, f"{command} json", daemon=daemon)
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise ProbeError(f"{node}: `{command} json` failed: "
+                         f"{detail[-1] if detail else f'exit {result.returncode}'}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise ProbeError(f"{node}: `{command} json` did not return JSON: {text[:120]}") from None
+
+
+def vtysh_text(runtime: Runtime, node: str, command: str, daemon: str) -> str:
+    result = runtime.vtysh(node, command, daemon=daemon)
+    if result.returncode != 0:
+        raise ProbeError(f"{node}: `{command}` failed: {result.stderr.strip()[-200:]}")
+    return result.stdout
+
+
+def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
+    result = runtime.exec(node, ["ip", "-j", "-f", "mpls", "route", "show"])
+    if result.returncode != 0:
+        raise ProbeError(f"{node}: ip -f mpls route failed: {result.stderr.strip()}")
+    return {int(entry["dst"]): entry for entry in json.loads(result.stdout or "[]")}
+
+
+def ping(runtime: Runtime, node: str, source: str, destination: str, count: int = 3) -> tuple[
+        bool, str]:
+    result = runtime.exec(node, ["ping", "-n", "-c", str(count), "-i", "0.3", "-W", "2",
+                                 "-I", source, destination], timeout=30)
+    summary = next((line for line in result.stdout.splitlines() if "packet loss" in line),
+                   (result.stderr or result.stdout).strip()[-200:])
+    return result.returncode == 0, summary
+
+
+LABEL_RE = re.compile(r"\(label (\d+)")
+
+
+def label_stack(tcpdump_line: str) -> list[int]:
+    """The label stack of one decoded packet, outermost first (tcpdump -nn)."""
+    return [int(label) for label in LABEL_RE.findall(tcpdump_line)]

@@ -1,0 +1,406 @@
+"""The checks a lab must pass, derived from its model and its option's semantics."""
+
+from __future__ import annotations
+
+import itertools
+
+from emulator.model.topology import Lab, Node
+from emulator.runtime.base import Runtime
+from emulator.runtime.netns import namespace
+from emulator.verify.checks import (
+    Check,
+    ProbeError,
+    kernel_mpls_routes,
+    label_stack,
+    ping,
+    vtysh_json,
+    vtysh_text,
+)
+from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
+
+FAMILY_KEYS = {"ipv4-unicast": "ipv4Unicast", "ipv4-vpn": "ipv4Vpn",
+               "ipv4-labeled-unicast": "ipv4LabeledUnicast"}
+
+
+def derive(lab: Lab) -> list[Check]:
+    semantics = semantics_for(lab)
+    return [
+        *bgp_session_checks(lab),
+        *ldp_session_checks(lab),
+        *igp_adjacency_checks(lab),
+        *vpnv4_route_checks(lab, semantics),
+        *vrf_route_checks(lab),
+        *mpls_lfib_checks(lab, semantics),
+        *label_chain_checks(lab, semantics),
+        *ping_checks(lab),
+        *isolation_checks(lab),
+        *wire_label_checks(lab, semantics),
+    ]
+
+
+# -- sessions and adjacencies ------------------------------------------------------------
+def bgp_session_checks(lab: Lab) -> list[Check]:
+    checks = []
+    for node in lab.nodes:
+        for instance in node.bgp:
+            vrf = instance.vrf or "default"
+            for neighbor in instance.neighbors:
+                families = [FAMILY_KEYS[f] for f in neighbor.families]
+                checks.append(Check(
+                    name=f"{node.name} → {neighbor.peer} ({neighbor.session})",
+                    kind="bgp-session", node=node.name,
+                    expected={"peer": str(neighbor.address), "vrf": vrf,
+                              "state": {f: "Established" for f in families}},
+                    probe=_bgp_session_probe(node.name, vrf, str(neighbor.address), families)))
+    return checks
+
+
+def _bgp_session_probe(node: str, vrf: str, peer: str, families: list[str]):
+    def probe(runtime: Runtime):
+        summary = vtysh_json(runtime, node, "show bgp vrf all summary")
+        tables = summary.get(vrf, {})
+        state = {f: tables.get(f, {}).get("peers", {}).get(peer, {}).get("state", "absent")
+                 for f in families}
+        return all(s == "Established" for s in state.values()), {"state": state}
+    return probe
+
+
+def ldp_session_checks(lab: Lab) -> list[Check]:
+    checks = []
+    for node in lab.nodes:
+        for interface in node.interfaces:
+            if interface.ldp and interface.peer:
+                peer = lab.node(interface.peer.node)
+                checks.append(Check(
+                    name=f"{node.name} → {peer.name} LDP on {interface.name}",
+                    kind="ldp-session", node=node.name,
+                    expected={"neighbor": str(peer.router_id), "state": "OPERATIONAL"},
+                    probe=_ldp_probe(node.name, str(peer.router_id))))
+    return checks
+
+
+def _ldp_probe(node: str, neighbor_id: str):
+    def probe(runtime: Runtime):
+        neighbors = vtysh_json(runtime, node, "show mpls ldp neighbor").get("neighbors", [])
+        state = next((n["state"] for n in neighbors if n.get("neighborId") == neighbor_id),
+                     "absent")
+        return state == "OPERATIONAL", {"neighbor": neighbor_id, "state": state}
+    return probe
+
+
+def igp_adjacency_checks(lab: Lab) -> list[Check]:
+    checks = []
+    for node in lab.nodes:
+        for instance in node.ospf:
+            for name in instance.interfaces:
+                interface = node.interface(name)
+                if interface.peer is None or name in instance.passive:
+                    continue
+                peer = lab.node(interface.peer.node)
+                where = f" vrf {instance.vrf}" if instance.vrf else ""
+                checks.append(Check(
+                    name=f"{node.name} → {peer.name} OSPF on {name}{where}",
+                    kind="igp-adjacency", node=node.name,
+                    expected={"protocol": "ospf", "neighbor": str(peer.router_id),
+                              "state": "Full"},
+                    probe=_ospf_probe(node.name, instance.vrf, str(peer.router_id))))
+        for instance in node.rip:
+            for name in instance.interfaces:
+                interface = node.interface(name)
+                if interface.peer is None:
+                    continue
+                where = f" vrf {instance.vrf}" if instance.vrf else ""
+                gateway = str(interface.peer.address.ip)
+                checks.append(Check(
+                    name=f"{node.name} → {interface.peer.node} RIPv2 on {name}{where}",
+                    kind="igp-adjacency", node=node.name,
+                    expected={"protocol": "rip", "source": gateway},
+                    probe=_rip_probe(node.name, instance.vrf, gateway)))
+    return checks
+
+
+def _ospf_probe(node: str, vrf: str | None, neighbor_id: str):
+    command = f"show ip ospf{f' vrf {vrf}' if vrf else ''} neighbor"
+
+    def probe(runtime: Runtime):
+        neighbors = vtysh_json(runtime, node, command).get("neighbors", {})
+        states = [n.get("nbrState", "?") for n in neighbors.get(neighbor_id, [])]
+        state = states[0].split("/")[0] if states else "absent"
+        return state == "Full", {"neighbor": neighbor_id, "state": state}
+    return probe
+
+
+def _rip_probe(node: str, vrf: str | None, gateway: str):
+    command = f"show ip rip{f' vrf {vrf}' if vrf else ''} status"
+
+    def probe(runtime: Runtime):
+        text = vtysh_text(runtime, node, command, "ripd")
+        sources = text.split("Routing Information Sources:")[-1]
+        heard = any(line.split()[:1] == [gateway] for line in sources.splitlines())
+        return heard, {"source": gateway, "heard": heard}
+    return probe
+
+
+# -- VPNv4 and VRF tables -------------------------------------------------------------------
+def sites(lab: Lab) -> list[Node]:
+    return [n for n in lab.nodes if n.site is not None]
+
+
+def vpn_path(runtime: Runtime, view: VpnView) -> dict | None:
+    """The best path of a VPNv4 route under the expected RD, or None."""
+    data = vtysh_json(runtime, view.holder, f"show bgp ipv4 vpn {view.prefix}")
+    for path in data.get(view.rd, {}).get("paths", []):
+        if path.get("bestpath", {}).get("overall"):
+            return path
+    return None
+
+
+def describe_path(path: dict | None, rd: str) -> dict:
+    if path is None:
+        return {"route": "absent"}
+    communities = path.get("extendedCommunity", {}).get("string", "")
+    return {"rd": rd, "next_hop": (path.get("nexthops") or [{}])[0].get("ip"),
+            "route_targets": sorted({c.removeprefix("RT:") for c in communities.split()
+                                     if c.startswith("RT:")}),
+            "label": path.get("remoteLabel")}
+
+
+def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    checks = []
+    for ce in sites(lab):
+        for view in semantics.vpn_views(ce.name):
+            expected = {"rd": view.rd, "route_targets": sorted(view.route_targets),
+                        "next_hop": (f"{view.next_hop} ({view.next_hop_router})"
+                                     if view.next_hop else "local (exported from its VRF)"),
+                        "label": f"allocated by {view.allocator}"}
+            checks.append(Check(
+                name=f"{view.holder}: {view.rd}:{view.prefix}", kind="vpnv4-route",
+                node=view.holder, expected=expected, probe=_vpnv4_probe(view)))
+        for router in semantics.vpn_absent_on():
+            checks.append(Check(
+                name=f"{router} holds no route to {ce.site.prefix}", kind="vpnv4-route",
+                node=router, expected={"route": "absent"},
+                probe=_absent_probe(router, str(ce.site.prefix))))
+    return checks
+
+
+def _vpnv4_probe(view: VpnView):
+    def probe(runtime: Runtime):
+        path = vpn_path(runtime, view)
+        observed = describe_path(path, view.rd)
+        if path is None:
+            return False, observed
+        targets_ok = set(view.route_targets) <= set(observed["route_targets"])
+        label_ok = isinstance(observed["label"], int)
+        if view.next_hop is None:
+            next_hop_ok = path.get("nhVrfName") == view.vpn or \
+                path.get("announceNexthopSelf") is True
+        else:
+            next_hop_ok = observed["next_hop"] == str(view.next_hop)
+        return targets_ok and label_ok and next_hop_ok, observed
+    return probe
+
+
+def _absent_probe(router: str, prefix: str):
+    def probe(runtime: Runtime):
+        routes = vtysh_json(runtime, router, f"show ip route {prefix}")
+        return not routes, {"route": sorted(routes) or "absent"}
+    return probe
+
+
+def vrf_route_checks(lab: Lab) -> list[Check]:
+    checks = []
+    for node in lab.nodes:
+        if node.role not in ("pe", "pe-asbr", "asbr"):
+            continue
+        for vrf in node.vrfs:
+            present = sorted(str(c.site.prefix) for c in sites(lab) if c.site.vpn == vrf.name)
+            absent = sorted(str(c.site.prefix) for c in sites(lab) if c.site.vpn != vrf.name)
+            checks.append(Check(
+                name=f"{node.name} VRF {vrf.name}", kind="vrf-route", node=node.name,
+                expected={"present": present, "absent": absent},
+                probe=_vrf_probe(node.name, vrf.name, present, absent)))
+    return checks
+
+
+def _vrf_probe(node: str, vrf: str, present: list[str], absent: list[str]):
+    def probe(runtime: Runtime):
+        table = vtysh_json(runtime, node, f"show ip route vrf {vrf}")
+        held = {p for p, routes in table.items() if any(r.get("installed") for r in routes)}
+        observed = {"present": sorted(p for p in present if p in held),
+                    "leaked": sorted(p for p in absent if p in table)}
+        return observed["present"] == present and not observed["leaked"], observed
+    return probe
+
+
+# -- labels ---------------------------------------------------------------------------------
+def allocated_label(runtime: Runtime, view: VpnView) -> int | None:
+    """The label the allocator advertises for the prefix (its own best path's label)."""
+    own = VpnView(**{**view.__dict__, "holder": view.allocator})
+    path = vpn_path(runtime, own)
+    return path.get("remoteLabel") if path else None
+
+
+def lfib_entry(runtime: Runtime, node: str, label: int) -> tuple[dict | None, dict | None]:
+    table = vtysh_json(runtime, node, "show mpls table")
+    return table.get(str(label)), kernel_mpls_routes(runtime, node).get(label)
+
+
+def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    """Each VPN label a router allocated pops into the right VRF, in FRR and in the kernel."""
+    checks = []
+    seen = set()
+    for ce in sites(lab):
+        for view in semantics.vpn_views(ce.name):
+            key = (view.allocator, view.prefix)
+            if view.holder != view.allocator or key in seen:
+                continue
+            seen.add(key)
+            checks.append(Check(
+                name=f"{view.allocator}: VPN label of {view.prefix} pops into {view.vpn}",
+                kind="mpls-lfib", node=view.allocator,
+                expected={"frr": f"installed, out interface {view.vpn}",
+                          "kernel": f"dev {view.vpn}"},
+                probe=_vpn_lfib_probe(view)))
+    return checks
+
+
+def _vpn_lfib_probe(view: VpnView):
+    def probe(runtime: Runtime):
+        label = allocated_label(runtime, view)
+        if label is None:
+            return False, {"label": "no VPN route at the allocator"}
+        frr, kernel = lfib_entry(runtime, view.allocator, label)
+        out = [h.get("interface") for h in (frr or {}).get("nexthops", [])]
+        observed = {"label": label,
+                    "frr": f"installed={frr.get('installed')}, out {out}" if frr else "absent",
+                    "kernel": f"dev {kernel.get('dev')}" if kernel else "absent"}
+        ok = bool(frr and frr.get("installed") and view.vpn in out and kernel
+                  and kernel.get("dev") == view.vpn)
+        return ok, observed
+    return probe
+
+
+def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    """The label a router sees is the one its allocator advertises and has installed."""
+    checks = []
+    for ce in sites(lab):
+        for view in semantics.vpn_views(ce.name):
+            if view.holder == view.allocator:
+                continue
+            checks.append(Check(
+                name=f"{view.prefix}: {view.holder} uses {view.allocator}'s label",
+                kind="label-chain", node=view.holder,
+                expected={f"{view.holder} remote label": f"== label allocated by "
+                          f"{view.allocator}", f"{view.allocator} LFIB": "installed"},
+                probe=_chain_probe(view)))
+    return checks
+
+
+def _chain_probe(view: VpnView):
+    def probe(runtime: Runtime):
+        held = vpn_path(runtime, view)
+        remote = held.get("remoteLabel") if held else None
+        allocated = allocated_label(runtime, view)
+        frr = None
+        if allocated is not None:
+            frr, _ = lfib_entry(runtime, view.allocator, allocated)
+        observed = {f"{view.holder} remote label": remote,
+                    f"{view.allocator} allocated": allocated,
+                    f"{view.allocator} LFIB": "installed" if frr and frr.get("installed")
+                    else "absent"}
+        return remote is not None and remote == allocated and bool(frr and frr.get(
+            "installed")), observed
+    return probe
+
+
+# -- data plane -----------------------------------------------------------------------------
+def site_pairs(lab: Lab, same_vpn: bool) -> list[tuple[Node, Node]]:
+    return [(a, b) for a, b in itertools.permutations(sites(lab), 2)
+            if (a.site.vpn == b.site.vpn) == same_vpn]
+
+
+def ping_checks(lab: Lab) -> list[Check]:
+    return [Check(
+        name=f"{a.name} ({a.site.name}) → {b.name} ({b.site.name})", kind="ping", node=a.name,
+        expected={"from": str(a.site.address.ip), "to": str(b.site.address.ip),
+                  "replies": True},
+        probe=_ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), True))
+        for a, b in site_pairs(lab, same_vpn=True)]
+
+
+def isolation_checks(lab: Lab) -> list[Check]:
+    return [Check(
+        name=f"{a.name} ({a.site.vpn}) ↛ {b.name} ({b.site.vpn})", kind="isolation",
+        node=a.name, expected={"from": str(a.site.address.ip), "to": str(b.site.address.ip),
+                               "replies": False},
+        probe=_ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), False),
+        retry=False)
+        for a, b in site_pairs(lab, same_vpn=False)]
+
+
+def _ping_probe(node: str, source: str, destination: str, should_reply: bool):
+    def probe(runtime: Runtime):
+        replied, summary = ping(runtime, node, source, destination)
+        return replied == should_reply, {"replies": replied, "summary": summary}
+    return probe
+
+
+def wire_label_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    """Label-stack depth on every link of one path per VPN (last site to first, like the
+    slides' walkthrough from CE-3 to 152.12.4.1), captured with tcpdump during a ping."""
+    checks = []
+    for vpn in lab.vpns:
+        members = [lab.node(n) for n in vpn.sites]
+        if len(members) < 2:
+            continue
+        source, destination = members[-1], members[0]
+        hops = semantics.wire_path(source.name, destination.name)
+        checks.append(Check(
+            name=f"{source.name} → {destination.site.address.ip} ({vpn.name})",
+            kind="wire-labels", node=source.name,
+            expected={f"{h.sender}→{h.receiver}": f"{h.depth} ({h.note})" for h in hops},
+            probe=_wire_probe(lab.name, source, destination, hops)))
+    return checks
+
+
+def capture_script(lab: str, source: Node, destination: Node, hops: list[Hop]) -> str:
+    """One shell script: a tcpdump on every hop's sending interface, then a ping."""
+    lines = []
+    for index, hop in enumerate(hops):
+        lines.append(f"ip netns exec {namespace(lab, hop.sender)} timeout 12 tcpdump -l -nn "
+                     f"-Q out -i {hop.interface} -c 40 icmp or mpls "
+                     f"> /run/mplslab-wire.$$.{index} 2>/dev/null &")
+    lines.append("sleep 4")
+    lines.append(f"ping -n -c 4 -i 0.5 -W 2 -I {source.site.address.ip} "
+                 f"{destination.site.address.ip} > /dev/null")
+    lines.append("wait")
+    for index in range(len(hops)):
+        lines.append(f"echo '=== {index}'; cat /run/mplslab-wire.$$.{index}; "
+                     f"rm -f /run/mplslab-wire.$$.{index}")
+    return "\n".join(lines)
+
+
+def _wire_probe(lab: str, source: Node, destination: Node, hops: list[Hop]):
+    src, dst = str(source.site.address.ip), str(destination.site.address.ip)
+
+    def probe(runtime: Runtime):
+        result = runtime.exec(source.name, ["sh", "-c", capture_script(lab, source, destination,
+                                                                        hops)], timeout=60)
+        sections = result.stdout.split("=== ")[1:]
+        observed, ok = {}, True
+        for hop, section in zip(hops, sections, strict=False):
+            stacks = [label_stack(line) for line in section.splitlines()
+                      if f"{src} > {dst}: ICMP echo request" in line]
+            key = f"{hop.sender}→{hop.receiver}"
+            if not stacks:
+                observed[key] = "no echo request seen"
+                ok = False
+                continue
+            depths = sorted({len(s) for s in stacks})
+            observed[key] = f"{depths[0]} {stacks[0]}" if len(depths) == 1 else f"mixed {depths}"
+            ok = ok and depths == [hop.depth]
+        if len(sections) != len(hops):
+            raise ProbeError(f"capture failed: {result.stderr.strip()[-200:]}")
+        return ok, observed
+    return probe

@@ -1,0 +1,177 @@
+"""What each inter-AS option fixes, derived from the lab model.
+
+Labels are dynamic and never written here. What an option fixes is: which router a VPNv4
+route's next hop is on each router that holds it, which router allocated the label that
+router sees, and how many labels a packet carries on each link of a path. Every
+option-specific rule of the verifier lives in this module, one class per scenario.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import deque
+from dataclasses import dataclass
+
+from emulator.errors import LabError
+from emulator.model.topology import Lab, Node
+
+
+@dataclass(frozen=True)
+class VpnView:
+    """How one router holds the VPNv4 route of one site prefix."""
+
+    holder: str
+    prefix: ipaddress.IPv4Network
+    vpn: str
+    rd: str
+    route_targets: tuple[str, ...]
+    next_hop: ipaddress.IPv4Address | None  # None: the holder originates the route itself
+    next_hop_router: str
+    allocator: str  # the router whose label the holder sees
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One link a packet crosses, and the label-stack depth it must carry there."""
+
+    sender: str
+    interface: str
+    receiver: str
+    depth: int
+    note: str
+
+
+class Semantics:
+    """Shared topology helpers; subclasses state the option's rules."""
+
+    scenario = ""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+
+    # -- topology facts ------------------------------------------------------------------
+    def pe_of(self, ce: str) -> Node:
+        """The provider router a customer edge attaches to."""
+        for link in self.lab.links:
+            ends = (link.a.node, link.b.node)
+            if ce in ends and link.scope == "attachment":
+                return self.lab.node(ends[1] if ends[0] == ce else ends[0])
+        raise LabError(f"{ce} attaches to no provider router")
+
+    def vpn_speakers(self, asn: int) -> list[Node]:
+        """Routers of an AS that hold a VPNv4 table."""
+        return [n for n in self.lab.nodes if n.asn == asn and n.core_bgp
+                and n.core_bgp.family("ipv4-vpn")]
+
+    def core_path(self, start: str, goal: str) -> list[tuple[Node, str, str]]:
+        """Shortest path over core links: (sender, its interface, receiver) per hop."""
+        previous: dict[str, tuple[str, str] | None] = {start: None}
+        queue = deque([start])
+        while queue:
+            here = queue.popleft()
+            if here == goal:
+                break
+            for interface in self.lab.node(here).interfaces:
+                if interface.scope == "core" and interface.peer and \
+                        interface.peer.node not in previous:
+                    previous[interface.peer.node] = (here, interface.name)
+                    queue.append(interface.peer.node)
+        if goal not in previous:
+            raise LabError(f"no core path from {start} to {goal}")
+        hops = []
+        node = goal
+        while previous[node] is not None:
+            sender, interface = previous[node]
+            hops.append((self.lab.node(sender), interface, node))
+            node = sender
+        return list(reversed(hops))
+
+    def lsp_hops(self, ingress: str, egress: str, inner: int, what: str) -> list[Hop]:
+        """An LDP LSP carrying ``inner`` labels below the transport label, with PHP."""
+        path = self.core_path(ingress, egress)
+        hops = []
+        for index, (sender, interface, receiver) in enumerate(path):
+            last = index == len(path) - 1
+            depth = inner + (0 if last else 1)
+            note = f"{what} after PHP" if last else f"LDP + {what}"
+            hops.append(Hop(sender.name, interface, receiver, depth, note))
+        return hops
+
+    def link_interface(self, sender: str, receiver: str, vrf: str | None = None) -> str:
+        for interface in self.lab.node(sender).interfaces:
+            if interface.peer and interface.peer.node == receiver and interface.vrf == vrf:
+                return interface.name
+        raise LabError(f"no interface from {sender} to {receiver}")
+
+    # -- the option's rules --------------------------------------------------------------
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        raise NotImplementedError
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        raise NotImplementedError
+
+    def vpn_absent_on(self) -> list[str]:
+        """Routers that must hold no route to any site prefix (the label-switching core)."""
+        return [n.name for n in self.lab.nodes if n.role == "p"]
+
+    def view(self, holder: Node, ce: str, next_hop_router: Node | None,
+             allocator: Node) -> VpnView:
+        site = self.lab.node(ce).site
+        vpn = self.lab.vpn(site.vpn)
+        return VpnView(
+            holder=holder.name, prefix=site.prefix, vpn=vpn.name, rd=vpn.rd,
+            route_targets=tuple(vpn.export_targets),
+            next_hop=next_hop_router.loopback.ip if next_hop_router else None,
+            next_hop_router=(next_hop_router or holder).name, allocator=allocator.name)
+
+
+class BackToBackVrfs(Semantics):
+    """Option 1 (A): each AS runs its own VPN; PE-ASBRs meet as each other's CE."""
+
+    scenario = "option1"
+
+    def border(self, asn: int, vpn: str) -> Node:
+        """The PE-ASBR of an AS holding the VPN's VRF on the inter-AS link."""
+        for node in self.lab.nodes:
+            if node.asn == asn and any(i.scope == "inter-as" and i.vrf == vpn
+                                       for i in node.interfaces):
+                return node
+        raise LabError(f"AS {asn} has no back-to-back VRF {vpn} on an inter-AS link")
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        site = self.lab.node(ce).site
+        origin = self.pe_of(ce)
+        views = []
+        for system in self.lab.autonomous_systems:
+            if system.customer or system.transit:
+                continue
+            # Where the prefix enters this AS's VPN: the attachment PE in the site's own AS,
+            # the PE-ASBR (which learned it in its VRF from the other AS) elsewhere.
+            advertiser = origin if origin.asn == system.asn else self.border(system.asn, site.vpn)
+            for holder in self.vpn_speakers(system.asn):
+                remote = holder.name != advertiser.name
+                views.append(self.view(holder, ce, advertiser if remote else None, advertiser))
+        return views
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        vpn = self.lab.node(source_ce).site.vpn
+        ingress, egress = self.pe_of(source_ce), self.pe_of(destination_ce)
+        if ingress.asn == egress.asn:
+            return self.lsp_hops(ingress.name, egress.name, 1, "VPN label")
+        near, far = self.border(ingress.asn, vpn), self.border(egress.asn, vpn)
+        return [
+            *self.lsp_hops(ingress.name, near.name, 1, "VPN label"),
+            Hop(near.name, self.link_interface(near.name, far.name, vpn), far.name, 0,
+                "plain IP between back-to-back VRFs"),
+            *self.lsp_hops(far.name, egress.name, 1, "VPN label"),
+        ]
+
+
+SEMANTICS = {cls.scenario: cls for cls in (BackToBackVrfs,)}
+
+
+def semantics_for(lab: Lab) -> Semantics:
+    if lab.scenario not in SEMANTICS:
+        raise LabError(f"verification of scenario {lab.scenario} is not built yet",
+                       hint=f"built: {', '.join(SEMANTICS)}")
+    return SEMANTICS[lab.scenario](lab)
