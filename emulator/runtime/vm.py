@@ -67,6 +67,24 @@ def vng_command(image: appliance.Appliance, *, kvm: bool, extra: list[str]) -> l
     return command + extra
 
 
+def kill_group(pid: int, process: subprocess.Popen | None = None) -> None:
+    """SIGTERM, then SIGKILL, to a process group; returns once it is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if process is not None:
+                process.poll()
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
 def vng_environment() -> dict:
     env = dict(os.environ)
     # vng starts virtme-run, which sits beside it in the virtual environment.
@@ -83,13 +101,17 @@ def kvm_works(image: appliance.Appliance) -> bool:
     verdict = cache_dir() / f"kvm-{boot_id}"
     if verdict.exists():
         return verdict.read_text() == "yes"
+    probe = subprocess.Popen(vng_command(image, kvm=True, extra=["--exec", "true"]),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=vng_environment(),
+                             start_new_session=True)
     try:
-        result = subprocess.run(vng_command(image, kvm=True, extra=["--exec", "true"]),
-                                capture_output=True, timeout=KVM_PROBE_SECONDS,
-                                env=vng_environment(), start_new_session=True, check=False)
-        works = result.returncode == 0
+        works = probe.wait(timeout=KVM_PROBE_SECONDS) == 0
     except subprocess.TimeoutExpired:
         works = False
+    finally:
+        # vng and the QEMU it started share a session: a hung guest goes with it.
+        kill_group(probe.pid, probe)
     verdict.parent.mkdir(parents=True, exist_ok=True)
     verdict.write_text("yes" if works else "no")
     return works
@@ -205,22 +227,8 @@ class VmRuntime(Runtime):
             self._client.close()
             self._client = None
         pid = self.state.vm.get("pid")
-        if not pid:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if self._vm is not None:
-                    self._vm.poll()
-                try:
-                    os.killpg(pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.2)
+        if pid:
+            kill_group(pid, self._vm)
 
     def interactive(self, node: str, argv: list[str]) -> int:
         ssh = shutil.which("ssh")

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from emulator.verify.checks import KINDS, Report
@@ -36,9 +37,9 @@ def print_report(report: Report, console: Console) -> None:
     console.print(table)
     for result in report.results:
         if not result.passed:
-            console.print(f"[bold red]FAIL[/] [{result.kind}] {result.name}")
-            console.print(f"    expected: {short(result.expected)}", highlight=False)
-            console.print(f"    observed: {short(result.observed)}", highlight=False)
+            console.print(f"[bold red]FAIL[/] {escape(f'[{result.kind}]')} {escape(result.name)}")
+            console.print(f"    expected: {escape(short(result.expected))}", highlight=False)
+            console.print(f"    observed: {escape(short(result.observed))}", highlight=False)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     failed = sum(not r.passed for r in report.results)

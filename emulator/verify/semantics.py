@@ -125,6 +125,22 @@ class Semantics:
             next_hop_router=(next_hop_router or holder).name, allocator=allocator.name)
 
 
+class SingleAsL3vpn(Semantics):
+    """RFC 4364 inside one AS: the origin PE advertises, every VPNv4 speaker keeps its next
+    hop and label; [LDP, VPN] across the core."""
+
+    scenario = "l3vpn"
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        origin = self.pe_of(ce)
+        return [self.view(holder, ce, origin if holder.name != origin.name else None, origin)
+                for holder in self.vpn_speakers(origin.asn)]
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        return self.lsp_hops(self.pe_of(source_ce).name, self.pe_of(destination_ce).name, 1,
+                             "VPN label")
+
+
 class BackToBackVrfs(Semantics):
     """Option 1 (A): each AS runs its own VPN; PE-ASBRs meet as each other's CE."""
 
@@ -167,7 +183,7 @@ class BackToBackVrfs(Semantics):
         ]
 
 
-SEMANTICS = {cls.scenario: cls for cls in (BackToBackVrfs,)}
+SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs)}
 
 
 def semantics_for(lab: Lab) -> Semantics:

@@ -1,0 +1,88 @@
+"""Helpers for the end-to-end tests: real FRR routers and a real kernel data plane (inside
+the micro-VM unless this kernel has MPLS). Labs go up and down through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from emulator.model.build import load_lab
+from emulator.runtime.base import LabState, make_runtime
+from emulator.runtime.vm import VmRuntime
+
+MPLSLAB = [sys.executable, "-m", "emulator"]
+E2E_LABS = Path(__file__).parent / "labs"
+
+
+def mplslab(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*MPLSLAB, *args], capture_output=True, text=True, timeout=timeout,
+                            check=False, stdin=subprocess.DEVNULL)
+    print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+    if check and result.returncode != 0:
+        raise AssertionError(f"mplslab {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+def qemu_processes() -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "qemu-system" in cmdline and "mplslab/appliance" in cmdline:
+            found.append(f"{proc.name}: {cmdline[:120]}")
+    return found
+
+
+def vm_pid_alive(state: LabState) -> bool:
+    pid = state.vm.get("pid")
+    if not pid:
+        return False
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def assert_nothing_left(lab: str, state: LabState | None) -> None:
+    assert not LabState.folder(lab).exists(), f"{LabState.folder(lab)} survived"
+    if state is not None and state.runtime == "vm":
+        assert not vm_pid_alive(state), f"the VM of {lab} (pid {state.vm['pid']}) survived"
+    if state is not None and state.runtime == "netns":
+        listed = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
+        names = [n["name"] for n in json.loads(listed.stdout or "[]")]
+        assert not [n for n in names if n.startswith(f"{lab}_")]
+
+
+@contextmanager
+def running_lab(lab: str, variant: str | None = None):
+    """Bring a lab up with the CLI, yield (model, runtime), always bring it down."""
+    args = ["up", lab] + (["--variant", variant] if variant else [])
+    model = load_lab(lab, variant)
+    state = None
+    try:
+        mplslab(*args)
+        state = LabState.load(model.name)
+        yield model, make_runtime(state)
+    finally:
+        if LabState.path(model.name).exists():
+            state = state or LabState.load(model.name)
+            mplslab("down", model.name, check=False)
+        assert_nothing_left(model.name, state)
+
+
+def failing(report) -> set[str]:
+    return {r.name for r in report.results if not r.passed}
+
+
+def is_vm(runtime) -> bool:
+    return isinstance(runtime, VmRuntime)

@@ -1,0 +1,122 @@
+"""Option 1 (A) on live routers: the verifier passes, then fails exactly where the lab is
+broken on purpose (a verifier that cannot fail is worse than none)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from labkit import failing, mplslab, running_lab
+
+from emulator.verify.checks import KINDS
+from emulator.verify.runner import run_checks
+
+CONVERGE = 180  # seconds a check may retry while the lab converges (TCG is slow)
+BROKEN = 25  # seconds a check may retry once the lab is broken on purpose
+BGP_HOLD = 30  # timers bgp 10 30 in the templates
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def option1():
+    with running_lab("option1") as lab:
+        yield lab
+
+
+def test_verify_passes_with_every_kind(option1, tmp_path):
+    report_path = tmp_path / "r.json"
+    junit = tmp_path / "r.xml"
+    mplslab("verify", "option1", "--json", str(report_path), "--junit", str(junit),
+            "--deadline", str(CONVERGE))
+    report = json.loads(report_path.read_text())
+    assert report["lab"] == "option1" and report["passed"] is True
+    assert {c["kind"] for c in report["checks"]} == set(KINDS)
+    assert all(set(c) >= {"name", "kind", "node", "passed", "expected", "observed", "seconds"}
+               for c in report["checks"])
+    wire = {c["name"]: c["observed"] for c in report["checks"] if c["kind"] == "wire-labels"}
+    # The slide's walkthrough: CE-3 to 152.12.4.1, plain IP between the PE-ASBRs.
+    path = wire["CE-3 → 152.12.4.1 (VPN-B)"]
+    assert path["PE-ASBR-2→PE-ASBR-1"].startswith("0 ")
+    assert path["PE-2→P-2"].startswith("2 ") and path["P-1→PE-1"].startswith("1 ")
+    assert "<testcase" in junit.read_text()
+
+
+def test_exec_answers_from_the_live_router(option1):
+    answer = mplslab("exec", "option1", "PE-1", "--", "vtysh", "-c", "show bgp summary json")
+    assert json.loads(answer.stdout)["ipv4Vpn"]["peers"]["10.1.0.3"]["state"] == "Established"
+
+
+def vtysh(runtime, node, *commands):
+    argv = ["configure terminal", *commands]
+    result = runtime.exec(node, ["vtysh", "-N", f"option1_{node}",
+                                 *[a for c in argv for a in ("-c", c)]])
+    assert result.returncode == 0, result.stderr
+
+
+def test_removed_rt_import_fails_only_that_vrf(option1):
+    model, runtime = option1
+    vtysh(runtime, "PE-2", "router bgp 2 vrf VPN-B", "address-family ipv4 unicast",
+          "no rt vpn import 1:222")
+    try:
+        report = run_checks(model, runtime, deadline=BROKEN)
+        assert failing(report) == {
+            "PE-2 VRF VPN-B",
+            "CE-2 (VPN-B-1) → CE-3 (VPN-B-2)",
+            "CE-3 (VPN-B-2) → CE-2 (VPN-B-1)",
+            "CE-3 → 152.12.4.1 (VPN-B)",
+        }
+        observed = next(r for r in report.results if r.name == "PE-2 VRF VPN-B").observed
+        assert observed["present"] == ["152.12.5.0/24"]
+    finally:
+        vtysh(runtime, "PE-2", "router bgp 2 vrf VPN-B", "address-family ipv4 unicast",
+              "rt vpn import 1:222")
+    assert run_checks(model, runtime, deadline=CONVERGE).passed
+
+
+def test_shut_core_link_fails_as1_and_everything_across_it(option1):
+    model, runtime = option1
+    runtime.exec("P-1", ["ip", "link", "set", "eth2", "down"])
+    try:
+        time.sleep(BGP_HOLD + 5)
+        report = run_checks(model, runtime, deadline=BROKEN)
+        failed = failing(report)
+        must_fail = {
+            "P-1 → PE-ASBR-1 OSPF on eth2", "PE-ASBR-1 → P-1 OSPF on eth1",
+            "P-1 → PE-ASBR-1 LDP on eth2", "PE-ASBR-1 → P-1 LDP on eth1",
+            "PE-1 → PE-ASBR-1 (as1-vpnv4)", "PE-ASBR-1 → PE-1 (as1-vpnv4)",
+            "CE-3 (VPN-B-2) → CE-2 (VPN-B-1)", "CE-4 (VPN-A-2) → CE-1 (VPN-A-1)",
+            "CE-3 → 152.12.4.1 (VPN-B)",
+        }
+        assert must_fail <= failed, must_fail - failed
+        # AS #2's core, the PE-CE sessions, the back-to-back VRF sessions and isolation
+        # are untouched.
+        for result in report.results:
+            if result.kind in ("ldp-session", "igp-adjacency") and "P-1" not in result.name:
+                assert result.passed, result.name
+            if result.kind == "bgp-session" and "as1-vpnv4" not in result.name:
+                assert result.passed, result.name
+            if result.kind == "isolation":
+                assert result.passed, result.name
+    finally:
+        runtime.exec("P-1", ["ip", "link", "set", "eth2", "up"])
+    assert run_checks(model, runtime, deadline=CONVERGE).passed
+
+
+def test_stopped_bgpd_on_an_asbr_fails_its_sessions_and_routes(option1):
+    model, runtime = option1
+    result = runtime.exec("PE-ASBR-2", ["sh", "-c", "kill $(cat /run/frr/option1_PE-ASBR-2/"
+                                                    "bgpd.pid)"])
+    assert result.returncode == 0, result.stderr
+    time.sleep(BGP_HOLD + 5)
+    report = run_checks(model, runtime, deadline=BROKEN)
+    failed = failing(report)
+    sessions = {r.name for r in report.results if r.kind == "bgp-session"}
+    asbr_sessions = {s for s in sessions if "PE-ASBR-2" in s}
+    assert asbr_sessions <= failed, asbr_sessions - failed
+    assert not (sessions - asbr_sessions) & failed
+    assert "PE-2: 1:27:152.12.4.0/24" in failed  # learned through PE-ASBR-2
+    assert "PE-1: 1:27:152.12.4.0/24" not in failed  # PE-1's own export
+    for result in report.results:
+        if result.kind in ("ldp-session", "igp-adjacency", "isolation"):
+            assert result.passed, result.name

@@ -1,0 +1,82 @@
+"""The runtime: a labelled ping across a P router, side-by-side labs, Ctrl-C, teardown."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+from labkit import E2E_LABS, MPLSLAB, assert_nothing_left, mplslab, running_lab
+
+from emulator.runtime.base import LabState
+from emulator.verify.runner import run_checks
+
+MINI = str(E2E_LABS / "mini.yml")
+pytestmark = pytest.mark.e2e
+
+
+def test_ldp_labelled_ping_crosses_the_p_router(tmp_path):
+    with running_lab(MINI) as (model, runtime):
+        status = mplslab("status", "mini", "--json")
+        assert '"P"' in status.stdout and "ldpd" in status.stdout
+        answer = mplslab("exec", "mini", "PE-A", "--", "vtysh", "-c", "show bgp summary json")
+        assert '"ipv4Vpn"' in answer.stdout
+        report = run_checks(model, runtime, deadline=180, kinds={"ping", "wire-labels"})
+        assert report.passed, [(r.name, r.observed) for r in report.results if not r.passed]
+        wire = next(r for r in report.results if r.kind == "wire-labels")
+        # [LDP, VPN] from PE to P, the VPN label alone after penultimate-hop popping.
+        assert wire.observed["PE-B→P"].startswith("2 [")
+        assert wire.observed["P→PE-A"].startswith("1 [")
+
+
+def test_two_labs_side_by_side(tmp_path):
+    twin = tmp_path / "mini2.yml"
+    with open(MINI) as original:
+        twin.write_text(original.read().replace("name: mini", "name: mini2", 1))
+    with running_lab(MINI) as (model_a, runtime_a), \
+            running_lab(str(twin)) as (model_b, runtime_b):
+        for model, runtime in ((model_a, runtime_a), (model_b, runtime_b)):
+            report = run_checks(model, runtime, deadline=180, kinds={"ping"})
+            assert report.passed, [(r.name, r.observed) for r in report.results]
+        assert set(runtime_a.status()["routers"]) == set(runtime_b.status()["routers"])
+
+
+def test_already_up_and_not_up_are_clear_errors():
+    result = mplslab("down", "mini", check=False)
+    assert result.returncode == 2 and "lab mini is not up" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = mplslab("exec", "mini", "PE-A", "--", "true", check=False)
+    assert result.returncode == 2 and "not up" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_up_leaves_nothing(signum):
+    process = subprocess.Popen([*MPLSLAB, "up", MINI], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    output = []
+    deadline = time.monotonic() + 600
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        # Interrupt once the VM (or the routers) exist: the worst moment to stop.
+        if "booting the micro-VM" in line or "starting FRR daemons" in line:
+            time.sleep(3)
+            break
+        assert time.monotonic() < deadline, "".join(output)
+    state = LabState.load("mini")
+    process.send_signal(signum)
+    rest, _ = process.communicate(timeout=120)
+    output.append(rest)
+    assert process.returncode == 130, "".join(output)
+    assert "nothing is left behind" in "".join(output)
+    assert_nothing_left("mini", state)
+
+
+def test_down_after_up_leaves_nothing():
+    with running_lab(MINI) as (model, _):
+        state = LabState.load(model.name)
+    # running_lab has run `mplslab down` and asserted; check the VM process group too.
+    assert_nothing_left("mini", state)
+    assert shutil.which("ip")
