@@ -69,7 +69,6 @@ class NodeDraft:
     static_routes: list[topology.StaticRoute] = field(default_factory=list)
     vrf_redistribute: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bgp_networks: list[ipaddress.IPv4Network] = field(default_factory=list)
-    labeled_networks: list[ipaddress.IPv4Network] = field(default_factory=list)
     next_eth: int = 1
 
     @property
@@ -438,11 +437,12 @@ class Builder:
                 next_hop_self=me.name in session.next_hop_self,
                 next_hop_unchanged=me.name in session.next_hop_unchanged,
                 rr_client=other.name in session.rr_clients))
-            # A PE originates its own loopback into labeled-unicast (FRR would advertise
-            # an IGP-learned loopback with implicit-null; FRR issue 2750).
-            if ("ipv4-labeled-unicast" in session.families and me.spec.role == "pe"
-                    and me.loopback.network not in me.labeled_networks):
-                me.labeled_networks.append(me.loopback.network)
+            # A PE or RR originates its own loopback (the BGP next hop others need) into
+            # labeled-unicast, from the unicast table (network under ipv4 unicast): FRR
+            # would advertise an IGP-learned loopback with implicit-null (FRR issue 2750).
+            if ("ipv4-labeled-unicast" in session.families and me.spec.role in ("pe", "rr")
+                    and me.loopback.network not in me.bgp_networks):
+                me.bgp_networks.append(me.loopback.network)
         if ebgp and not session.multihop:
             # The inter-AS interface carries labelled packets when BGP hands out labels on it.
             carries_labels = {"ipv4-vpn", "ipv4-labeled-unicast"} & set(session.families)
@@ -510,18 +510,21 @@ class Builder:
         rip = [topology.RipInstance(vrf=vrf, interfaces=body["interfaces"],
                                     redistribute=sorted(body["redistribute"]))
                for vrf, body in draft.rip.items()]
+        has_lu = any("ipv4-labeled-unicast" in n.families for n in draft.neighbors.get(None, []))
         bgp = []
         if draft.neighbors.get(None) or (vrfs and draft.provider):
             bgp.append(topology.BgpInstance(
                 asn=draft.asn, router_id=router_id, neighbors=draft.neighbors.get(None, []),
-                networks=draft.bgp_networks, labeled_networks=draft.labeled_networks))
+                networks=draft.bgp_networks,
+                # A labelled loopback arrives with itself as next hop ("prefix loops through
+                # itself"); FRR's import check would mark it invalid.
+                import_check=not has_lu))
         for vrf in vrfs:
             bgp.append(topology.BgpInstance(
                 asn=draft.asn, router_id=router_id, vrf=vrf.name,
                 neighbors=draft.neighbors.get(vrf.name, [])))
         ldp = any(i.ldp for i in interfaces)
         mpls = any(i.mpls for i in interfaces)
-        has_lu = any("ipv4-labeled-unicast" in n.families for n in draft.neighbors.get(None, []))
         daemons = ["mgmtd", "zebra"]
         daemons += ["bgpd"] if bgp else []
         daemons += ["ospfd"] if ospf else []

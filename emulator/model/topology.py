@@ -97,8 +97,7 @@ class BgpInstance(Model):
     vrf: str | None = None
     neighbors: list[BgpNeighbor] = []
     networks: list[ipaddress.IPv4Network] = []
-    # Networks originated into labeled-unicast (a PE's own loopback in Option 3).
-    labeled_networks: list[ipaddress.IPv4Network] = []
+    import_check: bool = True
     redistribute: list[str] = []
 
     def family(self, family: AddressFamily) -> list[BgpNeighbor]:

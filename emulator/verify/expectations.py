@@ -234,10 +234,10 @@ def _vrf_probe(node: str, vrf: str, present: list[str], absent: list[str]):
 
 
 # -- labels ---------------------------------------------------------------------------------
-def allocated_label(runtime: Runtime, view: VpnView) -> int | None:
-    """The label the allocator advertises for the prefix (its own best path's label)."""
-    own = VpnView(**{**view.__dict__, "holder": view.allocator})
-    path = vpn_path(runtime, own)
+def held_label(runtime: Runtime, view: VpnView) -> int | None:
+    """The label a router holds for the route: the one it pushes (or, at the origin, the one
+    it allocated and advertises)."""
+    path = vpn_path(runtime, view)
     return path.get("remoteLabel") if path else None
 
 
@@ -246,71 +246,118 @@ def lfib_entry(runtime: Runtime, node: str, label: int) -> tuple[dict | None, di
     return table.get(str(label)), kernel_mpls_routes(runtime, node).get(label)
 
 
+def describe_entry(frr: dict | None, kernel: dict | None) -> dict:
+    hops = (frr or {}).get("nexthops", [])
+    return {"frr": (f"installed={frr.get('installed')} out "
+                    f"{[h.get('interface') for h in hops]} stack "
+                    f"{[h.get('outLabelStack') for h in hops]}") if frr else "absent",
+            "kernel": (f"dev {kernel.get('dev')}" + (f" to {kernel['to']}" if 'to' in kernel
+                                                     else "")) if kernel else "absent"}
+
+
+def views_by_holder(semantics: Semantics, ce: Node) -> dict[str, VpnView]:
+    return {view.holder: view for view in semantics.vpn_views(ce.name)}
+
+
 def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
-    """Each VPN label a router allocated pops into the right VRF, in FRR and in the kernel."""
+    """Every VPN label a router allocated is installed, in FRR and in the kernel: popping
+    into the VRF at the origin, swapping to the label it received where it rewrote the next
+    hop (an Option B ASBR)."""
     checks = []
     seen = set()
     for ce in sites(lab):
-        for view in semantics.vpn_views(ce.name):
+        views = views_by_holder(semantics, ce)
+        for view in views.values():
+            allocator = views[view.allocator]
             key = (view.allocator, view.prefix)
-            if view.holder != view.allocator or key in seen:
+            if key in seen or (view.holder == view.allocator and allocator.next_hop):
                 continue
             seen.add(key)
-            checks.append(Check(
-                name=f"{view.allocator}: VPN label of {view.prefix} pops into {view.vpn}",
-                kind="mpls-lfib", node=view.allocator,
-                expected={"frr": f"installed, out interface {view.vpn}",
-                          "kernel": f"dev {view.vpn}"},
-                probe=_vpn_lfib_probe(view)))
+            if allocator.next_hop is None:
+                checks.append(Check(
+                    name=f"{view.allocator}: VPN label of {view.prefix} pops into {view.vpn}",
+                    kind="mpls-lfib", node=view.allocator,
+                    expected={"frr": f"installed, out interface {view.vpn}",
+                              "kernel": f"dev {view.vpn}"},
+                    probe=_pop_probe(allocator)))
+            else:
+                checks.append(Check(
+                    name=f"{view.allocator}: VPN label of {view.prefix} swaps towards "
+                         f"{allocator.next_hop_router}",
+                    kind="mpls-lfib", node=view.allocator,
+                    expected={"in": f"the label {view.holder} pushes",
+                              "out": f"stack ending in the label from "
+                                     f"{allocator.allocator}", "kernel": "installed"},
+                    probe=_swap_probe(view, allocator)))
     return checks
 
 
-def _vpn_lfib_probe(view: VpnView):
+def _pop_probe(origin: VpnView):
     def probe(runtime: Runtime):
-        label = allocated_label(runtime, view)
+        label = held_label(runtime, origin)
         if label is None:
-            return False, {"label": "no VPN route at the allocator"}
-        frr, kernel = lfib_entry(runtime, view.allocator, label)
+            return False, {"label": "no VPN route at the origin"}
+        frr, kernel = lfib_entry(runtime, origin.holder, label)
         out = [h.get("interface") for h in (frr or {}).get("nexthops", [])]
-        observed = {"label": label,
-                    "frr": f"installed={frr.get('installed')}, out {out}" if frr else "absent",
-                    "kernel": f"dev {kernel.get('dev')}" if kernel else "absent"}
-        ok = bool(frr and frr.get("installed") and view.vpn in out and kernel
-                  and kernel.get("dev") == view.vpn)
-        return ok, observed
+        ok = bool(frr and frr.get("installed") and origin.vpn in out and kernel
+                  and kernel.get("dev") == origin.vpn)
+        return ok, {"label": label, **describe_entry(frr, kernel)}
+    return probe
+
+
+def _swap_probe(view: VpnView, allocator: VpnView):
+    def probe(runtime: Runtime):
+        pushed = held_label(runtime, view)
+        received = held_label(runtime, allocator)
+        if pushed is None or received is None:
+            return False, {"in": pushed, "received": received}
+        frr, kernel = lfib_entry(runtime, view.allocator, pushed)
+        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
+        ok = bool(frr and frr.get("installed") and kernel
+                  and any(stack and stack[-1] == received for stack in stacks))
+        return ok, {"in": pushed, "received": received, **describe_entry(frr, kernel)}
     return probe
 
 
 def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
-    """The label a router sees is the one its allocator advertises and has installed."""
+    """Hop by hop from the origin: the label a router pushes is an installed in-label of the
+    router that allocated it, and that router's entry pushes the label it received in turn
+    (the pattern of FRR's bgp_vpnv4_asbr topotest)."""
     checks = []
     for ce in sites(lab):
-        for view in semantics.vpn_views(ce.name):
+        views = views_by_holder(semantics, ce)
+        for view in views.values():
             if view.holder == view.allocator:
                 continue
+            allocator = views[view.allocator]
+            rewrites = allocator.next_hop is not None
             checks.append(Check(
-                name=f"{view.prefix}: {view.holder} uses {view.allocator}'s label",
+                name=f"{view.prefix}: {view.holder} pushes {view.allocator}'s label",
                 kind="label-chain", node=view.holder,
-                expected={f"{view.holder} remote label": f"== label allocated by "
-                          f"{view.allocator}", f"{view.allocator} LFIB": "installed"},
-                probe=_chain_probe(view)))
+                expected={"pushed": f"an in-label of {view.allocator}",
+                          view.allocator: (f"swaps to the label from {allocator.allocator}"
+                                           if rewrites else "pops into the VRF")},
+                probe=_chain_probe(view, allocator)))
     return checks
 
 
-def _chain_probe(view: VpnView):
+def _chain_probe(view: VpnView, allocator: VpnView):
     def probe(runtime: Runtime):
-        held = vpn_path(runtime, view)
-        remote = held.get("remoteLabel") if held else None
-        allocated = allocated_label(runtime, view)
-        frr = None
-        if allocated is not None:
-            frr, _ = lfib_entry(runtime, view.allocator, allocated)
-        observed = {f"{view.holder} remote label": remote,
-                    f"{view.allocator} allocated": allocated,
-                    f"{view.allocator} LFIB": "installed" if frr and frr.get("installed")
-                    else "absent"}
-        return remote is not None and remote == allocated and bool(frr and frr.get(
-            "installed")), observed
+        pushed = held_label(runtime, view)
+        received = held_label(runtime, allocator)
+        observed = {"pushed": pushed, f"{view.allocator} holds": received}
+        if pushed is None or received is None:
+            return False, observed
+        if allocator.next_hop is None:
+            # The allocator originated the route: the label it advertises is the one pushed.
+            frr, _ = lfib_entry(runtime, view.allocator, pushed)
+            observed[view.allocator] = "installed" if frr and frr.get("installed") else "absent"
+            return pushed == received and bool(frr and frr.get("installed")), observed
+        frr, _ = lfib_entry(runtime, view.allocator, pushed)
+        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
+        observed[view.allocator] = f"{pushed} -> {stacks}" if frr else "absent"
+        return bool(frr and frr.get("installed")
+                    and any(s and s[-1] == received for s in stacks)), observed
     return probe
 
 

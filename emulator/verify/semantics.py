@@ -115,14 +115,79 @@ class Semantics:
         return [n.name for n in self.lab.nodes if n.role == "p"]
 
     def view(self, holder: Node, ce: str, next_hop_router: Node | None,
-             allocator: Node) -> VpnView:
+             allocator: Node, next_hop: ipaddress.IPv4Address | None = None) -> VpnView:
+        """``next_hop`` defaults to the next-hop router's loopback."""
         site = self.lab.node(ce).site
         vpn = self.lab.vpn(site.vpn)
+        if next_hop is None and next_hop_router is not None:
+            next_hop = next_hop_router.loopback.ip
         return VpnView(
             holder=holder.name, prefix=site.prefix, vpn=vpn.name, rd=vpn.rd,
-            route_targets=tuple(vpn.export_targets),
-            next_hop=next_hop_router.loopback.ip if next_hop_router else None,
+            route_targets=tuple(vpn.export_targets), next_hop=next_hop,
             next_hop_router=(next_hop_router or holder).name, allocator=allocator.name)
+
+    def spread(self, origin: Node, family: str) -> dict[str, tuple]:
+        """Follow a route over the lab's sessions of one family from the router that
+        originates it: for each router that ends up holding it, (next-hop address or None
+        at the origin, next-hop router, label allocator).
+
+        RFC 4364/8277 rules as FRR applies them: a sender that changes the next hop (the
+        origin, single-hop eBGP, next-hop-self) advertises its own address and a label it
+        allocates (an Option B ASBR swaps it); any other sender (iBGP, a route reflector,
+        multihop eBGP with next hop unchanged) passes next hop and label on untouched.
+        """
+        held = {origin.name: (None, origin.name, origin.name)}
+        queue = deque([origin.name])
+        while queue:
+            sender = self.lab.node(queue.popleft())
+            for neighbor in sender.core_bgp.family(family):
+                if neighbor.peer in held:
+                    continue
+                receiver = self.lab.node(neighbor.peer)
+                back = next(n for n in receiver.core_bgp.neighbors
+                            if n.session == neighbor.session)
+                rewrites = (sender.name == origin.name or neighbor.next_hop_self
+                            or (neighbor.ebgp and not neighbor.next_hop_unchanged))
+                held[receiver.name] = ((back.address, sender.name, sender.name) if rewrites
+                                       else held[sender.name])
+                queue.append(receiver.name)
+        return held
+
+    def propagate(self, ce: str) -> dict[str, VpnView]:
+        """Every VPNv4 speaker's view of a site's route, from its origin PE."""
+        origin = self.pe_of(ce)
+        views = {}
+        for holder, (next_hop, router, allocator) in self.spread(origin, "ipv4-vpn").items():
+            views[holder] = self.view(
+                self.lab.node(holder), ce, self.lab.node(router) if next_hop else None,
+                self.lab.node(allocator), next_hop)
+        return views
+
+    def owner_of(self, address: ipaddress.IPv4Address) -> Node:
+        for node in self.lab.nodes:
+            if any(i.address and i.address.ip == address for i in node.interfaces):
+                return node
+        raise LabError(f"no router owns {address}")
+
+    def forwarding_hops(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        """The packet follows each router's next hop for the destination's VPN route: an LSP
+        (transport label + VPN label) to a next hop in the same AS, the VPN label alone
+        across a directly connected inter-AS link."""
+        views = self.propagate(destination_ce)
+        here = self.pe_of(source_ce)
+        hops: list[Hop] = []
+        while views[here.name].next_hop is not None:
+            view = views[here.name]
+            owner = self.lab.node(view.next_hop_router)
+            direct = [i for i in here.interfaces if i.peer and i.peer.node == owner.name
+                      and i.peer.address.ip == view.next_hop]
+            if direct:
+                hops.append(Hop(here.name, direct[0].name, owner.name, 1,
+                                f"{view.allocator}'s VPN label"))
+            else:
+                hops += self.lsp_hops(here.name, owner.name, 1, f"{view.allocator}'s VPN label")
+            here = owner
+        return hops
 
 
 class SingleAsL3vpn(Semantics):
@@ -183,7 +248,61 @@ class BackToBackVrfs(Semantics):
         ]
 
 
-SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs)}
+class MpEbgpBetweenAsbrs(Semantics):
+    """Option 2 (B): the PE-ASBRs exchange VPNv4 over single-hop MP-eBGP without VRFs,
+    rewriting next hop and label; with next-hop-self towards their PEs, again inside each
+    AS."""
+
+    scenario = "option2"
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        return list(self.propagate(ce).values())
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        return self.forwarding_hops(source_ce, destination_ce)
+
+
+class MultihopBetweenRrs(Semantics):
+    """Option 3 (C): the route reflectors exchange VPNv4 over multihop MP-eBGP with next hop
+    and label unchanged; the ASBRs exchange only labelled loopbacks (BGP labeled-unicast)
+    and hold no VPN route."""
+
+    scenario = "option3"
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        return list(self.propagate(ce).values())
+
+    def vpn_absent_on(self) -> list[str]:
+        return [n.name for n in self.lab.nodes if n.role in ("p", "asbr")]
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        """[transport, LU, VPN] to the ASBR, [LU, VPN] across the inter-AS link, the LU label
+        swapped onto LDP at the far ASBR: [LDP, VPN], then the VPN label after PHP."""
+        views = self.propagate(destination_ce)
+        here = self.pe_of(source_ce)
+        target = self.lab.node(views[here.name].next_hop_router)
+        labelled = self.spread(target, "ipv4-labeled-unicast")
+        hops: list[Hop] = []
+        while here.name != target.name:
+            if here.asn == target.asn:
+                hops += self.lsp_hops(here.name, target.name, 1, "VPN label")
+                break
+            next_hop, router, _ = labelled[here.name]
+            owner = self.lab.node(router)
+            direct = [i for i in here.interfaces if i.peer and i.peer.node == owner.name
+                      and i.peer.address.ip == next_hop]
+            if direct:
+                hops.append(Hop(here.name, direct[0].name, owner.name, 2,
+                                f"{owner.name}'s LU label + VPN label"))
+            else:
+                hops += self.lsp_hops(here.name, owner.name, 2,
+                                      f"{owner.name}'s LU label + VPN label")
+            here = owner
+        return hops
+
+
+SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
+                                            MultihopBetweenRrs)}
 
 
 def semantics_for(lab: Lab) -> Semantics:

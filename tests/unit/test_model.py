@@ -111,3 +111,23 @@ def test_sessions_list_every_bgp_session_once():
     assert "as1-vpnv4" in names
     assert "PE-ASBR-1--PE-ASBR-2@VPN-B" in names
     assert "PE-1--CE-2" in names
+
+
+def test_option3_asbrs_carry_labelled_loopbacks_only():
+    lab = load_lab("option3")
+    asbr = lab.node("ASBR-1")
+    assert asbr.vrfs == [] and not asbr.core_bgp.import_check
+    assert asbr.fec_nexthop_resolution
+    assert {n.peer: n.families for n in asbr.core_bgp.neighbors} == {
+        "PE-1": ["ipv4-labeled-unicast"], "RR-1": ["ipv4-labeled-unicast"],
+        "ASBR-2": ["ipv4-labeled-unicast"]}
+    inter_as = next(i for i in asbr.interfaces if i.scope == "inter-as")
+    assert inter_as.mpls and inter_as.mpls_bgp_forwarding and not inter_as.l3vpn_switching
+    pe = lab.node("PE-1")
+    assert [str(n) for n in pe.core_bgp.networks] == ["10.1.0.1/32"]
+    rr = lab.node("RR-1")
+    to_rr2 = next(n for n in rr.core_bgp.neighbors if n.peer == "RR-2")
+    assert (to_rr2.ebgp, to_rr2.ebgp_multihop, to_rr2.next_hop_unchanged,
+            to_rr2.update_source) == (True, 255, True, "lo")
+    to_pe = next(n for n in rr.core_bgp.neighbors if n.peer == "PE-1")
+    assert to_pe.rr_client and to_pe.families == ["ipv4-vpn"]

@@ -1,0 +1,85 @@
+"""Expectation derivation without any router: which checks, on which routers, with which
+fixed facts (who advertises, who allocates the label, how deep the stack is per link)."""
+
+from collections import Counter
+
+import pytest
+
+from emulator.model.build import load_lab
+from emulator.verify.checks import KINDS, label_stack
+from emulator.verify.expectations import derive
+from emulator.verify.semantics import semantics_for
+
+
+def views(lab_name, ce):
+    lab = load_lab(lab_name)
+    return {v.holder: (str(v.next_hop) if v.next_hop else None, v.next_hop_router, v.allocator)
+            for v in semantics_for(lab).vpn_views(ce)}
+
+
+def depths(lab_name, source, destination):
+    lab = load_lab(lab_name)
+    return [(h.sender, h.receiver, h.depth)
+            for h in semantics_for(lab).wire_path(source, destination)]
+
+
+@pytest.mark.parametrize("lab_name", ["option1", "option2", "option3"])
+def test_every_kind_is_derived(lab_name):
+    kinds = Counter(c.kind for c in derive(load_lab(lab_name)))
+    assert set(kinds) == set(KINDS)
+    assert kinds["ping"] == 4 and kinds["isolation"] == 8 and kinds["wire-labels"] == 2
+
+
+def test_option1_each_as_re_originates_the_other_as_sites():
+    assert views("option1", "CE-2") == {
+        "PE-1": (None, "PE-1", "PE-1"),
+        "PE-ASBR-1": ("10.1.0.1", "PE-1", "PE-1"),
+        # AS #2 learns the prefix in PE-ASBR-2's VRF and exports it with its own label.
+        "PE-ASBR-2": (None, "PE-ASBR-2", "PE-ASBR-2"),
+        "PE-2": ("10.2.0.1", "PE-ASBR-2", "PE-ASBR-2"),
+    }
+    assert depths("option1", "CE-3", "CE-2") == [
+        ("PE-2", "P-2", 2), ("P-2", "PE-ASBR-2", 1), ("PE-ASBR-2", "PE-ASBR-1", 0),
+        ("PE-ASBR-1", "P-1", 2), ("P-1", "PE-1", 1)]
+
+
+def test_option2_asbrs_rewrite_next_hop_and_label():
+    assert views("option2", "CE-2") == {
+        "PE-1": (None, "PE-1", "PE-1"),
+        "PE-ASBR-1": ("10.1.0.1", "PE-1", "PE-1"),               # L1
+        "PE-ASBR-2": ("10.255.0.1", "PE-ASBR-1", "PE-ASBR-1"),   # L2, the link address
+        "PE-2": ("10.2.0.1", "PE-ASBR-2", "PE-ASBR-2"),          # L3, next-hop-self
+    }
+    assert depths("option2", "CE-3", "CE-2") == [
+        ("PE-2", "P-2", 2), ("P-2", "PE-ASBR-2", 1), ("PE-ASBR-2", "PE-ASBR-1", 1),
+        ("PE-ASBR-1", "P-1", 2), ("P-1", "PE-1", 1)]
+
+
+def test_option2_lfib_has_a_swap_on_each_asbr():
+    names = {c.name for c in derive(load_lab("option2")) if c.kind == "mpls-lfib"}
+    assert "PE-ASBR-1: VPN label of 152.12.4.0/24 swaps towards PE-1" in names
+    assert "PE-ASBR-2: VPN label of 152.12.4.0/24 swaps towards PE-ASBR-1" in names
+    assert "PE-1: VPN label of 152.12.4.0/24 pops into VPN-B" in names
+
+
+def test_option3_next_hop_and_label_unchanged_end_to_end():
+    assert views("option3", "CE-2") == {
+        holder: ("10.1.0.1", "PE-1", "PE-1") for holder in ("RR-1", "RR-2", "PE-2")
+    } | {"PE-1": (None, "PE-1", "PE-1")}
+    assert depths("option3", "CE-3", "CE-2") == [
+        ("PE-2", "P-2", 3), ("P-2", "ASBR-2", 2), ("ASBR-2", "ASBR-1", 2),
+        ("ASBR-1", "P-1", 2), ("P-1", "PE-1", 1)]
+
+
+def test_option3_vpn_routes_stay_off_asbrs_and_p_routers():
+    names = {c.name for c in derive(load_lab("option3")) if c.kind == "vpnv4-route"}
+    for router in ("ASBR-1", "ASBR-2", "P-1", "P-2"):
+        assert f"{router} holds no route to 152.12.4.0/24" in names
+    assert "ASBR-1: 1:27:152.12.4.0/24" not in names
+
+
+def test_label_stack_parsing():
+    line = ("18:42:38.267868 MPLS (label 17, tc 0, ttl 63) (label 144, tc 0, [S], ttl 63) "
+            "IP 152.12.5.1 > 152.12.4.1: ICMP echo request")
+    assert label_stack(line) == [17, 144]
+    assert label_stack("IP 152.12.5.1 > 152.12.4.1: ICMP echo request") == []
