@@ -486,6 +486,11 @@ class Builder:
                 redistribute=sorted(draft.vrf_redistribute.get(name, ()))))
         ebgp_vpn = any(n.ebgp and not n.ebgp_multihop and "ipv4-vpn" in n.families
                        for n in draft.neighbors.get(None, []))
+        if ebgp_vpn and self.ldp_of(draft):
+            for vrf_name, neighbors in draft.neighbors.items():
+                draft.neighbors[vrf_name] = [
+                    n.model_copy(update={"wait_for_ldp_label": True})
+                    if "ipv4-vpn" in n.families and not n.ebgp else n for n in neighbors]
         interfaces = []
         for interface in draft.interfaces:
             if ebgp_vpn and interface.mpls:

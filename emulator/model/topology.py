@@ -58,6 +58,10 @@ class BgpNeighbor(Model):
     next_hop_self: bool = False
     next_hop_unchanged: bool = False
     rr_client: bool = False
+    # Start administratively down; the runtime enables the session once this router's route
+    # to the peer carries an LDP label. FRR's bgpd resolves an Option B swap entry once, when
+    # the route arrives, and never adds a transport label that LDP installs later.
+    wait_for_ldp_label: bool = False
 
 
 class OspfInstance(Model):

@@ -65,6 +65,13 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
         ],
         "sysctls": sysctls,
         "daemons": node.daemons,
+        # vtysh commands to run once a route carries an LDP label (see BgpNeighbor).
+        "after_ldp_label": [
+            {"route": f"{n.address}/32",
+             "commands": ["configure terminal", f"router bgp {b.asn}",
+                          f"no neighbor {n.address} shutdown"]}
+            for b in node.bgp for n in b.neighbors if n.wait_for_ldp_label
+        ],
     }
 
 

@@ -30,6 +30,7 @@ FRR_ETC = Path("/etc/frr")
 RUN_ROOT = Path("/run/mplslab")
 DAEMON_ORDER = ["mgmtd", "zebra", "staticd", "ospfd", "ripd", "isisd", "ldpd", "bgpd"]
 READY_SECONDS = 60.0
+LDP_LABEL_SECONDS = 180.0
 
 
 class StepFailed(Exception):
@@ -110,6 +111,11 @@ class NetnsLab:
             log("applying frr.conf on every router")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.apply_config, nodes))
+            waiting = [n for n in nodes if self.setup(n).get("after_ldp_label")]
+            if waiting:
+                log(f"enabling BGP sessions once LDP labels are installed: {', '.join(waiting)}")
+                with ThreadPoolExecutor(max_workers=4) as pool:
+                    list(pool.map(self.after_ldp_label, waiting))
         except BaseException:
             self.down()
             raise
@@ -198,6 +204,29 @@ class NetnsLab:
         if result.returncode != 0:
             detail = (result.stdout + result.stderr).strip()
             raise StepFailed(f"{node}: applying frr.conf failed: {detail[-400:]}")
+
+    def after_ldp_label(self, node: str) -> None:
+        for step in self.setup(node)["after_ldp_label"]:
+            deadline = time.monotonic() + LDP_LABEL_SECONDS
+            while not self.route_is_labelled(node, step["route"]):
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"{node}: no LDP label for {step['route']} within "
+                                     f"{LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
+                time.sleep(1)
+            argv = ["vtysh", "-N", self.ns(node)]
+            for command in step["commands"]:
+                argv += ["-c", command]
+            self.nsexec(node, argv)
+
+    def route_is_labelled(self, node: str, prefix: str) -> bool:
+        result = self.nsexec(node, ["vtysh", "-N", self.ns(node), "-d", "zebra", "-c",
+                                    f"show ip route {prefix} json"], check=False)
+        try:
+            routes = json.loads(result.stdout or "{}").get(prefix, [])
+        except json.JSONDecodeError:
+            return False
+        return any(hop.get("labels") for route in routes if route.get("selected")
+                   for hop in route.get("nexthops", []))
 
     # -- down ---------------------------------------------------------------------------
     def namespaces(self) -> list[str]:

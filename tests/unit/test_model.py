@@ -131,3 +131,13 @@ def test_option3_asbrs_carry_labelled_loopbacks_only():
             to_rr2.update_source) == (True, 255, True, "lo")
     to_pe = next(n for n in rr.core_bgp.neighbors if n.peer == "PE-1")
     assert to_pe.rr_client and to_pe.families == ["ipv4-vpn"]
+
+
+def test_option2_asbr_enables_ibgp_only_after_ldp_labels():
+    lab = load_lab("option2")
+    asbr = lab.node("PE-ASBR-2")
+    waiting = {n.peer: n.wait_for_ldp_label for n in asbr.core_bgp.neighbors}
+    assert waiting == {"PE-ASBR-1": False, "PE-2": True}
+    assert not any(n.wait_for_ldp_label for n in lab.node("PE-2").core_bgp.neighbors)
+    assert not any(n.wait_for_ldp_label for node in load_lab("option1").nodes
+                   for b in node.bgp for n in b.neighbors)
