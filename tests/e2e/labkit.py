@@ -80,6 +80,23 @@ def running_lab(lab: str, variant: str | None = None):
         assert_nothing_left(model.name, state)
 
 
+CONVERGE = 180  # seconds a check may retry while a fresh lab converges (TCG is slow)
+
+
+def verify_all(lab: str, folder: Path) -> dict:
+    """`mplslab verify` on a running lab, which must pass with every check kind present;
+    returns the JSON report (the JUnit report is beside it, <lab>.xml)."""
+    from emulator.verify.checks import KINDS
+
+    path = folder / f"{lab}.json"
+    mplslab("verify", lab, "--json", str(path), "--junit", str(folder / f"{lab}.xml"),
+            "--deadline", str(CONVERGE))
+    report = json.loads(path.read_text())
+    assert report["lab"] == lab and report["passed"] is True
+    assert {c["kind"] for c in report["checks"]} == set(KINDS)
+    return report
+
+
 def failing(report) -> set[str]:
     return {r.name for r in report.results if not r.passed}
 

@@ -3,19 +3,13 @@ variant passes the same verification."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from labkit import mplslab, running_lab
+from labkit import running_lab, verify_all
 
-CONVERGE = 180
 pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("variant", ["ospf", "rip", "static"])
 def test_every_inter_as_protocol_variant_verifies(variant, tmp_path):
     with running_lab("option1", variant):
-        report_path = tmp_path / "r.json"
-        mplslab("verify", "option1", "--json", str(report_path), "--deadline", str(CONVERGE))
-        report = json.loads(report_path.read_text())
-        assert report["passed"] and report["variant"] == variant
+        assert verify_all("option1", tmp_path)["variant"] == variant
