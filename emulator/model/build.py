@@ -145,6 +145,9 @@ class Builder:
         lab = self.lab
         seen_asn: set[int] = set()
         for index, system in enumerate(lab.autonomous_systems):
+            if system.igp == "isis":
+                raise self.fail("IS-IS is not built yet", ("autonomous_systems", index, "igp"),
+                                hint="use igp: ospf")
             if system.asn in seen_asn:
                 raise self.fail(f"AS {system.asn} is defined twice",
                                 ("autonomous_systems", index, "asn"))
@@ -253,6 +256,10 @@ class Builder:
     def add_link(self, index: int, link: schema.Link) -> None:
         a, b = (self.drafts[n] for n in link.endpoints)
         name = link.name or f"{a.name}--{b.name}"
+        if not (a.provider or b.provider):
+            raise self.fail(f"{a.name} and {b.name} are both customer routers: links behind "
+                            "a CE are not built yet", ("links", index, "endpoints"),
+                            hint="attach each CE to a provider router")
         if a.provider and b.provider:
             scope = "core" if a.asn == b.asn else "inter-as"
         else:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
 VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
+CONNECT_SECONDS = 180.0
 # While the guest boots, paramiko's transport thread logs every refused banner exchange
 # with a traceback; the boot deadline reports what matters.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
@@ -123,6 +125,7 @@ class VmRuntime(Runtime):
     def __init__(self, state: LabState):
         super().__init__(state)
         self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
 
@@ -135,7 +138,9 @@ class VmRuntime(Runtime):
         progress("probing KVM")
         kvm = kvm_works(image)
         port = free_port()
-        console = LabState.folder(self.state.lab) / "console.log"
+        # Beside the lab's folder, not in it: a failed bring-up removes the folder, and the
+        # console is what the error message sends the user to.
+        console = LabState.folder(self.state.lab).parent / f"{self.state.lab}.console.log"
         console.parent.mkdir(parents=True, exist_ok=True)
         command = vng_command(image, kvm=kvm, extra=["--ssh", str(port), "--ssh-tcp"])
         with open(console, "w") as log:
@@ -168,35 +173,54 @@ class VmRuntime(Runtime):
                     f"the micro-VM did not answer SSH within {BOOT_DEADLINE:.0f}s",
                     hint=f"console log: {console}; raise MPLSLAB_VM_BOOT_SECONDS on a slow host")
             try:
-                self.client(timeout=5).exec_command("true", timeout=10)[1].read()
+                self.client(deadline=0).exec_command("true", timeout=60)[1].read()
                 return
             except (OSError, paramiko.SSHException, EOFError):
                 self._client = None
                 time.sleep(2)
 
     # -- SSH ------------------------------------------------------------------------------
-    def client(self, timeout: float = 10) -> paramiko.SSHClient:
-        if self._client is None:
-            client = paramiko.SSHClient()
-            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-            client.connect("127.0.0.1", port=self.state.vm["ssh_port"], username="root",
-                           key_filename=str(SSH_KEY), timeout=timeout, banner_timeout=timeout,
-                           auth_timeout=timeout, look_for_keys=False, allow_agent=False)
-            self._client = client
-        return self._client
+    def client(self, deadline: float = CONNECT_SECONDS) -> paramiko.SSHClient:
+        """One SSH connection per process, shared by the verifier's threads."""
+        with self._lock:
+            started = time.monotonic()
+            while self._client is None:
+                client = paramiko.SSHClient()
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+                try:
+                    # An emulated guest on a busy host can take tens of seconds for the key
+                    # exchange: a short handshake deadline would fail every attempt.
+                    client.connect("127.0.0.1", port=self.state.vm["ssh_port"],
+                                   username="root", key_filename=str(SSH_KEY), timeout=10,
+                                   banner_timeout=60, auth_timeout=60, look_for_keys=False,
+                                   allow_agent=False)
+                    self._client = client
+                except (OSError, paramiko.SSHException, EOFError):
+                    client.close()
+                    if time.monotonic() - started > deadline:
+                        raise
+                    time.sleep(2)
+            return self._client
 
     def run(self, command: str, timeout: float = 60.0) -> ExecResult:
-        try:
-            _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
-            out = stdout.read().decode(errors="replace")
-            err = stderr.read().decode(errors="replace")
-            return ExecResult(stdout.channel.recv_exit_status(), out, err)
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            self._client = None
-            if isinstance(exc, socket.timeout | TimeoutError):
+        for attempt in (1, 2):
+            try:
+                _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
+                out = stdout.read().decode(errors="replace")
+                err = stderr.read().decode(errors="replace")
+                return ExecResult(stdout.channel.recv_exit_status(), out, err)
+            except TimeoutError:
                 return ExecResult(124, "", f"timed out after {timeout:.0f}s")
-            raise RuntimeFailure(f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
-                                 hint=f"console log: {self.state.vm.get('console')}") from None
+            except (OSError, paramiko.SSHException, EOFError) as exc:
+                with self._lock:
+                    transport = self._client.get_transport() if self._client else None
+                    if transport is None or not transport.is_active():
+                        self._client = None  # reconnect (once) on the next attempt
+                if attempt == 2:
+                    raise RuntimeFailure(
+                        f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
+                        hint=f"console log: {self.state.vm.get('console')}") from None
+        raise AssertionError("unreachable")
 
     def stream(self, command: str, progress: Progress) -> tuple[int, str]:
         """Run a command, passing its 'progress:' lines on as they come."""

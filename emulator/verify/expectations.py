@@ -32,6 +32,7 @@ def derive(lab: Lab) -> list[Check]:
         *vrf_route_checks(lab),
         *mpls_lfib_checks(lab, semantics),
         *label_chain_checks(lab, semantics),
+        *labeled_unicast_checks(lab, semantics),
         *ping_checks(lab),
         *isolation_checks(lab),
         *wire_label_checks(lab, semantics),
@@ -358,6 +359,83 @@ def _chain_probe(view: VpnView, allocator: VpnView):
         observed[view.allocator] = f"{pushed} -> {stacks}" if frr else "absent"
         return bool(frr and frr.get("installed")
                     and any(s and s[-1] == received for s in stacks)), observed
+    return probe
+
+
+IMPLICIT_NULL = 3
+
+
+def lu_label(runtime: Runtime, node: str, prefix: str) -> int | None:
+    """The label a router holds for a labelled loopback (best path), or None."""
+    data = vtysh_json(runtime, node, f"show bgp ipv4 labeled-unicast {prefix}")
+    for path in data.get("paths", []):
+        if path.get("bestpath", {}).get("overall"):
+            return path.get("remoteLabel")
+    return None
+
+
+def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    """The labelled-loopback chain (Option C): each router pushes the BGP-LU label of the
+    router that advertised the loopback to it, which has it installed, swapping to the label
+    it received in turn; the originating router advertises implicit-null. And the ASBRs'
+    labeled-unicast tables hold those loopbacks, never a customer prefix."""
+    checks = []
+    origins = semantics.labelled_loopbacks()
+    for origin in origins:
+        prefix = str(origin.loopback.network)
+        held = semantics.spread(origin, "ipv4-labeled-unicast")
+        for holder, (_, _, allocator) in held.items():
+            if holder == origin.name:
+                continue
+            from_origin = allocator == origin.name
+            received_from = held[allocator][2]
+            checks.append(Check(
+                name=f"{prefix}: {holder} pushes {allocator}'s LU label", kind="label-chain",
+                node=holder,
+                expected={"pushed": "implicit-null (3)" if from_origin
+                          else f"an installed in-label of {allocator}",
+                          allocator: "originates it" if from_origin else
+                          ("swaps onto the LDP path to it" if received_from == origin.name
+                           else f"swaps to the LU label from {received_from}")},
+                probe=_lu_chain_probe(holder, allocator, received_from, prefix, from_origin)))
+    loopbacks = sorted(str(o.loopback.network) for o in origins)
+    for node in lab.nodes:
+        if node.role == "asbr" and node.core_bgp and node.core_bgp.family(
+                "ipv4-labeled-unicast"):
+            checks.append(Check(
+                name=f"{node.name} labeled-unicast holds the BGP next hops only",
+                kind="label-chain", node=node.name, expected={"routes": loopbacks},
+                probe=_lu_table_probe(node.name, loopbacks)))
+    return checks
+
+
+def _lu_chain_probe(holder: str, allocator: str, received_from: str, prefix: str,
+                    from_origin: bool):
+    def probe(runtime: Runtime):
+        pushed = lu_label(runtime, holder, prefix)
+        observed: dict = {"pushed": pushed}
+        if pushed is None:
+            return False, observed
+        if from_origin:
+            return pushed == IMPLICIT_NULL, observed
+        frr, kernel = lfib_entry(runtime, allocator, pushed)
+        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
+        observed[allocator] = f"{pushed} -> {stacks}" if frr else "absent"
+        installed = bool(frr and frr.get("installed") and kernel)
+        received = lu_label(runtime, allocator, prefix)
+        observed[f"{allocator} holds"] = received
+        if received in (None, IMPLICIT_NULL):
+            # The allocator got the loopback from its origin: it swaps onto LDP (or pops).
+            return installed and received == IMPLICIT_NULL, observed
+        return installed and any(s and s[-1] == received for s in stacks), observed
+    return probe
+
+
+def _lu_table_probe(node: str, loopbacks: list[str]):
+    def probe(runtime: Runtime):
+        routes = sorted(vtysh_json(runtime, node, "show bgp ipv4 labeled-unicast")
+                        .get("routes", {}))
+        return routes == loopbacks, {"routes": routes}
     return probe
 
 

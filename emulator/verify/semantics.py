@@ -114,6 +114,12 @@ class Semantics:
         """Routers that must hold no route to any site prefix (the label-switching core)."""
         return [n.name for n in self.lab.nodes if n.role == "p"]
 
+    def labelled_loopbacks(self) -> list[Node]:
+        """Routers that originate their own loopback into BGP labeled-unicast."""
+        return [n for n in self.lab.nodes if n.core_bgp and n.loopback
+                and n.core_bgp.family("ipv4-labeled-unicast")
+                and n.loopback.network in n.core_bgp.networks]
+
     def view(self, holder: Node, ce: str, next_hop_router: Node | None,
              allocator: Node, next_hop: ipaddress.IPv4Address | None = None) -> VpnView:
         """``next_hop`` defaults to the next-hop router's loopback."""
@@ -134,15 +140,22 @@ class Semantics:
         RFC 4364/8277 rules as FRR applies them: a sender that changes the next hop (the
         origin, single-hop eBGP, next-hop-self) advertises its own address and a label it
         allocates (an Option B ASBR swaps it); any other sender (iBGP, a route reflector,
-        multihop eBGP with next hop unchanged) passes next hop and label on untouched.
+        multihop eBGP with next hop unchanged) passes next hop and label on untouched. A
+        route learned over iBGP goes on to another iBGP peer only through a route reflector
+        (from or to one of its clients).
         """
         held = {origin.name: (None, origin.name, origin.name)}
+        learned_over: dict[str, object] = {origin.name: None}  # the sender's neighbor entry
         queue = deque([origin.name])
         while queue:
             sender = self.lab.node(queue.popleft())
+            source = learned_over[sender.name]
             for neighbor in sender.core_bgp.family(family):
                 if neighbor.peer in held:
                     continue
+                if source is not None and not source.ebgp and not neighbor.ebgp \
+                        and not (source.rr_client or neighbor.rr_client):
+                    continue  # iBGP split horizon
                 receiver = self.lab.node(neighbor.peer)
                 back = next(n for n in receiver.core_bgp.neighbors
                             if n.session == neighbor.session)
@@ -150,6 +163,7 @@ class Semantics:
                             or (neighbor.ebgp and not neighbor.next_hop_unchanged))
                 held[receiver.name] = ((back.address, sender.name, sender.name) if rewrites
                                        else held[sender.name])
+                learned_over[receiver.name] = back
                 queue.append(receiver.name)
         return held
 

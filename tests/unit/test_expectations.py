@@ -83,3 +83,19 @@ def test_label_stack_parsing():
             "IP 152.12.5.1 > 152.12.4.1: ICMP echo request")
     assert label_stack(line) == [17, 144]
     assert label_stack("IP 152.12.5.1 > 152.12.4.1: ICMP echo request") == []
+
+
+def test_option3_labelled_loopback_chain_respects_ibgp_split_horizon():
+    checks = {c.name: c.expected for c in derive(load_lab("option3"))
+              if c.kind == "label-chain" and "LU" in c.name}
+    assert checks["10.1.0.1/32: ASBR-1 pushes PE-1's LU label"]["pushed"] == "implicit-null (3)"
+    assert checks["10.1.0.1/32: PE-2 pushes ASBR-2's LU label"]["ASBR-2"] == \
+        "swaps to the LU label from ASBR-1"
+    assert checks["10.1.0.1/32: ASBR-2 pushes ASBR-1's LU label"]["ASBR-1"] == \
+        "swaps onto the LDP path to it"
+    # ASBR-1 learned PE-1's loopback over iBGP and is no route reflector: RR-1 never gets it.
+    assert "10.1.0.1/32: RR-1 pushes ASBR-1's LU label" not in checks
+    tables = [c for c in derive(load_lab("option3")) if c.name.endswith("next hops only")]
+    assert [c.node for c in tables] == ["ASBR-1", "ASBR-2"]
+    assert tables[0].expected == {"routes": ["10.1.0.1/32", "10.1.0.4/32", "10.2.0.1/32",
+                                             "10.2.0.4/32"]}

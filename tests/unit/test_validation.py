@@ -113,3 +113,15 @@ def test_cli_list_json():
     labs = json.loads(result.output)["labs"]
     assert {"option1", "option2"} <= {lab["name"] for lab in labs}
     assert all(set(lab) == {"name", "description"} and lab["description"] for lab in labs)
+
+
+def test_isis_is_refused_until_built(tmp_path):
+    text = BASE.replace('{asn: 2, name: "AS #2", igp: ospf', '{asn: 2, name: "AS #2", igp: isis')
+    message = error_of(write(tmp_path, text))
+    assert "IS-IS is not built yet" in message and "autonomous_systems[1].igp" in message
+
+
+def test_link_between_two_customers_is_refused(tmp_path):
+    text = BASE.replace("{endpoints: [PE-2, CE-4]}", "{endpoints: [CE-3, CE-4]}")
+    message = error_of(write(tmp_path, text))
+    assert "both customer routers" in message and "links[8].endpoints" in message
