@@ -493,6 +493,20 @@ class Builder:
                 redistribute=sorted(draft.vrf_redistribute.get(name, ()))))
         ebgp_vpn = any(n.ebgp and not n.ebgp_multihop and "ipv4-vpn" in n.families
                        for n in draft.neighbors.get(None, []))
+        ebgp_vpn_peers = [n for n in draft.neighbors.get(None, []) if n.ebgp
+                          and not n.ebgp_multihop and "ipv4-vpn" in n.families]
+        passes_next_hop = any(not n.ebgp and not n.next_hop_self and "ipv4-vpn" in n.families
+                              for n in draft.neighbors.get(None, []))
+        host_routes = []
+        if ebgp_vpn_peers and passes_next_hop and self.ldp_of(draft):
+            # Option B without next-hop-self: the slide's /32 host route to the eBGP
+            # neighbour, advertised into the IGP so that an LSP (with a real label, popped
+            # here) reaches it.
+            for peer in ebgp_vpn_peers:
+                host = ipaddress.IPv4Network(f"{peer.address}/32")
+                host_routes.append(host)
+                draft.static_routes.append(topology.StaticRoute(prefix=host,
+                                                                nexthop=peer.address))
         if ebgp_vpn and self.ldp_of(draft):
             for vrf_name, neighbors in draft.neighbors.items():
                 draft.neighbors[vrf_name] = [
@@ -511,7 +525,8 @@ class Builder:
         if self.igp_of(draft) == "ospf":
             ospf.append(topology.OspfInstance(
                 vrf=None, router_id=router_id,
-                interfaces=[i.name for i in interfaces if i.igp], passive=["lo"]))
+                interfaces=[i.name for i in interfaces if i.igp], passive=["lo"],
+                redistribute=["static"] if host_routes else []))
         for vrf, body in draft.ospf.items():
             if vrf is None and ospf:
                 raise LabError(f"{draft.name}: OSPF towards a CE in the default table would "
@@ -553,4 +568,5 @@ class Builder:
             name=draft.name, role=draft.spec.role, asn=draft.asn, router_id=router_id,
             loopback=draft.loopback, interfaces=interfaces, suites=suites, site=site, vrfs=vrfs,
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
+            ldp_host_routes=host_routes,
             fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, daemons=daemons)

@@ -131,6 +131,11 @@ class Node(Model):
     static_routes: list[StaticRoute] = []
     bgp: list[BgpInstance] = []
     ldp: bool = False
+    # /32 host routes to eBGP neighbours that LDP must label although their next hop is no
+    # LDP peer (`install allow-broken-lsp`, applied by the runtime once LDP has labelled
+    # the routes to the iBGP peers: applied from the start, it leaves Option B swap entries
+    # without their transport label for good).
+    ldp_host_routes: list[ipaddress.IPv4Network] = []
     # zebra resolves BGP labelled next hops over IGP/LDP labelled routes (FRR >= 10.2).
     fec_nexthop_resolution: bool = False
     mpls: bool = False

@@ -65,14 +65,31 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
         ],
         "sysctls": sysctls,
         "daemons": node.daemons,
-        # vtysh commands to run once a route carries an LDP label (see BgpNeighbor).
-        "after_ldp_label": [
-            {"route": f"{n.address}/32",
-             "commands": ["configure terminal", f"router bgp {b.asn}",
-                          f"no neighbor {n.address} shutdown"]}
-            for b in node.bgp for n in b.neighbors if n.wait_for_ldp_label
-        ],
+        "after_ldp_label": after_ldp_label(node),
     }
+
+
+def after_ldp_label(node: Node) -> list[dict]:
+    """vtysh commands the runtime runs once a route carries a real LDP label (see
+    BgpNeighbor.wait_for_ldp_label and Node.ldp_host_routes)."""
+    steps = []
+    for bgp in node.bgp:
+        for neighbor in bgp.neighbors:
+            if not neighbor.wait_for_ldp_label:
+                continue
+            adjacent = any(i.scope == "core" and i.peer and i.peer.node == neighbor.peer
+                           for i in node.interfaces)
+            # One vtysh invocation per configuration block, in order.
+            blocks = []
+            if node.ldp_host_routes:
+                blocks.append(["configure terminal", "mpls ldp", "address-family ipv4",
+                               "install allow-broken-lsp"])
+            blocks.append(["configure terminal", f"router bgp {bgp.asn}",
+                           f"no neighbor {neighbor.address} shutdown"])
+            # An adjacent peer's loopback is legitimately implicit-null (PHP).
+            steps.append({"route": f"{neighbor.address}/32", "implicit_null_ok": adjacent,
+                          "blocks": blocks})
+    return steps
 
 
 def lab_description(lab: Lab) -> dict:

@@ -31,6 +31,7 @@ RUN_ROOT = Path("/run/mplslab")
 DAEMON_ORDER = ["mgmtd", "zebra", "staticd", "ospfd", "ripd", "isisd", "ldpd", "bgpd"]
 READY_SECONDS = 60.0
 LDP_LABEL_SECONDS = 180.0
+IMPLICIT_NULL = 3
 
 
 class StepFailed(Exception):
@@ -208,24 +209,26 @@ class NetnsLab:
     def after_ldp_label(self, node: str) -> None:
         for step in self.setup(node)["after_ldp_label"]:
             deadline = time.monotonic() + LDP_LABEL_SECONDS
-            while not self.route_is_labelled(node, step["route"]):
+            while not self.route_is_labelled(node, step["route"], step["implicit_null_ok"]):
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{node}: no LDP label for {step['route']} within "
                                      f"{LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
                 time.sleep(1)
-            argv = ["vtysh", "-N", self.ns(node)]
-            for command in step["commands"]:
-                argv += ["-c", command]
-            self.nsexec(node, argv)
+            for block in step["blocks"]:
+                argv = ["vtysh", "-N", self.ns(node)]
+                for command in block:
+                    argv += ["-c", command]
+                self.nsexec(node, argv)
 
-    def route_is_labelled(self, node: str, prefix: str) -> bool:
+    def route_is_labelled(self, node: str, prefix: str, implicit_null_ok: bool) -> bool:
         result = self.nsexec(node, ["vtysh", "-N", self.ns(node), "-d", "zebra", "-c",
                                     f"show ip route {prefix} json"], check=False)
         try:
             routes = json.loads(result.stdout or "{}").get(prefix, [])
         except json.JSONDecodeError:
             return False
-        return any(hop.get("labels") for route in routes if route.get("selected")
+        return any(hop.get("labels") and (implicit_null_ok or hop["labels"] != [IMPLICIT_NULL])
+                   for route in routes if route.get("selected")
                    for hop in route.get("nexthops", []))
 
     # -- down ---------------------------------------------------------------------------

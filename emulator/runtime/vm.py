@@ -159,8 +159,9 @@ class VmRuntime(Runtime):
             f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
             f"{quote([self.state.lab, self.state.rendered])}", progress)
         if rc != 0:
-            raise RuntimeFailure(output.strip().splitlines()[-1] if output.strip()
-                                 else f"deploy inside the VM failed (exit {rc})")
+            last = output.strip().splitlines()[-1] if output.strip() else ""
+            raise RuntimeFailure(last.removeprefix("error: ")
+                                 or f"deploy inside the VM failed (exit {rc})")
 
     def wait_ssh(self, vm: subprocess.Popen, console: Path) -> None:
         started = time.monotonic()

@@ -18,6 +18,7 @@ from emulator.verify.checks import (
 )
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
+IMPLICIT_NULL = 3
 FAMILY_KEYS = {"ipv4-unicast": "ipv4Unicast", "ipv4-vpn": "ipv4Vpn",
                "ipv4-labeled-unicast": "ipv4LabeledUnicast"}
 
@@ -31,6 +32,7 @@ def derive(lab: Lab) -> list[Check]:
         *vpnv4_route_checks(lab, semantics),
         *vrf_route_checks(lab),
         *mpls_lfib_checks(lab, semantics),
+        *host_route_checks(lab),
         *label_chain_checks(lab, semantics),
         *labeled_unicast_checks(lab, semantics),
         *ping_checks(lab),
@@ -293,6 +295,36 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     return checks
 
 
+def host_route_checks(lab: Lab) -> list[Check]:
+    """Option B without next-hop-self: the ASBR's LDP label for its /32 host route to the
+    eBGP neighbour is installed and pops towards that neighbour."""
+    checks = []
+    for node in lab.nodes:
+        for host in node.ldp_host_routes:
+            checks.append(Check(
+                name=f"{node.name}: LDP label for {host} pops towards {host.network_address}",
+                kind="mpls-lfib", node=node.name,
+                expected={"frr": f"an LDP entry, out label implicit-null via "
+                                 f"{host.network_address}", "kernel": "installed"},
+                probe=_host_route_probe(node.name, str(host.network_address))))
+    return checks
+
+
+def _host_route_probe(node: str, neighbor: str):
+    def probe(runtime: Runtime):
+        table = vtysh_json(runtime, node, "show mpls table")
+        kernel = kernel_mpls_routes(runtime, node)
+        for label, entry in table.items():
+            for hop in entry.get("nexthops", []):
+                if hop.get("type") == "LDP" and hop.get("nexthop") == neighbor:
+                    ok = bool(hop.get("installed") and hop.get("outLabel") == IMPLICIT_NULL
+                              and int(label) in kernel)
+                    return ok, {"label": int(label), "out": hop.get("outLabel"),
+                                "kernel": "installed" if int(label) in kernel else "absent"}
+        return False, {"entry": f"no LDP entry via {neighbor}"}
+    return probe
+
+
 def _pop_probe(origin: VpnView):
     def probe(runtime: Runtime):
         label = held_label(runtime, origin)
@@ -360,9 +392,6 @@ def _chain_probe(view: VpnView, allocator: VpnView):
         return bool(frr and frr.get("installed")
                     and any(s and s[-1] == received for s in stacks)), observed
     return probe
-
-
-IMPLICIT_NULL = 3
 
 
 def lu_label(runtime: Runtime, node: str, prefix: str) -> int | None:

@@ -86,12 +86,15 @@ class Semantics:
             node = sender
         return list(reversed(hops))
 
-    def lsp_hops(self, ingress: str, egress: str, inner: int, what: str) -> list[Hop]:
-        """An LDP LSP carrying ``inner`` labels below the transport label, with PHP."""
+    def lsp_hops(self, ingress: str, egress: str, inner: int, what: str,
+                 php: bool = True) -> list[Hop]:
+        """An LDP LSP carrying ``inner`` labels below the transport label; the penultimate
+        hop pops the transport label unless the egress advertised a real label for the
+        FEC (``php=False``: a host route it originates for another router)."""
         path = self.core_path(ingress, egress)
         hops = []
         for index, (sender, interface, receiver) in enumerate(path):
-            last = index == len(path) - 1
+            last = index == len(path) - 1 and php
             depth = inner + (0 if last else 1)
             note = f"{what} after PHP" if last else f"LDP + {what}"
             hops.append(Hop(sender.name, interface, receiver, depth, note))
@@ -195,11 +198,20 @@ class Semantics:
             owner = self.lab.node(view.next_hop_router)
             direct = [i for i in here.interfaces if i.peer and i.peer.node == owner.name
                       and i.peer.address.ip == view.next_hop]
+            what = f"{view.allocator}'s VPN label"
             if direct:
-                hops.append(Hop(here.name, direct[0].name, owner.name, 1,
-                                f"{view.allocator}'s VPN label"))
+                hops.append(Hop(here.name, direct[0].name, owner.name, 1, what))
+            elif owner.asn != here.asn:
+                # No next-hop-self: the next hop is the far ASBR's link address, reached over
+                # an LSP to the near ASBR's /32 host route (a real label, no PHP), then the
+                # inter-AS link.
+                near = next(n for n in self.lab.nodes if view.next_hop in
+                            [h.network_address for h in n.ldp_host_routes])
+                hops += self.lsp_hops(here.name, near.name, 1, what, php=False)
+                hops.append(Hop(near.name, self.link_interface(near.name, owner.name),
+                                owner.name, 1, what))
             else:
-                hops += self.lsp_hops(here.name, owner.name, 1, f"{view.allocator}'s VPN label")
+                hops += self.lsp_hops(here.name, owner.name, 1, what)
             here = owner
         return hops
 

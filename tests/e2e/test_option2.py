@@ -1,5 +1,5 @@
 """Option 2 (B) on live routers: MP-eBGP VPNv4 between the PE-ASBRs, next hop and label
-rewritten at each PE-ASBR, one label across the inter-AS link."""
+rewritten at each PE-ASBR, one label across the inter-AS link; both next-hop variants."""
 
 from __future__ import annotations
 
@@ -9,17 +9,32 @@ from labkit import running_lab, verify_all
 pytestmark = pytest.mark.e2e
 
 
-def test_option2_verifies_and_rewrites_labels(tmp_path):
-    with running_lab("option2"):
+def test_option2_next_hop_self_rewrites_labels(tmp_path):
+    with running_lab("option2", "next-hop-self"):
         report = verify_all("option2", tmp_path)
         checks = {c["name"]: c for c in report["checks"]}
         # PE-ASBR-2 holds the route with PE-ASBR-1's link address as next hop: rewritten.
         assert checks["PE-ASBR-2: 1:27:152.12.4.0/24"]["observed"]["next_hop"] == "10.255.0.1"
         assert checks["PE-2: 1:27:152.12.4.0/24"]["observed"]["next_hop"] == "10.2.0.1"
-        # Each PE-ASBR has an installed swap from the label it advertised to the one it got.
         # PE-ASBR-1 swaps L2 onto [LDP label to PE-1, L1] in the kernel.
         swap = checks["PE-ASBR-1: VPN label of 152.12.4.0/24 swaps towards PE-1"]["observed"]
         assert "installed=True" in swap["frr"]
         assert swap["kernel"].endswith(f"/{swap['received']}"), swap
         wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
+        assert wire["PE-ASBR-2→PE-ASBR-1"].startswith("1 ")
+
+
+def test_option2_without_next_hop_self_keeps_the_lsp_to_the_far_asbr(tmp_path):
+    with running_lab("option2", "no-next-hop-self"):
+        report = verify_all("option2", tmp_path)
+        checks = {c["name"]: c for c in report["checks"]}
+        # PE-2 sees PE-ASBR-1's link address and PE-ASBR-1's label L2.
+        route = checks["PE-2: 1:27:152.12.4.0/24"]["observed"]
+        assert route["next_hop"] == "10.255.0.1"
+        assert route["label"] == checks["PE-ASBR-2: 1:27:152.12.4.0/24"]["observed"]["label"]
+        assert checks["PE-ASBR-2: LDP label for 10.255.0.1/32 pops towards 10.255.0.1"][
+            "passed"]
+        wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
+        # A real label for the /32 (no PHP) up to PE-ASBR-2, then L2 alone.
+        assert wire["P-2→PE-ASBR-2"].startswith("2 ")
         assert wire["PE-ASBR-2→PE-ASBR-1"].startswith("1 ")

@@ -99,3 +99,17 @@ def test_option3_labelled_loopback_chain_respects_ibgp_split_horizon():
     assert [c.node for c in tables] == ["ASBR-1", "ASBR-2"]
     assert tables[0].expected == {"routes": ["10.1.0.1/32", "10.1.0.4/32", "10.2.0.1/32",
                                              "10.2.0.4/32"]}
+
+
+def test_option2_without_next_hop_self_reaches_the_far_asbr_over_a_host_route():
+    lab = load_lab("option2", "no-next-hop-self")
+    views_seen = {v.holder: (str(v.next_hop) if v.next_hop else None, v.allocator)
+                  for v in semantics_for(lab).vpn_views("CE-2")}
+    assert views_seen["PE-2"] == ("10.255.0.1", "PE-ASBR-1")  # L2, unchanged by PE-ASBR-2
+    assert [str(h) for h in lab.node("PE-ASBR-2").ldp_host_routes] == ["10.255.0.1/32"]
+    assert [(h.sender, h.receiver, h.depth)
+            for h in semantics_for(lab).wire_path("CE-3", "CE-2")] == [
+        ("PE-2", "P-2", 2), ("P-2", "PE-ASBR-2", 2), ("PE-ASBR-2", "PE-ASBR-1", 1),
+        ("PE-ASBR-1", "P-1", 2), ("P-1", "PE-1", 1)]
+    names = {c.name for c in derive(lab) if c.kind == "mpls-lfib"}
+    assert "PE-ASBR-2: LDP label for 10.255.0.1/32 pops towards 10.255.0.1" in names

@@ -14,7 +14,7 @@ from emulator.render import kernel_setup, render_daemons, render_frr_conf, rende
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [("option1", None), ("option1", "ospf"), ("option1", "rip"), ("option1", "static"),
-         ("option2", None), ("option3", None)]
+         ("option2", None), ("option2", "no-next-hop-self"), ("option3", None)]
 
 
 @pytest.mark.parametrize("lab_name,variant", CASES)
