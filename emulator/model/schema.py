@@ -8,7 +8,6 @@ runs where) is derived by :mod:`emulator.model.build` into the normalised model.
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -126,12 +125,6 @@ class Defaults(Strict):
     platform_labels: int = 100000
 
 
-class Variant(Strict):
-    description: str
-    # Deep-merged onto the lab: mappings merge, lists of named items merge by name.
-    patch: dict = {}
-
-
 class LabFile(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,11}$")]
     title: str
@@ -147,13 +140,3 @@ class LabFile(Strict):
     # Notes shown to the user and in the verifier's output: where this lab departs from
     # the slides because FRR cannot do a thing, and what it does instead.
     deviations: list[str] = []
-
-
-def variant_names(raw: dict) -> list[str]:
-    """Variant names in file order; the first is the default."""
-    variants = raw.get("variants") or {}
-    return list(variants) if isinstance(variants, dict) else []
-
-
-def is_community(text: str) -> bool:
-    return re.match(COMMUNITY, text) is not None

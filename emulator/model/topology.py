@@ -102,7 +102,6 @@ class BgpInstance(Model):
     neighbors: list[BgpNeighbor] = []
     networks: list[ipaddress.IPv4Network] = []
     import_check: bool = True
-    redistribute: list[str] = []
 
     def family(self, family: AddressFamily) -> list[BgpNeighbor]:
         return [n for n in self.neighbors if family in n.families]
