@@ -126,7 +126,10 @@ def _ospf_probe(node: str, vrf: str | None, neighbor_id: str):
     command = f"show ip ospf{f' vrf {vrf}' if vrf else ''} neighbor"
 
     def probe(runtime: Runtime):
-        neighbors = vtysh_json(runtime, node, command).get("neighbors", {})
+        data = vtysh_json(runtime, node, command)
+        if vrf:
+            data = data.get(vrf, {})  # a VRF instance's answer is keyed by the VRF's name
+        neighbors = data.get("neighbors", {})
         states = [n.get("nbrState", "?") for n in neighbors.get(neighbor_id, [])]
         state = states[0].split("/")[0] if states else "absent"
         return state == "Full", {"neighbor": neighbor_id, "state": state}
