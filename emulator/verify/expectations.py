@@ -522,19 +522,25 @@ def wire_label_checks(lab: Lab, semantics: Semantics) -> list[Check]:
 
 
 def capture_script(lab: str, source: Node, destination: Node, hops: list[Hop]) -> str:
-    """One shell script: a tcpdump on every hop's sending interface, then a ping."""
-    lines = []
+    """One shell script: a tcpdump on every hop's sending interface, a ping once every
+    tcpdump is listening (an emulated guest can take seconds to start one), then the
+    captures."""
+    lines = ["pids=''"]
     for index, hop in enumerate(hops):
-        lines.append(f"ip netns exec {namespace(lab, hop.sender)} timeout 12 tcpdump -l -nn "
-                     f"-Q out -i {hop.interface} -c 40 icmp or mpls "
-                     f"> /run/mplslab-wire.$$.{index} 2>/dev/null &")
-    lines.append("sleep 4")
+        out = f"/run/mplslab-wire.$$.{index}"
+        lines.append(f"ip netns exec {namespace(lab, hop.sender)} timeout 60 tcpdump -l -nn "
+                     f"-Q out -i {hop.interface} -c 40 icmp or mpls > {out} 2> {out}.err &")
+        lines.append('pids="$pids $!"')
+    ready = " && ".join(f"grep -q listening /run/mplslab-wire.$$.{i}.err"
+                        for i in range(len(hops)))
+    lines.append(f"for i in $(seq 1 60); do {ready} && break; sleep 0.5; done")
+    lines.append("sleep 1")
     lines.append(f"ping -n -c 4 -i 0.5 -W 2 -I {source.site.address.ip} "
                  f"{destination.site.address.ip} > /dev/null")
-    lines.append("wait")
+    lines.append("sleep 2; kill $pids 2>/dev/null; wait")
     for index in range(len(hops)):
         lines.append(f"echo '=== {index}'; cat /run/mplslab-wire.$$.{index}; "
-                     f"rm -f /run/mplslab-wire.$$.{index}")
+                     f"rm -f /run/mplslab-wire.$$.{index} /run/mplslab-wire.$$.{index}.err")
     return "\n".join(lines)
 
 
@@ -543,7 +549,7 @@ def _wire_probe(lab: str, source: Node, destination: Node, hops: list[Hop]):
 
     def probe(runtime: Runtime):
         result = runtime.exec(source.name, ["sh", "-c", capture_script(lab, source, destination,
-                                                                        hops)], timeout=60)
+                                                                        hops)], timeout=120)
         sections = result.stdout.split("=== ")[1:]
         observed, ok = {}, True
         for hop, section in zip(hops, sections, strict=False):
