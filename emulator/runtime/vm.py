@@ -29,6 +29,7 @@ from emulator.runtime.base import ExecResult, LabState, Progress, Runtime, quote
 
 SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
 BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
+BOOT_ATTEMPTS = 2
 VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
@@ -119,6 +120,10 @@ def kvm_works(image: appliance.Appliance) -> bool:
     return works
 
 
+class BootTimeout(RuntimeFailure):
+    """The guest never answered SSH: worth one more boot."""
+
+
 class VmRuntime(Runtime):
     name = "vm"
 
@@ -137,12 +142,38 @@ class VmRuntime(Runtime):
         (image.rootfs / str(PROJECT_DIR).lstrip("/")).mkdir(parents=True, exist_ok=True)
         progress("probing KVM")
         kvm = kvm_works(image)
-        port = free_port()
         # Beside the lab's folder, not in it: a failed bring-up removes the folder, and the
         # console is what the error message sends the user to.
         console = LabState.folder(self.state.lab).parent / f"{self.state.lab}.console.log"
         console.parent.mkdir(parents=True, exist_ok=True)
-        command = vng_command(image, kvm=kvm, extra=["--ssh", str(port), "--ssh-tcp"])
+        for attempt in range(1, BOOT_ATTEMPTS + 1):
+            try:
+                self.boot(image, kvm, console, progress)
+                break
+            except BootTimeout as exc:
+                # An emulated guest can stall during boot (seen once in CI, on the first
+                # boot of a run, while later boots came up): one more boot, then give up.
+                self.down()
+                if attempt == BOOT_ATTEMPTS:
+                    raise RuntimeFailure(exc.message, hint=exc.hint) from None
+                kept = console.with_suffix(f".attempt{attempt}.log")
+                console.replace(kept)
+                progress(f"{exc.message}; booting it again (console of that boot: {kept})")
+        progress("deploying routers inside the VM")
+        rc, output = self.stream(
+            f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
+            f"{quote([self.state.lab, self.state.rendered])}", progress)
+        if rc != 0:
+            last = output.strip().splitlines()[-1] if output.strip() else ""
+            raise RuntimeFailure(last.removeprefix("error: ")
+                                 or f"deploy inside the VM failed (exit {rc})")
+
+    def boot(self, image: appliance.Appliance, kvm: bool, console: Path,
+             progress: Progress) -> None:
+        port = free_port()
+        # --verbose puts the guest kernel's and init's messages in the console log.
+        command = vng_command(image, kvm=kvm,
+                              extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
         with open(console, "w") as log:
             vm = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                   stderr=subprocess.STDOUT, env=vng_environment(),
@@ -153,24 +184,13 @@ class VmRuntime(Runtime):
         self.state.save()
         progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
                  f"SSH on 127.0.0.1:{port}")
-        self.wait_ssh(vm, console)
-        progress("deploying routers inside the VM")
-        rc, output = self.stream(
-            f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
-            f"{quote([self.state.lab, self.state.rendered])}", progress)
-        if rc != 0:
-            last = output.strip().splitlines()[-1] if output.strip() else ""
-            raise RuntimeFailure(last.removeprefix("error: ")
-                                 or f"deploy inside the VM failed (exit {rc})")
-
-    def wait_ssh(self, vm: subprocess.Popen, console: Path) -> None:
         started = time.monotonic()
         while True:
             if vm.poll() is not None:
                 raise RuntimeFailure(f"the micro-VM exited during boot (exit {vm.returncode})",
                                      hint=f"console log: {console}")
             if time.monotonic() - started > BOOT_DEADLINE:
-                raise RuntimeFailure(
+                raise BootTimeout(
                     f"the micro-VM did not answer SSH within {BOOT_DEADLINE:.0f}s",
                     hint=f"console log: {console}; raise MPLSLAB_VM_BOOT_SECONDS on a slow host")
             try:
