@@ -53,6 +53,22 @@ def run(argv: list[str], *, check: bool = True, timeout: float = 60.0,
     return result
 
 
+def batch(commands: list[str], step: str, namespace: str | None = None) -> None:
+    """Run `ip` commands in one process; on failure, name the command that failed."""
+    argv = ["ip", *(["-n", namespace] if namespace else []), "-batch", "-"]
+    result = subprocess.run(argv, input="\n".join(commands) + "\n", capture_output=True,
+                            text=True, timeout=120, check=False)
+    if result.returncode == 0:
+        return
+    output = (result.stderr + result.stdout).strip().splitlines()
+    failed = next((line for line in output if line.startswith("Command failed -:")), "")
+    number = int(failed.rsplit(":", 1)[1]) if failed else 0
+    command = f"`ip {commands[number - 1]}`: " if 0 < number <= len(commands) else ""
+    reason = next((line for line in output if not line.startswith("Command failed")),
+                  f"exit {result.returncode}")
+    raise StepFailed(f"{step}: {command}{reason}")
+
+
 def kernel_support() -> list[str]:
     """What this kernel lacks for MPLS VPN labs (empty when it has everything)."""
     for module in ("mpls_router", "mpls_iptunnel", "vrf"):
@@ -100,12 +116,11 @@ class NetnsLab:
         (self.run_dir / "rendered").write_text(str(self.rendered))
         try:
             log(f"creating {len(nodes)} namespaces and {len(description['links'])} links")
+            self.create_namespaces_and_links(nodes, description["links"])
             for node in nodes:
-                self.create_namespace(node)
-            for link in description["links"]:
-                self.create_link(link)
-            for node in nodes:
-                self.kernel_setup(node)
+                self.kernel_setup(node, [end["interface"] for link in description["links"]
+                                         for end in (link["a"], link["b"])
+                                         if end["node"] == node])
             log("starting FRR daemons")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.start_frr, nodes))
@@ -121,48 +136,42 @@ class NetnsLab:
             self.down()
             raise
 
-    def create_namespace(self, node: str) -> None:
-        ns = self.ns(node)
-        try:
-            run(["ip", "netns", "add", ns])
-        except StepFailed as exc:
-            raise StepFailed(f"{node}: creating namespace {ns}: {exc}") from None
-        self.nsexec(node, ["ip", "link", "set", "lo", "up"])
+    def create_namespaces_and_links(self, nodes: list[str], links: list[dict]) -> None:
+        # One `ip -batch` for the whole lab: under software emulation every `ip` process
+        # costs a few hundred milliseconds.
+        commands = [f"netns add {self.ns(node)}" for node in nodes]
+        commands += [f"link add name {link['a']['interface']} netns {self.ns(link['a']['node'])}"
+                     f" type veth peer name {link['b']['interface']}"
+                     f" netns {self.ns(link['b']['node'])}" for link in links]
+        batch(commands, "creating namespaces and links")
 
-    def create_link(self, link: dict) -> None:
-        a, b = link["a"], link["b"]
-        try:
-            run(["ip", "link", "add", "name", a["interface"], "netns", self.ns(a["node"]),
-                 "type", "veth", "peer", "name", b["interface"], "netns", self.ns(b["node"])])
-        except StepFailed as exc:
-            raise StepFailed(f"link {link['name']}: {exc}") from None
-        for end in (a, b):
-            self.nsexec(end["node"], ["ip", "link", "set", end["interface"], "up"])
-
-    def kernel_setup(self, node: str) -> None:
+    def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
         setup = self.setup(node)
-        try:
-            for module in setup["modules"]:
-                run(["modprobe", module])
-            for vrf in setup["vrfs"]:
-                self.nsexec(node, ["ip", "link", "add", vrf["name"], "type", "vrf", "table",
-                                   str(vrf["table"])])
-                self.nsexec(node, ["ip", "link", "set", vrf["name"], "up"])
-            for interface in setup["interfaces"]:
-                name = interface["name"]
-                if interface["kind"] == "vlan":
-                    self.nsexec(node, ["ip", "link", "add", "link", interface["parent"],
-                                       "name", name, "type", "vlan", "id",
-                                       str(interface["vlan"])])
-                elif interface["kind"] == "dummy":
-                    self.nsexec(node, ["ip", "link", "add", name, "type", "dummy"])
-                if interface["vrf"]:
-                    self.nsexec(node, ["ip", "link", "set", name, "master", interface["vrf"]])
-                self.nsexec(node, ["ip", "link", "set", name, "up"])
-            for key, value in setup["sysctls"].items():
-                self.nsexec(node, ["sysctl", "-q", "-w", f"{key}={value}"])
-        except StepFailed as exc:
-            raise StepFailed(f"{node}: kernel set-up: {exc}") from None
+        ns = self.ns(node)
+        for module in setup["modules"]:
+            run(["modprobe", module])
+        commands = ["link set lo up"]
+        commands += [f"link set {name} up" for name in link_interfaces]
+        for vrf in setup["vrfs"]:
+            commands += [f"link add {vrf['name']} type vrf table {vrf['table']}",
+                         f"link set {vrf['name']} up"]
+        for interface in setup["interfaces"]:
+            name = interface["name"]
+            if interface["kind"] == "vlan":
+                commands.append(f"link add link {interface['parent']} name {name} type vlan"
+                                f" id {interface['vlan']}")
+            elif interface["kind"] == "dummy":
+                commands.append(f"link add {name} type dummy")
+            if interface["vrf"]:
+                commands.append(f"link set {name} master {interface['vrf']}")
+            commands.append(f"link set {name} up")
+        batch(commands, f"{node}: kernel set-up", namespace=ns)
+        if setup["sysctls"]:
+            assignments = [f"{key}={value}" for key, value in setup["sysctls"].items()]
+            try:
+                self.nsexec(node, ["sysctl", "-q", "-w", *assignments])
+            except StepFailed as exc:
+                raise StepFailed(f"{node}: kernel set-up: {exc}") from None
 
     def start_frr(self, node: str) -> None:
         ns = self.ns(node)

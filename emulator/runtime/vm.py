@@ -34,9 +34,16 @@ VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
 CONNECT_SECONDS = 180.0
+HANDSHAKE_SECONDS = 60.0
 # While the guest boots, paramiko's transport thread logs every refused banner exchange
 # with a traceback; the boot deadline reports what matters.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+def patient_transport(sock, **kwargs) -> paramiko.Transport:
+    transport = paramiko.Transport(sock, **kwargs)
+    transport.handshake_timeout = HANDSHAKE_SECONDS
+    return transport
 
 
 def vng_binary() -> Path:
@@ -210,11 +217,13 @@ class VmRuntime(Runtime):
                 client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
                 try:
                     # An emulated guest on a busy host can take tens of seconds for the key
-                    # exchange: a short handshake deadline would fail every attempt.
+                    # exchange: paramiko's defaults (10 s here for the whole negotiation,
+                    # 15 s for the handshake) would fail every attempt while two guests boot.
                     client.connect("127.0.0.1", port=self.state.vm["ssh_port"],
-                                   username="root", key_filename=str(SSH_KEY), timeout=10,
-                                   banner_timeout=60, auth_timeout=60, look_for_keys=False,
-                                   allow_agent=False)
+                                   username="root", key_filename=str(SSH_KEY),
+                                   timeout=HANDSHAKE_SECONDS, banner_timeout=HANDSHAKE_SECONDS,
+                                   auth_timeout=HANDSHAKE_SECONDS, look_for_keys=False,
+                                   allow_agent=False, transport_factory=patient_transport)
                     self._client = client
                 except (OSError, paramiko.SSHException, EOFError):
                     client.close()

@@ -1,0 +1,28 @@
+"""The namespace runtime's `ip -batch` helper: a failure names the command that failed.
+Runs the host's own `ip` (root), creating nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from emulator.runtime.netns import StepFailed, batch
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                                reason="needs root and iproute2")
+
+
+def test_batch_failure_names_the_failing_command_and_the_kernels_reason():
+    with pytest.raises(StepFailed) as failed:
+        batch(["link show lo", "link add mplslab-probe type no-such-kind", "link show lo"],
+              "PE-1: kernel set-up")
+    message = str(failed.value)
+    assert message.startswith("PE-1: kernel set-up: `ip link add mplslab-probe type "
+                              "no-such-kind`: ")
+    assert "Command failed" not in message
+
+
+def test_batch_of_valid_commands_passes():
+    batch(["link show lo"], "probe")
