@@ -158,8 +158,8 @@ class VmRuntime(Runtime):
                 self.boot(image, kvm, console, progress)
                 break
             except BootTimeout as exc:
-                # An emulated guest can stall during boot (seen once in CI, on the first
-                # boot of a run, while later boots came up): one more boot, then give up.
+                # A guest sometimes boots without an address on eth0 (virtme-ng-init's
+                # one-shot DHCP got no lease), so SSH never answers: one more boot.
                 self.down()
                 if attempt == BOOT_ATTEMPTS:
                     raise RuntimeFailure(exc.message, hint=exc.hint) from None
