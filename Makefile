@@ -3,6 +3,8 @@ VENV    := .venv
 PYTHON  ?= python3
 MPLSLAB := $(VENV)/bin/mplslab
 PYTEST  := $(VENV)/bin/pytest
+# Every test's duration at the end of the run (CI prints it as its per-test table).
+PYTEST_ARGS ?= --durations=0 --durations-min=1
 LAB_GOALS := lab-up lab-down lab-verify lab-status
 # `make lab-up option1` takes the lab from the second word; `make lab-up LAB=option1` too.
 ifneq ($(filter $(LAB_GOALS),$(firstword $(MAKECMDGOALS))),)
@@ -42,7 +44,7 @@ lab-status: setup
 
 # Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
 test: setup appliance
-	$(PYTEST) -v tests/unit tests/e2e
+	$(PYTEST) -v $(PYTEST_ARGS) tests/unit tests/e2e
 
 test-unit: setup
 	$(PYTEST) -q tests/unit -m "not frr_parser"

@@ -13,8 +13,8 @@ import sys
 import time
 
 from emulator.model.build import load_lab
-from emulator.runtime.base import LabState, make_runtime
-from emulator.runtime.netns import namespace
+from emulator.runtime.registry import make_runtime
+from emulator.runtime.state import LabState
 from emulator.verify.runner import run_checks
 
 STEP = re.compile(r"^\s+(\d+\.\d)s (.*)$")
@@ -62,9 +62,10 @@ def main() -> None:
                                              for r in slowest))
         print("resident memory per router (sum of its FRR daemons):")
         for node in model.nodes:
-            ns = namespace(model.name, node.name)
-            out = runtime.exec(node.name, ["sh", "-c", f"ps -o rss= -p $(ip netns pids {ns} "
-                                                       "| paste -sd, -)"]).stdout
+            # Inside the router, `ip netns identify` names its own namespace.
+            out = runtime.exec(node.name, ["sh", "-c", "ps -o rss= -p $(ip netns pids "
+                                                       "$(ip netns identify) | paste -sd, -)"]
+                               ).stdout
             rss = sum(int(v) for v in out.split() if v.isdigit())
             print(f"  {node.name:10s} {rss / 1024:6.1f} MiB  ({', '.join(node.daemons)})")
     finally:

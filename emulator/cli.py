@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import sys
 import time
@@ -12,12 +11,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from emulator.errors import LabError
-from emulator.model.build import load_lab
-from emulator.model.loader import read_raw
-from emulator.paths import labs_dir
+from emulator.model.build import load_all_variants, load_lab
+from emulator.paths import check_output_file, check_output_folder, labs_dir
 from emulator.render import render_lab
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -34,13 +34,19 @@ VariantOpt = Annotated[str | None, typer.Option("--variant", "-V",
 
 
 def fail(exc: LabError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    # User text (names, paths, YAML values) is never read as rich markup or :emoji: codes.
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True,
+              emoji=False)
     raise typer.Exit(exc.exit_code)
 
 
 def handle_errors(func):
-    """Every LabError becomes one message and its exit code; never a traceback."""
+    """Every LabError becomes one message and its exit code; never a traceback. Anything
+    else is a bug: one line saying so (MPLSLAB_DEBUG=1 shows the traceback), exit 70."""
     import functools
+    import os
+
+    import click
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -48,6 +54,16 @@ def handle_errors(func):
             return func(*args, **kwargs)
         except LabError as exc:
             fail(exc)
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("MPLSLAB_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: "
+                      f"{escape(str(exc)[:300])} (a bug in mplslab: please report it with "
+                      "the lab file; MPLSLAB_DEBUG=1 shows the traceback)",
+                      highlight=False, soft_wrap=True, emoji=False)
+            raise typer.Exit(70) from None
     return wrapper
 
 
@@ -57,29 +73,44 @@ def list_labs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The labs in labs/ with their description."""
     labs = []
     for path in sorted(labs_dir().glob("*.yml")):
-        raw, _ = read_raw(path)
-        labs.append({"name": raw.get("name", path.stem), "title": raw.get("title", ""),
-                     "description": " ".join(str(raw.get("description", "")).split()),
-                     "variants": list((raw.get("variants") or {}).keys())})
+        # One broken file is listed as broken, with its error; it hides no other lab.
+        try:
+            model = load_lab(str(path))
+        except LabError as exc:
+            labs.append({"name": path.stem, "title": "", "description": "",
+                         "variants": [], "error": str(exc)})
+            continue
+        labs.append({"name": model.name, "title": model.title,
+                     "description": " ".join(model.description.split()),
+                     "variants": list(model.variants)})
     if as_json:
-        print(json.dumps({"labs": [{"name": lab["name"], "description": lab["description"]}
-                                   for lab in labs]}, indent=2))
+        print(json.dumps({"labs": [
+            {"name": lab["name"], "description": lab["description"]}
+            | ({"error": lab["error"]} if "error" in lab else {}) for lab in labs]}, indent=2))
         return
     table = Table("lab", "title", "variants", show_lines=False)
     for lab in labs:
-        table.add_row(lab["name"], lab["title"], ", ".join(lab["variants"]) or "-")
+        # Text cells: user text is never read as markup or :emoji: codes.
+        if "error" in lab:
+            table.add_row(Text(lab["name"]), Text.assemble(("broken: ", "red"), lab["error"]),
+                          "-")
+            continue
+        table.add_row(Text(lab["name"]), Text(lab["title"]),
+                      Text(", ".join(lab["variants"]) or "-"))
     out.print(table)
 
 
 @app.command()
 @handle_errors
 def validate(lab: LabArg, variant: VariantOpt = None) -> None:
-    """Check a lab file; exit 2 with the field and what to do when it is wrong."""
-    model = load_lab(lab, variant)
-    out.print(f"[green]ok[/] {model.name}"
-              + (f" (variant {model.variant})" if model.variant else "")
-              + f": {len(model.nodes)} routers, {len(model.links)} links, "
-              f"{len(model.sessions)} BGP sessions")
+    """Check a lab file, every variant unless --variant; exit 2 with the field and what to
+    do when it is wrong."""
+    models = [load_lab(lab, variant)] if variant is not None else load_all_variants(lab)
+    for model in models:
+        out.print(f"[green]ok[/] {model.name}"
+                  + (f" (variant {escape(model.variant)})" if model.variant else "")
+                  + f": {len(model.nodes)} routers, {len(model.links)} links, "
+                  f"{len(model.sessions)} BGP sessions", emoji=False)
 
 
 @app.command()
@@ -88,9 +119,15 @@ def render(lab: LabArg,
            out_dir: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
            variant: VariantOpt = None) -> None:
     """Write <out>/<node>/frr.conf, daemons and setup.json for every router."""
+    check_output_folder(out_dir, "--out")
     model = load_lab(lab, variant)
-    written = render_lab(model, out_dir)
-    out.print(f"rendered {len(written)} routers of {model.name} into {out_dir}")
+    try:
+        written = render_lab(model, out_dir)
+    except OSError as exc:
+        raise LabError(f"cannot write into {out_dir}: {exc.strerror or exc}",
+                       hint="give a folder you can write to (--out)") from None
+    out.print(f"rendered {len(written)} routers of {model.name} into {escape(str(out_dir))}",
+              emoji=False)
 
 
 @appliance_app.command("build")
@@ -126,6 +163,34 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, raise_interrupt)
 
 
+def live_runtime(lab: str):
+    """The runtime of a lab that is up, or a clear error (exit 2) when its routers are gone."""
+    from emulator.runtime.registry import make_runtime
+    from emulator.runtime.state import LabState, lab_name_of
+
+    name = lab_name_of(lab)
+    state = LabState.load(name)
+    runtime = make_runtime(state)
+    reason = runtime.gone()
+    if reason:
+        raise LabError(f"lab {name} is not running: {reason}",
+                       hint=f"clean up with: mplslab down {name}")
+    return state, runtime
+
+
+def deployed_model(state):
+    """The model the lab was deployed from (its rendered model.json), not the lab file as
+    it reads now: an edit after `up` must not change what `verify` expects."""
+    from emulator.model.topology import Lab
+
+    path = Path(state.rendered) / "model.json"
+    try:
+        return Lab.model_validate_json(path.read_text())
+    except (OSError, ValueError):
+        raise LabError(f"the deployed model of lab {state.lab} cannot be read ({path})",
+                       hint=f"take it down and up again: mplslab down {state.lab}") from None
+
+
 @app.command()
 @handle_errors
 def up(lab: LabArg, variant: VariantOpt = None,
@@ -134,36 +199,37 @@ def up(lab: LabArg, variant: VariantOpt = None,
        ) -> None:
     """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""
     from emulator.runtime import appliance
-    from emulator.runtime.base import LabState, choose, make_runtime
+    from emulator.runtime.registry import choose, make_runtime, runtime_class
+    from emulator.runtime.state import LabState
 
-    if runtime not in ("auto", "netns", "vm"):
-        raise LabError(f"unknown runtime {runtime!r}", hint="auto, netns or vm")
+    if runtime != "auto":
+        runtime_class(runtime)
     model = load_lab(lab, variant)
-    if LabState.path(model.name).exists():
-        raise LabError(f"lab {model.name} is already up",
+    if LabState.folder(model.name).exists():
+        raise LabError(f"lab {model.name} is already up (or was not taken down)",
                        hint=f"mplslab down {model.name} first")
     appliance.require_root(f"mplslab up {model.name}")
     chosen, why = choose(runtime)
-    out.print(f"runtime: [bold]{chosen}[/] ({why})")
+    out.print(f"runtime: [bold]{chosen}[/] ({escape(why)})")
     folder = LabState.folder(model.name)
     rendered = folder / "rendered"
-    render_lab(model, rendered)
     state = LabState(lab=model.name, variant=model.variant, runtime=chosen,
                      rendered=str(rendered), source=model.source)
-    state.save()
     started = time.monotonic()
     _terminate_on_sigterm()
     instance = make_runtime(state)
     try:
+        render_lab(model, rendered)
+        state.save()
         with out.status(f"bringing {model.name} up") as status:
             def progress(text: str) -> None:
-                status.update(f"{model.name}: {text}")
-                out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {text}")
+                status.update(f"{model.name}: {escape(text)}")
+                out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
             instance.up(progress)
     except BaseException as exc:
         err.print(f"[yellow]{model.name}: bring-up failed, tearing down what was created[/]")
         instance.down()
-        shutil.rmtree(folder, ignore_errors=True)
+        LabState.remove(model.name)
         if isinstance(exc, KeyboardInterrupt):
             err.print("interrupted: nothing is left behind")
             raise typer.Exit(130) from None
@@ -172,22 +238,38 @@ def up(lab: LabArg, variant: VariantOpt = None,
               f"{time.monotonic() - started:.1f}s, runtime {chosen})")
     if model.deviations:
         for deviation in model.deviations:
-            out.print(f"[yellow]note:[/] {deviation}")
+            out.print(f"[yellow]note:[/] {escape(deviation)}")
     if verify_after:
         verify(model.name)
 
 
 @app.command()
 @handle_errors
-def down(lab: Annotated[str, typer.Argument(help="a running lab")]) -> None:
+def down(lab: Annotated[str, typer.Argument(help="a running lab")],
+         force: Annotated[bool, typer.Option(
+             "--force", help="clean up by name, whatever state is left")] = False) -> None:
     """Tear a lab down completely: routers, namespaces, links, VM."""
-    from emulator.runtime.base import LabState, make_runtime
+    from emulator.runtime.registry import RUNTIMES, make_runtime, runtime_class
+    from emulator.runtime.state import DamagedState, LabState, lab_name_of
 
-    name = Path(lab).stem if lab.endswith((".yml", ".yaml")) else lab
-    state = LabState.load(name)
+    name = lab_name_of(lab)
+    removed: list[str] = []
     with out.status(f"tearing {name} down"):
-        make_runtime(state).down()
-    shutil.rmtree(LabState.folder(name), ignore_errors=True)
+        if not force:
+            try:
+                make_runtime(LabState.load(name)).down()
+            except DamagedState as exc:
+                err.print(f"[yellow]{escape(exc.message)}: cleaning up by name[/]")
+                force = True
+        if force:
+            if not LabState.folder(name).exists():
+                err.print(f"no state folder for lab {name}; looking for what it left")
+            for runtime_name in RUNTIMES:
+                removed += runtime_class(runtime_name).force_down(name)
+    LabState.remove(name)
+    LabState.console(name).unlink(missing_ok=True)
+    for line in removed:
+        out.print(f"  removed {line}")
     out.print(f"{name} is down")
 
 
@@ -196,13 +278,20 @@ def down(lab: Annotated[str, typer.Argument(help="a running lab")]) -> None:
 def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which labs are up, on which runtime, and which daemons run on each router."""
-    from emulator.runtime.base import LabState, make_runtime
+    from emulator.runtime.state import LabState
 
-    states = [LabState.load(lab)] if lab else LabState.running()
-    report = []
-    for state in states:
-        report.append({"lab": state.lab, "variant": state.variant, "runtime": state.runtime,
-                       **make_runtime(state).status()})
+    if lab:
+        report = [{"lab": state.lab, "variant": state.variant, "runtime": state.runtime,
+                   **runtime.status()} for state, runtime in [live_runtime(lab)]]
+    else:
+        report = []
+        for name in LabState.names():
+            try:
+                state, runtime = live_runtime(name)
+                report.append({"lab": name, "variant": state.variant,
+                               "runtime": state.runtime, **runtime.status()})
+            except LabError as exc:
+                report.append({"lab": name, "problem": str(exc), "routers": {}})
     if as_json:
         print(json.dumps({"labs": report}, indent=2))
         return
@@ -210,12 +299,17 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
         out.print("no lab is up")
         return
     for entry in report:
+        if "problem" in entry:
+            out.print(f"[red]{escape(entry['lab'])}: {escape(entry['problem'])}[/]")
+            continue
         table = Table(title=f"{entry['lab']} ({entry['runtime']})", title_justify="left")
         table.add_column("router")
         table.add_column("daemons")
         for router, daemons in entry["routers"].items():
             table.add_row(router, ", ".join(daemons) or "[red]none[/]")
         out.print(table)
+    if any("problem" in entry for entry in report):
+        raise typer.Exit(2)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -223,18 +317,19 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
 def exec(ctx: typer.Context, lab: Annotated[str, typer.Argument(help="a running lab")],
          node: Annotated[str, typer.Argument(help="a router of that lab")]) -> None:
     """Run a command on a router (after --); with none, an interactive vtysh."""
-    from emulator.runtime.base import LabState, make_runtime
-
-    state = LabState.load(lab)
-    nodes = json.loads((Path(state.rendered) / "lab.json").read_text())["nodes"]
+    state, runtime = live_runtime(lab)
+    description = Path(state.rendered) / "lab.json"
+    try:
+        nodes = json.loads(description.read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        raise LabError(f"lab {state.lab}'s rendered files are missing ({description})",
+                       hint=f"take it down and up again: mplslab down {state.lab}") from None
     if node not in nodes:
-        raise LabError(f"lab {lab} has no router {node!r}", hint=f"routers: {', '.join(nodes)}")
-    runtime = make_runtime(state)
+        raise LabError(f"lab {state.lab} has no router {node!r}",
+                       hint=f"routers: {', '.join(nodes)}")
     argv = list(ctx.args)
     if not argv:
-        raise typer.Exit(runtime.interactive(node, ["vtysh", "-N", f"{lab}_{node}"]))
-    if argv[0] == "vtysh" and "-N" not in argv:
-        argv = ["vtysh", "-N", f"{lab}_{node}", *argv[1:]]
+        raise typer.Exit(runtime.interactive(node, ["vtysh"]))
     result = runtime.exec(node, argv, timeout=600)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
@@ -249,13 +344,15 @@ def verify(lab: Annotated[str, typer.Argument(help="a running lab")],
            deadline: Annotated[float, typer.Option(help="seconds each check may retry")] = 120,
            ) -> None:
     """Check the live routers against what the lab's option requires."""
-    from emulator.runtime.base import LabState, make_runtime
     from emulator.verify.report import print_report, write_json, write_junit
     from emulator.verify.runner import run_checks
 
-    state = LabState.load(lab)
-    model = load_lab(state.source, state.variant)
-    runtime = make_runtime(state)
+    # A report that cannot be written is refused before any check runs.
+    for option, path in (("--json", json_path), ("--junit", junit_path)):
+        if path is not None:
+            check_output_file(path, option)
+    state, runtime = live_runtime(lab)
+    model = deployed_model(state)
     report = run_checks(model, runtime, deadline=deadline, console=out)
     print_report(report, out)
     if json_path:

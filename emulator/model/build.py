@@ -5,17 +5,20 @@ Everything here is deterministic: the same file gives the same addresses and nam
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import itertools
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from emulator.errors import LabError
 from emulator.model import schema, topology
-from emulator.model.loader import SourceMap, load_lab_file
+from emulator.model.loader import SourceMap, load_lab_file, quote
 
 PROVIDER_ROLES = {"pe", "p", "rr", "asbr", "pe-asbr"}
 CUSTOMER_ROLES = {"ce", "host"}
+# Provider routers that hold VRFs: where customers attach and back-to-back VRFs end.
+VRF_ROLES = {"pe", "pe-asbr"}
 LINK_PREFIXLEN = 30
 FIRST_VRF_TABLE = 10
 
@@ -25,30 +28,73 @@ def load_lab(lab: str, variant: str | None = None) -> topology.Lab:
     return Builder(lab_file, source, variant, variants).build()
 
 
+class Claims:
+    """Address ranges in use: disjoint, sorted, each with who claimed it. Never expands a
+    network into its addresses (a /8 is one range)."""
+
+    def __init__(self) -> None:
+        self.firsts: list[int] = []
+        self.lasts: list[int] = []
+        self.owners: list[object] = []
+
+    def overlapping(self, first: int, last: int) -> int | None:
+        """The index of a claimed range that overlaps first..last, if any."""
+        index = bisect.bisect_right(self.firsts, last) - 1
+        if index >= 0 and self.lasts[index] >= first:
+            return index
+        return None
+
+    def add(self, first: int, last: int, owner: object = None) -> None:
+        index = bisect.bisect_left(self.firsts, first)
+        self.firsts.insert(index, first)
+        self.lasts.insert(index, last)
+        self.owners.insert(index, owner)
+
+
+def span(item: ipaddress.IPv4Address | ipaddress.IPv4Network) -> tuple[int, int]:
+    if isinstance(item, ipaddress.IPv4Address):
+        return int(item), int(item)
+    return int(item.network_address), int(item.broadcast_address)
+
+
 class AddressPool:
     """Hands out addresses or subnets from a network in order, skipping claimed ones."""
 
-    def __init__(self, network: ipaddress.IPv4Network, claimed: set):
+    def __init__(self, network: ipaddress.IPv4Network, claimed: Claims,
+                 cursors: dict[tuple, int]):
         self.network = network
         self.claimed = claimed
-
-    def hosts(self) -> Iterator[ipaddress.IPv4Address]:
-        for host in self.network.hosts():
-            if host not in self.claimed:
-                yield host
+        # Per pool and size: everything below the cursor is taken.
+        self.cursors = cursors
 
     def next_host(self) -> ipaddress.IPv4Address:
-        for host in self.hosts():
-            self.claimed.add(host)
-            return host
+        first, last = span(self.network)
+        if self.network.prefixlen < 31:
+            first, last = first + 1, last - 1
+        key = (self.network, 32)
+        address = max(first, self.cursors.get(key, first))
+        while address <= last:
+            taken = self.claimed.overlapping(address, address)
+            if taken is None:
+                self.claimed.add(address, address)
+                self.cursors[key] = address + 1
+                return ipaddress.IPv4Address(address)
+            address = self.claimed.lasts[taken] + 1
         raise LabError(f"address pool {self.network} is exhausted",
                        hint="give the AS a larger pool")
 
     def next_subnet(self, prefixlen: int) -> ipaddress.IPv4Network:
-        for subnet in self.network.subnets(new_prefix=prefixlen):
-            if not any(h in self.claimed for h in subnet):
-                self.claimed.update(subnet)
-                return subnet
+        first, last = span(self.network)
+        size = 1 << (32 - prefixlen)
+        key = (self.network, prefixlen)
+        start = max(first, self.cursors.get(key, first))
+        while prefixlen >= self.network.prefixlen and start + size - 1 <= last:
+            taken = self.claimed.overlapping(start, start + size - 1)
+            if taken is None:
+                self.claimed.add(start, start + size - 1)
+                self.cursors[key] = start + size
+                return ipaddress.IPv4Network((start, prefixlen))
+            start = -(-(self.claimed.lasts[taken] + 1) // size) * size
         raise LabError(f"address pool {self.network} has no free /{prefixlen} left",
                        hint="give the AS a larger links pool")
 
@@ -90,7 +136,9 @@ class Builder:
         self.variants = variants
         self.ases = {a.asn: a for a in lab.autonomous_systems}
         self.as_index = {a.asn: i + 1 for i, a in enumerate(lab.autonomous_systems)}
-        self.claimed: set = set()
+        self.claimed = Claims()
+        self.cursors: dict[tuple, int] = {}
+        self.pools: dict[tuple[int, str], ipaddress.IPv4Network] = {}
         self.drafts: dict[str, NodeDraft] = {}
         self.links: list[topology.Link] = []
         self.sessions: list[topology.BgpSession] = []
@@ -102,11 +150,13 @@ class Builder:
     # -- the whole build ------------------------------------------------------------------
     def build(self) -> topology.Lab:
         self.check_references()
+        self.check_pools()
         self.claim_explicit_addresses()
         self.make_drafts()
         self.allocate_loopbacks()
         for index, link in enumerate(self.lab.links):
             self.add_link(index, link)
+        self.check_cores()
         self.add_sites()
         for index, session in enumerate(self.lab.bgp):
             self.add_session(index, session)
@@ -160,87 +210,165 @@ class Builder:
                 if node.asn not in self.ases:
                     raise self.fail(f"AS {node.asn} is not in autonomous_systems",
                                     ("nodes", name, "asn"), hint=f"known: {sorted(self.ases)}")
+            elif node.asn is not None and node.asn in self.ases:
+                raise self.fail(f"{name} is a {node.role} (a customer) but AS {node.asn} is a "
+                                "provider AS of this lab", ("nodes", name, "asn"),
+                                hint="give the customer its own AS number")
             if node.site and node.site.vpn not in lab.vpns:
-                raise self.fail(f"unknown VPN {node.site.vpn!r}", ("nodes", name, "site", "vpn"),
+                raise self.fail(f"unknown VPN {quote(node.site.vpn)}",
+                                ("nodes", name, "site", "vpn"),
                                 hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
             if node.suites.get("bgp") == "bird":
                 raise self.fail("BGP in BIRD (carrier-supporting-carrier PEs) is not built yet",
                                 ("nodes", name, "suites"),
                                 hint="use frr until the CsC labs land")
-        names: set[str] = set()
+        names: dict[str, int] = {}
+        attachments: dict[frozenset[str], int] = {}
         for index, link in enumerate(lab.links):
             for side, endpoint in enumerate(link.endpoints):
                 if endpoint not in lab.nodes:
-                    raise self.fail(f"unknown node {endpoint!r}",
+                    raise self.fail(f"unknown node {quote(endpoint)}",
                                     ("links", index, "endpoints", side),
                                     hint=f"nodes are: {', '.join(lab.nodes)}")
             for vrf in link.vrfs or {}:
                 if vrf not in lab.vpns:
-                    raise self.fail(f"unknown VPN {vrf!r}", ("links", index, "vrfs", vrf))
-            if link.name:
-                if link.name in names:
-                    raise self.fail(f"two links are called {link.name}", ("links", index, "name"))
-                names.add(link.name)
-        session_names: set[str] = set()
+                    raise self.fail(f"unknown VPN {quote(vrf)}", ("links", index, "vrfs", vrf),
+                                    hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
+            name = link.name or "--".join(link.endpoints)
+            if name in names:
+                first = self.source.where(("links", names[name]))
+                if link.name:
+                    raise self.fail(f"two links are called {name} (the first at {first})",
+                                    ("links", index, "name"))
+                raise self.fail(f"a second link between {link.endpoints[0]} and "
+                                f"{link.endpoints[1]} (the first at {first})",
+                                ("links", index, "endpoints"),
+                                hint="parallel links need a name each (name: ...)")
+            names[name] = index
+            ends = frozenset(link.endpoints)
+            customer = next((n for n in link.endpoints
+                             if lab.nodes[n].role in CUSTOMER_ROLES), None)
+            if customer is not None:
+                if ends in attachments:
+                    first = self.source.where(("links", attachments[ends]))
+                    raise self.fail(f"{customer} is attached to the same router twice (the "
+                                    f"first at {first})", ("links", index, "endpoints"),
+                                    hint="one link per customer attachment")
+                attachments[ends] = index
+        session_names: dict[str, int] = {}
+        pairs: dict[frozenset[str], int] = {}
         for index, session in enumerate(lab.bgp):
             for side, endpoint in enumerate(session.between):
                 if endpoint not in lab.nodes:
-                    raise self.fail(f"unknown node {endpoint!r}", ("bgp", index, "between", side),
+                    raise self.fail(f"unknown node {quote(endpoint)}",
+                                    ("bgp", index, "between", side),
                                     hint=f"nodes are: {', '.join(lab.nodes)}")
             if session.name:
                 if session.name in session_names:
-                    raise self.fail(f"two BGP sessions are called {session.name}",
-                                    ("bgp", index, "name"))
-                session_names.add(session.name)
+                    first = self.source.where(("bgp", session_names[session.name]))
+                    raise self.fail(f"two BGP sessions are called {session.name} (the first "
+                                    f"at {first})", ("bgp", index, "name"))
+                session_names[session.name] = index
+            pair = frozenset(session.between)
+            if pair in pairs:
+                first = self.source.where(("bgp", pairs[pair]))
+                raise self.fail(f"{session.between[0]} and {session.between[1]} already have a "
+                                f"BGP session (at {first})", ("bgp", index, "between"),
+                                hint="one session carries several address families: list "
+                                     "them all in its families")
+            pairs[pair] = index
+
+    def check_pools(self) -> None:
+        """Every AS's loopback and link pools (given or default) and the interconnect pool;
+        no site prefix (customer addresses) may overlap one."""
+        pools: list[tuple[ipaddress.IPv4Network, str, tuple]] = []
+        for index, system in enumerate(self.lab.autonomous_systems):
+            for kind, third in (("loopbacks", 0), ("links", 1)):
+                network = getattr(system, kind)
+                if network is None:
+                    if index + 1 > 255:
+                        raise self.fail(
+                            f"AS {system.asn} is AS number {index + 1} in file order: there is "
+                            f"no default {kind} pool past the 255th AS",
+                            ("autonomous_systems", index), hint=f"give it {kind}: a prefix")
+                    network = ipaddress.IPv4Network(f"10.{index + 1}.{third}.0/24")
+                self.pools[system.asn, kind] = network
+                given = "" if getattr(system, kind) else " (the default)"
+                pools.append((network, f"AS {system.asn}'s {kind} pool {network}{given}",
+                              ("autonomous_systems", index, kind)))
+        pools.append((self.lab.defaults.interconnect,
+                      f"the interconnect pool {self.lab.defaults.interconnect}",
+                      ("defaults", "interconnect")))
+        for name, node in self.lab.nodes.items():
+            if node.site is None:
+                continue
+            for network, what, _ in pools:
+                if node.site.prefix.overlaps(network):
+                    raise self.fail(
+                        f"site prefix {node.site.prefix} overlaps {what}: a customer address "
+                        "would collide with a router's loopback or link address",
+                        ("nodes", name, "site", "prefix"),
+                        hint="pick a site prefix outside every address pool, or move the "
+                             "pool (autonomous_systems[].loopbacks/links, "
+                             "defaults.interconnect)")
 
     def claim_explicit_addresses(self) -> None:
         """Explicit loopbacks, link subnets and site prefixes must not collide."""
-        owners: dict = {}
+        owners = Claims()
 
         def claim(item, loc):
-            for other, other_loc in owners.items():
-                overlaps = (item == other) if isinstance(item, ipaddress.IPv4Address) else (
-                    other in item if isinstance(other, ipaddress.IPv4Address)
-                    else item.overlaps(other))
-                if overlaps:
-                    raise self.fail(f"address {item} is already used at "
-                                    f"{self.source.where(other_loc)}", loc,
-                                    hint="every loopback, link subnet and site prefix is unique")
-            owners[item] = loc
+            other = owners.overlapping(*span(item))
+            if other is not None:
+                raise self.fail(f"address {item} is already used at "
+                                f"{self.source.where(owners.owners[other])}", loc,
+                                hint="every loopback, link subnet and site prefix is unique")
+            owners.add(*span(item), loc)
 
         for name, node in self.lab.nodes.items():
             if node.loopback is not None:
                 claim(node.loopback, ("nodes", name, "loopback"))
-                self.claimed.add(node.loopback)
+                self.claimed.add(*span(node.loopback))
             if node.site is not None:
                 claim(node.site.prefix, ("nodes", name, "site", "prefix"))
         for index, link in enumerate(self.lab.links):
             if link.subnet is not None:
                 claim(link.subnet, ("links", index, "subnet"))
-                self.claimed.update(link.subnet)
+                self.claimed.add(*span(link.subnet))
 
     # -- nodes ----------------------------------------------------------------------------
     def make_drafts(self) -> None:
         next_customer = self.lab.defaults.customer_asn_base
+        given = {n.asn for n in self.lab.nodes.values() if n.asn is not None}
         for name, spec in self.lab.nodes.items():
             asn = spec.asn
             if asn is None:
                 next_customer += 1
                 asn = next_customer
+                if asn > schema.MAX_ASN or asn in given or asn in self.ases:
+                    why = ("is past the largest AS number" if asn > schema.MAX_ASN else
+                           "is also given to another node" if asn in given else
+                           "is a provider AS of this lab")
+                    raise self.fail(f"{name} would get customer AS {asn}, which {why}",
+                                    ("nodes", name),
+                                    hint="give it asn, or change defaults.customer_asn_base")
             self.drafts[name] = NodeDraft(name=name, spec=spec, asn=asn)
 
     def pool(self, asn: int, kind: str) -> AddressPool:
-        system = self.ases[asn]
-        index = self.as_index[asn]
-        default = {"loopbacks": f"10.{index}.0.0/24", "links": f"10.{index}.1.0/24"}[kind]
-        network = getattr(system, kind) or ipaddress.IPv4Network(default)
-        return AddressPool(network, self.claimed)
+        return AddressPool(self.pools[asn, kind], self.claimed, self.cursors)
+
+    def allocate(self, pool: AddressPool, loc: tuple, prefixlen: int | None = None):
+        """The next free address (or subnet of prefixlen) of a pool, or an error at loc."""
+        try:
+            return pool.next_host() if prefixlen is None else pool.next_subnet(prefixlen)
+        except LabError as exc:
+            raise self.fail(exc.message, loc, hint=exc.hint) from None
 
     def allocate_loopbacks(self) -> None:
         for draft in self.drafts.values():
             if not draft.provider:
                 continue
-            address = draft.spec.loopback or self.pool(draft.asn, "loopbacks").next_host()
+            address = draft.spec.loopback or self.allocate(
+                self.pool(draft.asn, "loopbacks"), ("nodes", draft.name))
             draft.loopback = ipaddress.IPv4Interface(f"{address}/32")
             draft.interfaces.append(topology.Interface(
                 name="lo", kind="loopback", address=draft.loopback, scope="loopback",
@@ -267,20 +395,39 @@ class Builder:
         if link.vrfs and scope == "attachment":
             raise self.fail("vrfs (one VLAN per VRF) joins two provider routers; a CE link "
                             "takes its VRF from the CE's site", ("links", index, "vrfs"))
+        if link.vrfs and scope == "core":
+            raise self.fail(f"vrfs (back-to-back VRFs) on a core link: {a.name} and {b.name} "
+                            f"are both in AS {a.asn}, and inside an AS VPN routes travel as "
+                            "labelled VPNv4 routes, not one VLAN per VRF",
+                            ("links", index, "vrfs"),
+                            hint="remove vrfs; back-to-back VRFs join the PE-ASBRs of two ASes")
+        if link.vrfs:
+            for draft in (a, b):
+                if draft.spec.role not in VRF_ROLES:
+                    raise self.fail(f"vrfs (back-to-back VRFs) needs a router holding VRFs at "
+                                    f"both ends; {draft.name} is a {draft.spec.role}",
+                                    ("links", index, "vrfs"),
+                                    hint="only a pe or pe-asbr holds VRFs")
+        if scope == "attachment":
+            customer, provider = (b, a) if a.provider else (a, b)
+            if provider.spec.role not in VRF_ROLES:
+                raise self.fail(f"{customer.name} (a {customer.spec.role}) is attached to "
+                                f"{provider.name}, a {provider.spec.role}: only a pe or "
+                                "pe-asbr holds the VRF a customer needs",
+                                ("links", index, "endpoints"),
+                                hint="attach the customer to a PE")
         if link.protocol and scope == "core":
             raise self.fail("protocol applies to VRF attachments, not to a core link",
                             ("links", index, "protocol"))
         if scope == "inter-as" and not link.vrfs and link.protocol:
             raise self.fail("protocol on an inter-AS link needs vrfs (back-to-back VRFs)",
                             ("links", index, "protocol"))
-        if scope == "core" and a.asn == b.asn:
+        if scope == "core":
             pool = self.pool(a.asn, "links")
         elif scope == "attachment":
-            provider = a if a.provider else b
-            pool = self.pool(provider.asn, "links") if provider.provider else AddressPool(
-                self.lab.defaults.interconnect, self.claimed)
+            pool = self.pool((a if a.provider else b).asn, "links")
         else:
-            pool = AddressPool(self.lab.defaults.interconnect, self.claimed)
+            pool = AddressPool(self.lab.defaults.interconnect, self.claimed, self.cursors)
         eth_a, eth_b = a.new_eth(), b.new_eth()
         self.links.append(topology.Link(
             name=name, a=topology.Endpoint(node=a.name, interface=eth_a),
@@ -294,15 +441,14 @@ class Builder:
                 draft.interfaces.append(topology.Interface(
                     name=eth, kind="veth", address=None, scope=scope, link=name))
             for vrf, vlan in link.vrfs.items():
-                subnet = (link.subnet if link.subnet and len(link.vrfs) == 1
-                          else pool.next_subnet(LINK_PREFIXLEN))
+                subnet = link.subnet or self.allocate(pool, ("links", index), LINK_PREFIXLEN)
                 self.connect(a, f"{eth_a}.{vlan}", b, f"{eth_b}.{vlan}", subnet, scope, name,
                              vrf=vrf, vlan=vlan, parents=(eth_a, eth_b))
                 self.attach_protocol(a, f"{eth_a}.{vlan}", b, f"{eth_b}.{vlan}", vrf,
                                      link.protocol or self.lab.defaults.pe_ce_protocol,
                                      ("links", index, "protocol"))
             return
-        subnet = link.subnet or pool.next_subnet(LINK_PREFIXLEN)
+        subnet = link.subnet or self.allocate(pool, ("links", index), LINK_PREFIXLEN)
         vrf = None
         if scope == "attachment":
             customer = a if not a.provider else b
@@ -319,7 +465,7 @@ class Builder:
     def connect(self, a: NodeDraft, if_a: str, b: NodeDraft, if_b: str,
                 subnet: ipaddress.IPv4Network, scope: str, link: str, *, vrf: str | None = None,
                 vlan: int | None = None, parents: tuple[str, str] | None = None) -> None:
-        hosts = list(subnet.hosts())
+        hosts = list(itertools.islice(iter(subnet.hosts()), 2))
         if len(hosts) < 2:
             raise LabError(f"link {link}: subnet {subnet} has room for fewer than two hosts")
         addr_a = ipaddress.IPv4Interface(f"{hosts[0]}/{subnet.prefixlen}")
@@ -404,7 +550,7 @@ class Builder:
             site = draft.spec.site
             if site is None:
                 continue
-            first_host = next(site.prefix.hosts())
+            first_host = next(iter(site.prefix.hosts()))
             address = ipaddress.IPv4Interface(f"{first_host}/{site.prefix.prefixlen}")
             draft.interfaces.append(topology.Interface(
                 name="site0", kind="dummy", address=address, scope="site"))
@@ -415,6 +561,43 @@ class Builder:
                 draft.rip[None]["interfaces"].append("site0")
             if draft.neighbors.get(None):
                 draft.bgp_networks.append(site.prefix)
+
+    def check_cores(self) -> None:
+        """The provider routers of an AS reach each other over its core links (the IGP, LDP
+        and the iBGP sessions between loopbacks need it)."""
+        parent = {name: name for name, d in self.drafts.items() if d.provider}
+
+        def root(name: str) -> str:
+            while parent[name] != name:
+                parent[name] = parent[parent[name]]
+                name = parent[name]
+            return name
+
+        for link in self.links:
+            if link.scope == "core":
+                parent[root(link.a.node)] = root(link.b.node)
+        linked = {end for link in self.links for end in (link.a.node, link.b.node)}
+        for name, draft in self.drafts.items():
+            if not draft.provider and name not in linked:
+                raise self.fail(f"{name} is a {draft.spec.role} with no link: its site is "
+                                "reachable from nowhere", ("nodes", name),
+                                hint="attach it to a PE in links")
+        for asn in self.ases:
+            members = [n for n, d in self.drafts.items() if d.provider and d.asn == asn]
+            groups: dict[str, list[str]] = defaultdict(list)
+            for name in members:
+                groups[root(name)].append(name)
+            if len(groups) < 2:
+                continue
+            # Name the smallest group: usually the one router someone forgot to link.
+            alone, first = sorted(groups.values(), key=lambda g: (len(g), members.index(g[0])))[:2]
+            what = (f"{alone[0]} has no core link to the rest of AS {asn}" if len(alone) == 1
+                    else f"AS {asn}'s core links leave {', '.join(alone)} apart from "
+                         f"{', '.join(first)}")
+            raise self.fail(f"{what}: the IGP, LDP and iBGP between loopbacks cannot reach "
+                            "across", ("nodes", alone[0]),
+                            hint=f"link {alone[0]} to a router of AS {asn} (a core link "
+                                 "joins two provider routers of one AS)")
 
     # -- BGP sessions from the lab file ---------------------------------------------------
     def add_session(self, index: int, session: schema.BgpSession) -> None:
@@ -570,3 +753,17 @@ class Builder:
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,
             fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, daemons=daemons)
+
+
+def load_all_variants(lab: str) -> list[topology.Lab]:
+    """The lab in its default variant, then in every other one; an error names the variant."""
+    first = load_lab(lab)
+    labs = [first]
+    for name in list(first.variants)[1:]:
+        try:
+            labs.append(load_lab(lab, name))
+        except LabError as exc:
+            if f"variant {name}'s patch" not in (exc.where or ""):
+                exc.message = f"variant {name}: {exc.message}"
+            raise
+    return labs

@@ -1,9 +1,12 @@
 """Rendering the normalised lab into what routers are told.
 
-Per node: ``frr.conf`` (FRR's integrated config, from one template per feature),
-``daemons`` (FRR's daemons file, only what the node runs) and ``setup.json`` (the kernel
-side the runtimes apply before FRR starts: VLANs, VRF devices, dummies, sysctls).
-Per lab: ``lab.json`` (nodes, links and the normalised model) for the runtimes.
+Per node, the files of each routing suite it runs (FRR: ``frr.conf`` from one template per
+feature, its ``daemons`` file, and the staged configurations applied later) and
+``setup.json``, the deploy plan every runtime executes in order: the kernel side (VLANs,
+VRF devices, dummies, sysctls), then each suite's daemons and configuration, then the steps
+that wait for a condition (a route with an LDP label) before applying a staged
+configuration. Per lab: ``lab.json`` (nodes and links) and ``model.json`` (the normalised
+model, which `verify` reads back).
 """
 
 from __future__ import annotations
@@ -16,16 +19,13 @@ import jinja2
 
 from emulator.model.topology import Lab, Node
 from emulator.paths import templates_dir
-
-ALL_DAEMONS = ["bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "ldpd", "nhrpd",
-               "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd",
-               "staticd"]
+from emulator.suites import frr
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(suite: str = frr.NAME) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "frr")),
+        loader=jinja2.FileSystemLoader(str(templates_dir() / suite)),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
@@ -36,11 +36,13 @@ def render_frr_conf(node: Node) -> str:
 
 
 def render_daemons(node: Node) -> str:
-    return environment().get_template("daemons.j2").render(node=node, all_daemons=ALL_DAEMONS)
+    return environment().get_template("daemons.j2").render(node=node,
+                                                           all_daemons=frr.DAEMONS_FILE)
 
 
 def kernel_setup(lab: Lab, node: Node) -> dict:
-    """What the kernel must hold before FRR starts. Addresses are FRR's job (frr.conf)."""
+    """What the kernel must hold before the routing suites start. Addresses are the suites'
+    job (frr.conf)."""
     sysctls = {
         "net.ipv4.ip_forward": "1",
         "net.ipv4.conf.all.rp_filter": "0",
@@ -56,7 +58,6 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
             # Labelled packets popped into a VRF are looked up through the VRF device.
             sysctls[f"net/mpls/conf/{vrf.name}/input"] = "1"
     return {
-        "node": node.name,
         "modules": ["mpls_router", "mpls_iptunnel", "vrf"] if node.mpls or node.vrfs else [],
         "vrfs": [{"name": v.name, "table": v.table} for v in node.vrfs],
         "interfaces": [
@@ -64,32 +65,50 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
             for i in node.interfaces if i.kind in ("vlan", "dummy") or i.vrf
         ],
         "sysctls": sysctls,
-        "daemons": node.daemons,
-        "after_ldp_label": after_ldp_label(node),
     }
 
 
-def after_ldp_label(node: Node) -> list[dict]:
-    """vtysh commands the runtime runs once a route carries a real LDP label (see
-    BgpNeighbor.wait_for_ldp_label and Node.ldp_host_routes)."""
-    steps = []
+def after_ldp_label(node: Node) -> tuple[list[dict], dict[str, str]]:
+    """Steps the runtime runs once a route carries a real LDP label (see
+    BgpNeighbor.wait_for_ldp_label and Node.ldp_host_routes), and their staged configs."""
+    steps, files = [], {}
     for bgp in node.bgp:
         for neighbor in bgp.neighbors:
             if not neighbor.wait_for_ldp_label:
                 continue
             adjacent = any(i.scope == "core" and i.peer and i.peer.node == neighbor.peer
                            for i in node.interfaces)
-            # One vtysh invocation per configuration block, in order.
-            blocks = []
+            # One staged file per configuration block, applied in order.
+            stage = []
             if node.ldp_host_routes:
-                blocks.append(["configure terminal", "mpls ldp", "address-family ipv4",
-                               "install allow-broken-lsp"])
-            blocks.append(["configure terminal", f"router bgp {bgp.asn}",
-                           f"no neighbor {neighbor.address} shutdown"])
+                stage.append(("stage_allow_broken_lsp.j2", {}))
+            stage.append(("stage_enable_neighbor.j2", {"asn": bgp.asn, "neighbor": neighbor}))
+            configs = []
+            for template, context in stage:
+                name = f"stage-{len(steps)}-{len(configs)}.conf"
+                files[name] = environment().get_template(template).render(node=node, **context)
+                configs.append(name)
             # An adjacent peer's loopback is legitimately implicit-null (PHP).
-            steps.append({"route": f"{neighbor.address}/32", "implicit_null_ok": adjacent,
-                          "blocks": blocks})
-    return steps
+            steps.append({"wait": {"labelled_route": f"{neighbor.address}/32",
+                                   "implicit_null_ok": adjacent},
+                          "suite": frr.NAME, "configs": configs})
+    return steps, files
+
+
+def frr_files(node: Node) -> tuple[dict[str, str], dict, list[dict]]:
+    """FRR's files for one node, its entry in the plan, and its staged steps."""
+    steps, staged = after_ldp_label(node)
+    files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
+    entry = {"name": frr.NAME, "daemons": frr.ordered(node.daemons), "config": "frr.conf"}
+    return files, entry, steps
+
+
+def node_plan(lab: Lab, node: Node) -> tuple[dict[str, str], dict]:
+    """Every file of one node and its deploy plan (setup.json)."""
+    files, entry, steps = frr_files(node)
+    plan = {"node": node.name, "kernel": kernel_setup(lab, node), "suites": [entry],
+            "after_start": steps}
+    return files, plan
 
 
 def lab_description(lab: Lab) -> dict:
@@ -111,9 +130,10 @@ def render_lab(lab: Lab, out: Path) -> list[Path]:
     for node in lab.nodes:
         folder = out / node.name
         folder.mkdir(exist_ok=True)
-        (folder / "frr.conf").write_text(render_frr_conf(node))
-        (folder / "daemons").write_text(render_daemons(node))
-        (folder / "setup.json").write_text(json.dumps(kernel_setup(lab, node), indent=2) + "\n")
+        files, plan = node_plan(lab, node)
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        (folder / "setup.json").write_text(json.dumps(plan, indent=2) + "\n")
         written.append(folder / "frr.conf")
     (out / "lab.json").write_text(json.dumps(lab_description(lab), indent=2) + "\n")
     (out / "model.json").write_text(lab.model_dump_json(indent=2) + "\n")

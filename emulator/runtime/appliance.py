@@ -7,6 +7,7 @@ the micro-VM's root filesystem, and (as a tarball) a Docker image where an engin
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -26,11 +27,19 @@ PACKAGES = [
     "frr", "frr-pythontools", "bird2", "iproute2", "iputils-ping", "procps", "tcpdump",
     "traceroute", "kmod", "linux-image-amd64", "busybox", "openssh-server", "python3",
 ]
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+# Our files in the guest: path in the appliance -> file beside this module.
+GUEST_DIR = Path(__file__).resolve().parent / "guest"
+GUEST_FILES = {"/usr/sbin/sshd": GUEST_DIR / "sshd"}
+# Debian's files that ours replace, kept under another name with dpkg-divert.
+DIVERTED = {"/usr/sbin/sshd": "/usr/sbin/sshd.real"}
 
 
 def recipe() -> dict:
-    return {"suite": SUITE, "variant": "apt", "packages": PACKAGES, "version": RECIPE_VERSION}
+    files = {path: hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+             for path, source in GUEST_FILES.items()}
+    return {"suite": SUITE, "variant": "apt", "packages": PACKAGES, "version": RECIPE_VERSION,
+            "guest_files": files}
 
 
 def recipe_id() -> str:
@@ -84,6 +93,19 @@ def build(force: bool = False, progress: Callable[[str], None] | None = None) ->
         raise LabError("mmdebstrap is not installed",
                        hint="apt-get install mmdebstrap (make setup does it)")
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One build at a time per recipe (two labs brought up at once both need it).
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_built() and not force:
+            return Appliance(target / "rootfs")
+        # A build that was killed leaves its staging folder (and maybe mounts) behind.
+        for leftover in target.parent.glob(f"{target.name}.*"):
+            if leftover.is_dir():
+                remove_tree(leftover)
+        return build_locked(target, progress)
+
+
+def build_locked(target: Path, progress: Callable[[str], None] | None) -> Appliance:
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     log_path = target.parent / f"{target.name}.build.log"
     command = ["mmdebstrap", "--variant=apt", f"--include={','.join(PACKAGES)}", SUITE,
@@ -101,22 +123,55 @@ def build(force: bool = False, progress: Callable[[str], None] | None = None) ->
             if proc.wait() != 0:
                 raise LabError(f"mmdebstrap failed (exit {proc.returncode})",
                                hint=f"its output is in {log_path}")
+            install_guest_files(staging / "rootfs", log)
         (staging / "recipe.json").write_text(json.dumps(
             {**recipe(), "built_seconds": round(time.monotonic() - started, 1)}, indent=2))
         if target.exists():
-            shutil.rmtree(target)
+            remove_tree(target)
         staging.rename(target)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         raise
     return Appliance(target / "rootfs")
 
 
-def require_built() -> Appliance:
-    if not is_built():
-        raise LabError("the appliance root filesystem is not built",
-                       hint="run: mplslab appliance build")
-    return Appliance(rootfs_path())
+def mounts_under(folder: Path) -> list[Path]:
+    """Mount points inside ``folder``, deepest first (mmdebstrap mounts /proc, /sys and
+    /dev/pts in the tree it builds and can leave them behind when it is interrupted)."""
+    prefix = str(folder.resolve()) + "/"
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point.startswith(prefix):
+            points.append(Path(point))
+    return sorted(points, key=lambda p: len(p.parts), reverse=True)
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete a build folder without ever descending into a mounted /proc, /sys or /dev."""
+    for point in mounts_under(folder):
+        subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
+    if mounts_under(folder):
+        raise LabError(f"{folder} still has mounts inside it; not deleting it",
+                       hint=f"unmount them (see: grep {folder} /proc/mounts) and remove it")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def install_guest_files(rootfs: Path, log) -> None:
+    """Put the project's guest-side files in place, diverting the Debian files they replace
+    so that the package database still knows where the originals went."""
+    for original, diverted in DIVERTED.items():
+        result = subprocess.run(["chroot", str(rootfs), "dpkg-divert", "--local", "--rename",
+                                 "--divert", diverted, "--add", original],
+                                capture_output=True, text=True, check=False)
+        log.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise LabError(f"dpkg-divert of {original} in the appliance failed",
+                           hint=(result.stderr or result.stdout).strip())
+    for inside, source in GUEST_FILES.items():
+        target = rootfs / inside.lstrip("/")
+        shutil.copyfile(source, target)
+        target.chmod(0o755)
 
 
 @dataclass

@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 from emulator.errors import RuntimeFailure
-from emulator.runtime.base import ExecResult, Progress, Runtime
-from emulator.runtime.netns import NetnsLab, StepFailed, namespace
+from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap
+from emulator.runtime.netns import (
+    NetnsLab,
+    StepFailed,
+    capture_script,
+    kernel_support,
+    router_argv,
+    split_capture,
+)
+
+MIN_FRR = (10, 3)
+
+
+def frr_version() -> tuple[int, ...] | None:
+    if not Path("/usr/lib/frr/zebra").exists() or shutil.which("vtysh") is None:
+        return None
+    words = subprocess.run(["vtysh", "--version"], capture_output=True, text=True,
+                           check=False).stdout.split()
+    number = next((w for w in words if w[:1].isdigit()), "0")
+    return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
 
 
 class LocalNetnsRuntime(Runtime):
     name = "netns"
+    preference = 10
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        if os.geteuid() != 0:
+            return False, "not root"
+        version = frr_version()
+        if version is None:
+            return False, "FRR is not installed on this host"
+        if version < MIN_FRR:
+            return False, f"this host's FRR is {'.'.join(map(str, version))}, older than 10.3"
+        missing = kernel_support()
+        if missing:
+            return False, f"this kernel has no {' and no '.join(missing)}"
+        return True, "this kernel has MPLS and VRF, FRR >= 10.3 is installed and we are root"
+
+    @classmethod
+    def force_down(cls, lab: str) -> list[str]:
+        lab_here = NetnsLab(lab, Path("."))
+        found = lab_here.namespaces()
+        lab_here.down()
+        return [f"namespace {name}" for name in found]
 
     @property
     def lab(self) -> NetnsLab:
@@ -26,17 +68,31 @@ class LocalNetnsRuntime(Runtime):
     def down(self) -> None:
         self.lab.down()
 
+    def gone(self) -> str | None:
+        return None if self.lab.namespaces() else "its namespaces no longer exist"
+
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         try:
-            result = subprocess.run(["ip", "netns", "exec", namespace(self.state.lab, node),
-                                     *argv], capture_output=True, text=True, timeout=timeout,
+            result = subprocess.run(router_argv(self.state.lab, node, argv),
+                                    capture_output=True, text=True, timeout=timeout,
                                     check=False)
         except subprocess.TimeoutExpired:
             return ExecResult(124, "", f"timed out after {timeout:.0f}s")
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
+    def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
+                bpf: str = "icmp or mpls") -> list[str]:
+        script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
+                                argv, packets, bpf)
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                timeout=120, check=False)
+        try:
+            return split_capture(result.stdout, len(taps))
+        except StepFailed as exc:
+            raise CaptureFailed(f"{exc}: {result.stderr.strip()[-200:]}") from None
+
     def status(self) -> dict:
         return self.lab.status()
 
     def interactive(self, node: str, argv: list[str]) -> int:
-        return subprocess.call(["ip", "netns", "exec", namespace(self.state.lab, node), *argv])
+        return subprocess.call(router_argv(self.state.lab, node, argv))

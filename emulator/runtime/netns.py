@@ -1,9 +1,10 @@
 """Routers as network namespaces on a Linux kernel with MPLS and VRF support.
 
-One namespace per router (``<lab>.<node>``, so labs run side by side), veth pairs for links,
-VLAN sub-interfaces, VRF devices and dummies from each node's ``setup.json``, the MPLS
-sysctls, then FRR's daemons with their own pathspace (``-N``: pid files, vty sockets and
-zserv.api under /run/frr/<namespace>), the rendered frr.conf applied with vtysh.
+One namespace per router (``<lab>_<node>``, so labs run side by side), veth pairs for links,
+then each node's deploy plan (``setup.json``, written by the renderer): the kernel side
+(VLAN sub-interfaces, VRF devices, dummies, MPLS sysctls), each routing suite's daemons
+started by its driver with the namespace as their pathspace, its configuration applied, and
+the staged steps that wait for a condition first.
 
 This module uses the standard library only: the VM runtime runs it inside the micro-VM
 (``python3 -m emulator.runtime.netns ...``), where the project's dependencies are absent.
@@ -24,14 +25,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-FRR_BIN = Path("/usr/lib/frr")
-FRR_RUN = Path("/run/frr")
-FRR_ETC = Path("/etc/frr")
+from emulator.suites import driver, frr
+
 RUN_ROOT = Path("/run/mplslab")
-DAEMON_ORDER = ["mgmtd", "zebra", "staticd", "ospfd", "ripd", "isisd", "ldpd", "bgpd"]
 READY_SECONDS = 60.0
 LDP_LABEL_SECONDS = 180.0
-IMPLICIT_NULL = 3
 
 
 class StepFailed(Exception):
@@ -96,7 +94,7 @@ class NetnsLab:
     def description(self) -> dict:
         return json.loads((self.rendered / "lab.json").read_text())
 
-    def setup(self, node: str) -> dict:
+    def plan(self, node: str) -> dict:
         return json.loads((self.rendered / node / "setup.json").read_text())
 
     def ns(self, node: str) -> str:
@@ -123,15 +121,15 @@ class NetnsLab:
                                          if end["node"] == node])
             log("starting FRR daemons")
             with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(self.start_frr, nodes))
+                list(pool.map(self.start_suites, nodes))
             log("applying frr.conf on every router")
             with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(self.apply_config, nodes))
-            waiting = [n for n in nodes if self.setup(n).get("after_ldp_label")]
+                list(pool.map(self.configure_suites, nodes))
+            waiting = [n for n in nodes if self.plan(n)["after_start"]]
             if waiting:
                 log(f"enabling BGP sessions once LDP labels are installed: {', '.join(waiting)}")
                 with ThreadPoolExecutor(max_workers=4) as pool:
-                    list(pool.map(self.after_ldp_label, waiting))
+                    list(pool.map(self.after_start, waiting))
         except BaseException:
             self.down()
             raise
@@ -146,7 +144,7 @@ class NetnsLab:
         batch(commands, "creating namespaces and links")
 
     def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
-        setup = self.setup(node)
+        setup = self.plan(node)["kernel"]
         ns = self.ns(node)
         for module in setup["modules"]:
             run(["modprobe", module])
@@ -173,31 +171,34 @@ class NetnsLab:
             except StepFailed as exc:
                 raise StepFailed(f"{node}: kernel set-up: {exc}") from None
 
-    def start_frr(self, node: str) -> None:
+    def start_suites(self, node: str) -> None:
+        for suite in self.plan(node)["suites"]:
+            self.start_daemons(node, driver(suite["name"]), suite["daemons"])
+
+    def start_daemons(self, node: str, suite, daemons: list[str]) -> None:
         ns = self.ns(node)
-        daemons = self.setup(node)["daemons"]
         logs = self.run_dir / node
         logs.mkdir(parents=True, exist_ok=True)
         shutil.chown(logs, "frr", "frr")
-        etc = FRR_ETC / ns
+        etc = frr.ETC / ns
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "vtysh.conf").touch()
         shutil.chown(etc, "frr", "frr")
-        for daemon in sorted(daemons, key=DAEMON_ORDER.index):
+        for daemon in daemons:
             # The daemon detaches (-d): its output goes to a file, never to a pipe we would
             # wait on for ever.
             console = logs / f"{daemon}.console"
             with open(console, "w") as out:
                 started = subprocess.run(
-                    ["ip", "netns", "exec", ns, str(FRR_BIN / daemon), "-d", "-N", ns,
-                     "-u", "frr", "-g", "frr", "--log", f"file:{logs / daemon}.log"],
+                    ["ip", "netns", "exec", ns,
+                     *suite.start_argv(daemon, ns, logs / f"{daemon}.log")],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     timeout=60, check=False)
             if started.returncode != 0:
                 lines = console.read_text().strip().splitlines()
                 raise StepFailed(f"{node}: starting {daemon} failed: "
                                  f"{lines[-1] if lines else started.returncode}")
-            self.wait_socket(node, FRR_RUN / ns / f"{daemon}.vty", daemon)
+            self.wait_socket(node, suite.vty_socket(ns, daemon), daemon)
 
     def wait_socket(self, node: str, path: Path, daemon: str) -> None:
         deadline = time.monotonic() + READY_SECONDS
@@ -207,38 +208,40 @@ class NetnsLab:
                                  f"{READY_SECONDS:.0f}s (log: {self.run_dir / node})")
             time.sleep(0.1)
 
-    def apply_config(self, node: str) -> None:
-        config = self.rendered / node / "frr.conf"
-        result = self.nsexec(node, ["vtysh", "-N", self.ns(node), "-f", str(config)],
-                             check=False, timeout=120)
+    def configure_suites(self, node: str) -> None:
+        for suite in self.plan(node)["suites"]:
+            self.apply(node, driver(suite["name"]), suite["config"])
+
+    def apply(self, node: str, suite, config: str) -> None:
+        path = self.rendered / node / config
+        result = self.nsexec(node, suite.apply_argv(self.ns(node), path), check=False,
+                             timeout=120)
         if result.returncode != 0:
             detail = (result.stdout + result.stderr).strip()
-            raise StepFailed(f"{node}: applying frr.conf failed: {detail[-400:]}")
+            raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
 
-    def after_ldp_label(self, node: str) -> None:
-        for step in self.setup(node)["after_ldp_label"]:
+    def after_start(self, node: str) -> None:
+        for step in self.plan(node)["after_start"]:
+            suite = driver(step["suite"])
+            wait = step["wait"]
             deadline = time.monotonic() + LDP_LABEL_SECONDS
-            while not self.route_is_labelled(node, step["route"], step["implicit_null_ok"]):
+            while not self.route_is_labelled(node, suite, wait["labelled_route"],
+                                             wait["implicit_null_ok"]):
                 if time.monotonic() > deadline:
-                    raise StepFailed(f"{node}: no LDP label for {step['route']} within "
-                                     f"{LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
+                    raise StepFailed(f"{node}: no LDP label for {wait['labelled_route']} "
+                                     f"within {LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
                 time.sleep(1)
-            for block in step["blocks"]:
-                argv = ["vtysh", "-N", self.ns(node)]
-                for command in block:
-                    argv += ["-c", command]
-                self.nsexec(node, argv)
+            for config in step["configs"]:
+                self.apply(node, suite, config)
 
-    def route_is_labelled(self, node: str, prefix: str, implicit_null_ok: bool) -> bool:
-        result = self.nsexec(node, ["vtysh", "-N", self.ns(node), "-d", "zebra", "-c",
-                                    f"show ip route {prefix} json"], check=False)
+    def route_is_labelled(self, node: str, suite, prefix: str, implicit_null_ok: bool) -> bool:
+        result = run(router_argv(self.lab, node, suite.show_argv(f"show ip route {prefix} json")),
+                     check=False)
         try:
-            routes = json.loads(result.stdout or "{}").get(prefix, [])
+            return suite.route_is_labelled(json.loads(result.stdout or "{}"), prefix,
+                                           implicit_null_ok)
         except json.JSONDecodeError:
             return False
-        return any(hop.get("labels") and (implicit_null_ok or hop["labels"] != [IMPLICIT_NULL])
-                   for route in routes if route.get("selected")
-                   for hop in route.get("nexthops", []))
 
     # -- down ---------------------------------------------------------------------------
     def namespaces(self) -> list[str]:
@@ -262,8 +265,8 @@ class NetnsLab:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
             run(["ip", "netns", "del", ns], check=False)
-            shutil.rmtree(FRR_RUN / ns, ignore_errors=True)
-            shutil.rmtree(FRR_ETC / ns, ignore_errors=True)
+            shutil.rmtree(frr.RUN / ns, ignore_errors=True)
+            shutil.rmtree(frr.ETC / ns, ignore_errors=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # -- inspection ---------------------------------------------------------------------
@@ -271,17 +274,52 @@ class NetnsLab:
         routers = {}
         for ns in self.namespaces():
             node = ns.split("_", 1)[1]
-            pids = {p.stem: p.read_text().strip() for p in (FRR_RUN / ns).glob("*.pid")}
+            pids = {daemon: path.read_text().strip()
+                    for daemon, path in frr.pid_files(ns).items()}
             running = [d for d, pid in pids.items() if pid and Path(f"/proc/{pid}").exists()]
             routers[node] = sorted(running)
         return {"lab": self.lab, "routers": routers}
 
 
-def vtysh_argv(lab: str, node: str, commands: list[str]) -> list[str]:
-    argv = ["ip", "netns", "exec", namespace(lab, node), "vtysh", "-N", namespace(lab, node)]
-    for command in commands:
-        argv += ["-c", command]
-    return argv
+def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
+    """A program run inside a router's namespace; vtysh reaches that router's FRR (its
+    pathspace is the namespace's name)."""
+    if argv[:1] == ["vtysh"] and "-N" not in argv:
+        argv = ["vtysh", "-N", namespace(lab, node), *argv[1:]]
+    return ["ip", "netns", "exec", namespace(lab, node), *argv]
+
+
+def capture_script(lab: str, taps: list[tuple[str, str]], node: str, argv: list[str],
+                   packets: int, bpf: str) -> str:
+    """One shell script: a tcpdump on every tap (router, interface; packets sent), ``argv``
+    on ``node`` once every tcpdump is listening (an emulated guest can take seconds to start
+    one), then each capture after a line ``=== <index>``."""
+    if not taps:
+        raise ValueError("a capture needs at least one tap")
+    scratch = "/run/mplslab-capture.$$"
+    lines = ["pids=''"]
+    for index, (tap_node, interface) in enumerate(taps):
+        out = f"{scratch}.{index}"
+        lines.append(f"{shlex.join(router_argv(lab, tap_node, ['timeout', '60', 'tcpdump']))}"
+                     f" -l -nn -Q out -i {shlex.quote(interface)} -c {int(packets)} "
+                     f"{shlex.quote(bpf)} > {out} 2> {out}.err &")
+        lines.append('pids="$pids $!"')
+    ready = " && ".join(f"grep -q listening {scratch}.{i}.err" for i in range(len(taps)))
+    lines.append(f"for i in $(seq 1 60); do {ready} && break; sleep 0.5; done")
+    lines.append("sleep 1")
+    lines.append(f"{shlex.join(router_argv(lab, node, argv))} > /dev/null")
+    lines.append("sleep 2; kill $pids 2>/dev/null; wait")
+    for index in range(len(taps)):
+        lines.append(f"echo '=== {index}'; cat {scratch}.{index}; "
+                     f"rm -f {scratch}.{index} {scratch}.{index}.err")
+    return "\n".join(lines)
+
+
+def split_capture(output: str, count: int) -> list[str]:
+    sections = output.split("=== ")[1:]
+    if len(sections) != count:
+        raise StepFailed(f"capture returned {len(sections)} of {count} taps")
+    return [section.split("\n", 1)[1] if "\n" in section else "" for section in sections]
 
 
 def main(argv: list[str] | None = None) -> int:

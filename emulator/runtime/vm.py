@@ -9,6 +9,8 @@ on a loopback port. The namespace runtime then runs inside the guest, driven ove
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -23,9 +25,11 @@ from pathlib import Path
 import paramiko
 
 from emulator.errors import LabError, RuntimeFailure
-from emulator.paths import PROJECT_DIR, cache_dir
+from emulator.paths import PROJECT_DIR, cache_dir, state_dir
 from emulator.runtime import appliance
-from emulator.runtime.base import ExecResult, LabState, Progress, Runtime, quote
+from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap, quote
+from emulator.runtime.netns import StepFailed, capture_script, router_argv, split_capture
+from emulator.runtime.state import LabState
 
 SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
 BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
@@ -77,28 +81,59 @@ def vng_command(image: appliance.Appliance, *, kvm: bool, extra: list[str]) -> l
     return command + extra
 
 
-def kill_group(pid: int, process: subprocess.Popen | None = None) -> None:
-    """SIGTERM, then SIGKILL, to a process group; returns once it is gone."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def owner_tag(lab: str) -> str:
+    """Written into the environment of the VM's processes (vng and the QEMU it starts), so
+    that teardown can prove a process is this lab's VM before signalling it."""
+    return f"MPLSLAB_VM={state_dir().resolve()}/{lab}"
+
+
+def owned_pids(tag: str) -> list[int]:
+    """Processes whose environment carries ``tag``."""
+    wanted = tag.encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
         try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def stop_owned(tag: str, process: subprocess.Popen | None = None) -> list[int]:
+    """SIGTERM, then SIGKILL, to every process carrying ``tag``; returns once they are gone
+    (the pids it found). Nothing else is ever signalled."""
+    pids = owned_pids(tag)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in owned_pids(tag):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if process is not None:
-                process.poll()
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                return
+                process.poll()  # reap our own child, or it lingers as a zombie
+            if not [p for p in owned_pids(tag) if not is_zombie(p)]:
+                return pids
             time.sleep(0.2)
+    return pids
 
 
-def vng_environment() -> dict:
+def is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def vng_environment(tag: str) -> dict:
     env = dict(os.environ)
     # vng starts virtme-run, which sits beside it in the virtual environment.
     env["PATH"] = f"{vng_binary().parent}:{env.get('PATH', '')}"
+    name, _, value = tag.partition("=")
+    env[name] = value
     return env
 
 
@@ -111,17 +146,18 @@ def kvm_works(image: appliance.Appliance) -> bool:
     verdict = cache_dir() / f"kvm-{boot_id}"
     if verdict.exists():
         return verdict.read_text() == "yes"
+    tag = f"MPLSLAB_VM={state_dir().resolve()}/kvm-probe-{os.getpid()}"
     probe = subprocess.Popen(vng_command(image, kvm=True, extra=["--exec", "true"]),
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=vng_environment(),
+                             stderr=subprocess.DEVNULL, env=vng_environment(tag),
                              start_new_session=True)
     try:
         works = probe.wait(timeout=KVM_PROBE_SECONDS) == 0
     except subprocess.TimeoutExpired:
         works = False
     finally:
-        # vng and the QEMU it started share a session: a hung guest goes with it.
-        kill_group(probe.pid, probe)
+        # A hung guest goes with its vng.
+        stop_owned(tag, probe)
     verdict.parent.mkdir(parents=True, exist_ok=True)
     verdict.write_text("yes" if works else "no")
     return works
@@ -133,6 +169,7 @@ class BootTimeout(RuntimeFailure):
 
 class VmRuntime(Runtime):
     name = "vm"
+    preference = 50
 
     def __init__(self, state: LabState):
         super().__init__(state)
@@ -140,6 +177,20 @@ class VmRuntime(Runtime):
         self._lock = threading.Lock()
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        if shutil.which("qemu-system-x86_64") is None:
+            return False, "QEMU is not installed (make setup installs it)"
+        return True, "routers run in the micro-VM"
+
+    @classmethod
+    def force_down(cls, lab: str) -> list[str]:
+        return [f"micro-VM process {pid}" for pid in stop_owned(owner_tag(lab))]
+
+    @property
+    def tag(self) -> str:
+        return owner_tag(self.state.lab)
 
     # -- up -----------------------------------------------------------------------------
     def up(self, progress: Progress) -> None:
@@ -151,7 +202,7 @@ class VmRuntime(Runtime):
         kvm = kvm_works(image)
         # Beside the lab's folder, not in it: a failed bring-up removes the folder, and the
         # console is what the error message sends the user to.
-        console = LabState.folder(self.state.lab).parent / f"{self.state.lab}.console.log"
+        console = LabState.console(self.state.lab)
         console.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             try:
@@ -183,7 +234,7 @@ class VmRuntime(Runtime):
                               extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
         with open(console, "w") as log:
             vm = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                  stderr=subprocess.STDOUT, env=vng_environment(),
+                                  stderr=subprocess.STDOUT, env=vng_environment(self.tag),
                                   start_new_session=True)
         self._vm = vm
         self.state.vm = {"pid": vm.pid, "ssh_port": port, "console": str(console),
@@ -225,10 +276,15 @@ class VmRuntime(Runtime):
                                    auth_timeout=HANDSHAKE_SECONDS, look_for_keys=False,
                                    allow_agent=False, transport_factory=patient_transport)
                     self._client = client
-                except (OSError, paramiko.SSHException, EOFError):
+                except (OSError, paramiko.SSHException, EOFError) as exc:
                     client.close()
                     if time.monotonic() - started > deadline:
                         raise
+                    if deadline and not owned_pids(self.tag):
+                        # Nothing will ever answer: say so now rather than after minutes.
+                        raise RuntimeFailure(
+                            f"the micro-VM of lab {self.state.lab} is no longer running "
+                            f"({exc})", hint=f"mplslab down --force {self.state.lab}") from None
                     time.sleep(2)
             return self._client
 
@@ -264,11 +320,19 @@ class VmRuntime(Runtime):
 
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        namespace = f"{self.state.lab}_{node}"
-        return self.run(quote(["ip", "netns", "exec", namespace, *argv]), timeout=timeout)
+        return self.run(quote(router_argv(self.state.lab, node, argv)), timeout=timeout)
+
+    def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
+                bpf: str = "icmp or mpls") -> list[str]:
+        script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
+                                argv, packets, bpf)
+        result = self.run(quote(["sh", "-c", script]), timeout=120)
+        try:
+            return split_capture(result.stdout, len(taps))
+        except StepFailed as exc:
+            raise CaptureFailed(f"{exc}: {result.stderr.strip()[-200:]}") from None
 
     def status(self) -> dict:
-        import json
         result = self.run(f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m "
                           f"emulator.runtime.netns status {quote([self.state.lab])}")
         if result.returncode != 0:
@@ -280,18 +344,25 @@ class VmRuntime(Runtime):
         if self._client is not None:
             self._client.close()
             self._client = None
-        pid = self.state.vm.get("pid")
-        if pid:
-            kill_group(pid, self._vm)
+        stop_owned(self.tag, self._vm)
+
+    def gone(self) -> str | None:
+        if not [pid for pid in owned_pids(self.tag) if not is_zombie(pid)]:
+            return f"its micro-VM (pid {self.state.vm.get('pid', '?')}) is no longer running"
+        port = self.state.vm.get("ssh_port")
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, TypeError, ValueError) as exc:
+            return f"its micro-VM does not accept SSH on 127.0.0.1:{port} ({exc})"
+        return None
 
     def interactive(self, node: str, argv: list[str]) -> int:
         ssh = shutil.which("ssh")
         if ssh is None:
             raise LabError("an interactive session needs the ssh client",
                            hint="apt-get install openssh-client")
-        namespace = f"{self.state.lab}_{node}"
         return subprocess.call([
             ssh, "-t", "-p", str(self.state.vm["ssh_port"]), "-i", str(SSH_KEY),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "root@127.0.0.1", quote(["ip", "netns", "exec", namespace,
-                                                            *argv])])
+            "-o", "LogLevel=ERROR", "root@127.0.0.1",
+            quote(router_argv(self.state.lab, node, argv))])

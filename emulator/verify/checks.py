@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.runtime.base import Runtime
+from emulator.suites import frr
 
 KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
-         "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels"]
+         "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels", "label-steady"]
 # Checks of a later phase only make sense once the earlier ones hold (a ping before the
 # routes exist would fail for the wrong reason, an isolation ping would pass for it).
 PHASES = [["bgp-session", "ldp-session", "igp-adjacency"],
           ["vpnv4-route", "vrf-route"],
           ["mpls-lfib", "label-chain"],
           ["ping"],
-          ["isolation", "wire-labels"]]
+          ["isolation", "wire-labels"],
+          ["label-steady"]]
 
 Probe = Callable[[Runtime], tuple[bool, Any]]
 
@@ -75,14 +77,9 @@ class ProbeError(Exception):
     """The router did not answer the way a probe needs (daemon down, bad JSON)."""
 
 
-DAEMON_OF = {"bgp": "bgpd", "ip ospf": "ospfd", "mpls ldp": "ldpd", "ip rip": "ripd"}
-
-
 def vtysh_json(runtime: Runtime, node: str, command: str) -> Any:
     """`vtysh -c '<command> json'` on one router, parsed. Raises ProbeError."""
-    shown = command.removeprefix("show ")
-    daemon = next((d for prefix, d in DAEMON_OF.items() if shown.startswith(prefix)), "zebra")
-    result = runtime.vtysh(node, f"{command} json", daemon=daemon)
+    result = runtime.exec(node, frr.show_argv(f"{command} json"))
     text = result.stdout.strip()
     if result.returncode != 0 or not text:
         detail = (result.stderr or result.stdout).strip().splitlines()
@@ -94,8 +91,8 @@ def vtysh_json(runtime: Runtime, node: str, command: str) -> Any:
         raise ProbeError(f"{node}: `{command} json` did not return JSON: {text[:120]}") from None
 
 
-def vtysh_text(runtime: Runtime, node: str, command: str, daemon: str) -> str:
-    result = runtime.vtysh(node, command, daemon=daemon)
+def vtysh_text(runtime: Runtime, node: str, command: str) -> str:
+    result = runtime.exec(node, frr.show_argv(command))
     if result.returncode != 0:
         raise ProbeError(f"{node}: `{command}` failed: {result.stderr.strip()[-200:]}")
     return result.stdout
@@ -108,13 +105,26 @@ def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
     return {int(entry["dst"]): entry for entry in json.loads(result.stdout or "[]")}
 
 
+PING_RAN_NO_REPLY = 1  # iputils ping: packets sent, none answered
+
+
 def ping(runtime: Runtime, node: str, source: str, destination: str, count: int = 3) -> tuple[
-        bool, str]:
+        bool | None, str]:
+    """Whether ``destination`` answered: True, False (the ping ran: sent and got no reply,
+    or the router has no route to it), or None when the ping could not run at all (no
+    evidence either way)."""
     result = runtime.exec(node, ["ping", "-n", "-c", str(count), "-i", "0.3", "-W", "2",
                                  "-I", source, destination], timeout=30)
+    output = (result.stdout + result.stderr).strip()
     summary = next((line for line in result.stdout.splitlines() if "packet loss" in line),
-                   (result.stderr or result.stdout).strip()[-200:])
-    return result.returncode == 0, summary
+                   output[-200:])
+    if result.returncode == 0:
+        return True, summary
+    if result.returncode == PING_RAN_NO_REPLY and " 0 received" in summary:
+        return False, summary
+    if "Network is unreachable" in output or "No route to host" in output:
+        return False, summary
+    return None, f"the ping did not run (exit {result.returncode}): {summary}"
 
 
 LABEL_RE = re.compile(r"\(label (\d+)")

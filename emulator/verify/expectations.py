@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from emulator.model.topology import Lab, Node
-from emulator.runtime.base import Runtime
-from emulator.runtime.netns import namespace
+from emulator.runtime.base import CaptureFailed, Runtime, Tap
+from emulator.suites.frr import IMPLICIT_NULL
 from emulator.verify.checks import (
     Check,
     ProbeError,
@@ -18,14 +18,13 @@ from emulator.verify.checks import (
 )
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
-IMPLICIT_NULL = 3
 FAMILY_KEYS = {"ipv4-unicast": "ipv4Unicast", "ipv4-vpn": "ipv4Vpn",
                "ipv4-labeled-unicast": "ipv4LabeledUnicast"}
 
 
 def derive(lab: Lab) -> list[Check]:
     semantics = semantics_for(lab)
-    return [
+    checks = [
         *bgp_session_checks(lab),
         *ldp_session_checks(lab),
         *igp_adjacency_checks(lab),
@@ -39,6 +38,17 @@ def derive(lab: Lab) -> list[Check]:
         *isolation_checks(lab),
         *wire_label_checks(lab, semantics),
     ]
+    return checks + steady_label_checks(checks)
+
+
+def steady_label_checks(checks: list[Check]) -> list[Check]:
+    """Every label chain read again at the very end, after pings and captures: a label a
+    router pushes must still be an installed in-label of the router that allocated it. A
+    router that re-binds a label after convergence without telling its neighbour (FRR 10.3
+    on an Option B ASBR, docs/labs/option2.md) fails here with what it holds now."""
+    return [Check(name=f"still: {c.name}", kind="label-steady", node=c.node,
+                  expected=c.expected, probe=c.probe)
+            for c in checks if c.kind == "label-chain"]
 
 
 # -- sessions and adjacencies ------------------------------------------------------------
@@ -140,7 +150,7 @@ def _rip_probe(node: str, vrf: str | None, gateway: str):
     command = f"show ip rip{f' vrf {vrf}' if vrf else ''} status"
 
     def probe(runtime: Runtime):
-        text = vtysh_text(runtime, node, command, "ripd")
+        text = vtysh_text(runtime, node, command)
         sources = text.split("Routing Information Sources:")[-1]
         heard = any(line.split()[:1] == [gateway] for line in sources.splitlines())
         return heard, {"source": gateway, "heard": heard}
@@ -179,6 +189,11 @@ def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                         "next_hop": (f"{view.next_hop} ({view.next_hop_router})"
                                      if view.next_hop else "local (exported from its VRF)"),
                         "label": f"allocated by {view.allocator}"}
+            if view.as_path is not None:
+                expected["as_path"] = (
+                    f"begins {' '.join(map(str, view.as_path)) or '(local)'}"
+                    + (f", never AS {', '.join(map(str, view.never_in_path))}"
+                       if view.never_in_path else ""))
             checks.append(Check(
                 name=f"{view.holder}: {view.rd}:{view.prefix}", kind="vpnv4-route",
                 node=view.holder, expected=expected, probe=_vpnv4_probe(view)))
@@ -203,8 +218,22 @@ def _vpnv4_probe(view: VpnView):
                 path.get("announceNexthopSelf") is True
         else:
             next_hop_ok = observed["next_hop"] == str(view.next_hop)
-        return targets_ok and label_ok and next_hop_ok, observed
+        as_path_ok = True
+        if view.as_path is not None:
+            tokens = as_path_of(path)
+            observed["as_path"] = " ".join(tokens) or "(empty)"
+            as_path_ok = (tokens[:len(view.as_path)] == [str(a) for a in view.as_path]
+                          and not {str(a) for a in view.never_in_path} & set(tokens))
+        return targets_ok and label_ok and next_hop_ok and as_path_ok, observed
     return probe
+
+
+def as_path_of(path: dict) -> list[str]:
+    """The AS numbers of a path in FRR's JSON, nearest first."""
+    aspath = path.get("aspath")
+    text = aspath.get("string", "") if isinstance(aspath, dict) else str(path.get("path", ""))
+    return [token for token in text.replace("{", " ").replace("}", " ").split()
+            if token.isdigit()]
 
 
 def _absent_probe(router: str, prefix: str):
@@ -499,58 +528,61 @@ def isolation_checks(lab: Lab) -> list[Check]:
 def _ping_probe(node: str, source: str, destination: str, should_reply: bool):
     def probe(runtime: Runtime):
         replied, summary = ping(runtime, node, source, destination)
+        if replied is None:
+            # A check passes only on evidence: no ping, no verdict on isolation either.
+            raise ProbeError(f"{node}: {summary}")
         return replied == should_reply, {"replies": replied, "summary": summary}
     return probe
 
 
 def wire_label_checks(lab: Lab, semantics: Semantics) -> list[Check]:
-    """Label-stack depth on every link of one path per VPN (last site to first, like the
-    slides' walkthrough from CE-3 to 152.12.4.1), captured with tcpdump during a ping."""
+    """Label-stack depth on every link of one path per VPN, captured with tcpdump during a
+    ping: from the VPN's last site to the first one behind another PE, preferably in another
+    AS (like the slides' walkthrough from CE-3 to 152.12.4.1). Two sites on one PE cross no
+    labelled link: such a pair is never the one checked."""
     checks = []
     for vpn in lab.vpns:
         members = [lab.node(n) for n in vpn.sites]
-        if len(members) < 2:
+        pair = wire_pair(semantics, members)
+        if pair is None:
             continue
-        source, destination = members[-1], members[0]
-        hops = semantics.wire_path(source.name, destination.name)
+        source, destination, hops = pair
         checks.append(Check(
             name=f"{source.name} → {destination.site.address.ip} ({vpn.name})",
             kind="wire-labels", node=source.name,
             expected={f"{h.sender}→{h.receiver}": f"{h.depth} ({h.note})" for h in hops},
-            probe=_wire_probe(lab.name, source, destination, hops)))
+            probe=_wire_probe(source, destination, hops)))
     return checks
 
 
-def capture_script(lab: str, source: Node, destination: Node, hops: list[Hop]) -> str:
-    """One shell script: a tcpdump on every hop's sending interface, a ping once every
-    tcpdump is listening (an emulated guest can take seconds to start one), then the
-    captures."""
-    lines = ["pids=''"]
-    for index, hop in enumerate(hops):
-        out = f"/run/mplslab-wire.$$.{index}"
-        lines.append(f"ip netns exec {namespace(lab, hop.sender)} timeout 60 tcpdump -l -nn "
-                     f"-Q out -i {hop.interface} -c 40 icmp or mpls > {out} 2> {out}.err &")
-        lines.append('pids="$pids $!"')
-    ready = " && ".join(f"grep -q listening /run/mplslab-wire.$$.{i}.err"
-                        for i in range(len(hops)))
-    lines.append(f"for i in $(seq 1 60); do {ready} && break; sleep 0.5; done")
-    lines.append("sleep 1")
-    lines.append(f"ping -n -c 4 -i 0.5 -W 2 -I {source.site.address.ip} "
-                 f"{destination.site.address.ip} > /dev/null")
-    lines.append("sleep 2; kill $pids 2>/dev/null; wait")
-    for index in range(len(hops)):
-        lines.append(f"echo '=== {index}'; cat /run/mplslab-wire.$$.{index}; "
-                     f"rm -f /run/mplslab-wire.$$.{index} /run/mplslab-wire.$$.{index}.err")
-    return "\n".join(lines)
+def wire_pair(semantics: Semantics, members: list[Node]) -> tuple[Node, Node, list[Hop]] | None:
+    """The (source, destination, hops) to capture for one VPN, or None when all its sites
+    hang off one PE."""
+    if len(members) < 2:
+        return None
+    source = members[-1]
+    ingress = semantics.pe_of(source.name)
+    candidates = [m for m in members[:-1] if semantics.pe_of(m.name).name != ingress.name]
+    candidates.sort(key=lambda m: semantics.pe_of(m.name).asn == ingress.asn)  # stable
+    for destination in candidates:
+        hops = semantics.wire_path(source.name, destination.name)
+        if hops:
+            return source, destination, hops
+    return None
 
 
-def _wire_probe(lab: str, source: Node, destination: Node, hops: list[Hop]):
+def _wire_probe(source: Node, destination: Node, hops: list[Hop]):
     src, dst = str(source.site.address.ip), str(destination.site.address.ip)
 
+    taps = [Tap(hop.sender, hop.interface) for hop in hops]
+    # Four pings while every link of the path listens.
+    ping_argv = ["ping", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-I", src, dst]
+
     def probe(runtime: Runtime):
-        result = runtime.exec(source.name, ["sh", "-c", capture_script(lab, source, destination,
-                                                                        hops)], timeout=120)
-        sections = result.stdout.split("=== ")[1:]
+        try:
+            sections = runtime.capture(taps, source.name, ping_argv)
+        except CaptureFailed as exc:
+            raise ProbeError(f"capture failed: {exc}") from None
         observed, ok = {}, True
         for hop, section in zip(hops, sections, strict=False):
             stacks = [label_stack(line) for line in section.splitlines()
@@ -563,7 +595,5 @@ def _wire_probe(lab: str, source: Node, destination: Node, hops: list[Hop]):
             depths = sorted({len(s) for s in stacks})
             observed[key] = f"{depths[0]} {stacks[0]}" if len(depths) == 1 else f"mixed {depths}"
             ok = ok and depths == [hop.depth]
-        if len(sections) != len(hops):
-            raise ProbeError(f"capture failed: {result.stderr.strip()[-200:]}")
         return ok, observed
     return probe

@@ -8,6 +8,7 @@ option-specific rule of the verifier lives in this module, one class per scenari
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections import deque
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ class VpnView:
     next_hop: ipaddress.IPv4Address | None  # None: the holder originates the route itself
     next_hop_router: str
     allocator: str  # the router whose label the holder sees
+    # The provider ASes the route crossed, nearest first (each eBGP hop prepends the
+    # sender's AS), and ASes that must never appear in its path; None: not checked.
+    as_path: tuple[int, ...] | None = None
+    never_in_path: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,17 @@ class Semantics:
         route learned over iBGP goes on to another iBGP peer only through a route reflector
         (from or to one of its clients).
         """
+        return self.walk(origin, family)[0]
+
+    def as_paths(self, origin: Node, family: str) -> dict[str, tuple[int, ...]]:
+        """For each router holding the route (as in ``spread``), the ASes an eBGP sender
+        prepended on the way, nearest first."""
+        return self.walk(origin, family)[1]
+
+    def walk(self, origin: Node, family: str) -> tuple[dict[str, tuple],
+                                                        dict[str, tuple[int, ...]]]:
         held = {origin.name: (None, origin.name, origin.name)}
+        paths: dict[str, tuple[int, ...]] = {origin.name: ()}
         learned_over: dict[str, object] = {origin.name: None}  # the sender's neighbor entry
         queue = deque([origin.name])
         while queue:
@@ -166,9 +181,11 @@ class Semantics:
                             or (neighbor.ebgp and not neighbor.next_hop_unchanged))
                 held[receiver.name] = ((back.address, sender.name, sender.name) if rewrites
                                        else held[sender.name])
+                paths[receiver.name] = ((sender.asn, *paths[sender.name]) if neighbor.ebgp
+                                        else paths[sender.name])
                 learned_over[receiver.name] = back
                 queue.append(receiver.name)
-        return held
+        return held, paths
 
     def propagate(self, ce: str) -> dict[str, VpnView]:
         """Every VPNv4 speaker's view of a site's route, from its origin PE."""
@@ -327,8 +344,33 @@ class MultihopBetweenRrs(Semantics):
         return hops
 
 
+class NonVpnTransit(MultihopBetweenRrs):
+    """Option 4: two VPN providers exchange VPNv4 between their route reflectors (multihop,
+    next hop and label unchanged) across a non-VPN MPLS transit provider, which carries only
+    the providers' labelled loopbacks (BGP labeled-unicast between its ASBRs over its own
+    LDP core) and never appears in the VPN routes' AS path. The data path is Option 3's,
+    with one more labelled-unicast swap at each transit ASBR."""
+
+    scenario = "option4"
+
+    def transit_ases(self) -> tuple[int, ...]:
+        return tuple(a.asn for a in self.lab.autonomous_systems if a.transit)
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        origin = self.pe_of(ce)
+        paths = self.as_paths(origin, "ipv4-vpn")
+        return [dataclasses.replace(view, as_path=paths[holder],
+                                    never_in_path=self.transit_ases())
+                for holder, view in self.propagate(ce).items()]
+
+    def vpn_absent_on(self) -> list[str]:
+        transit = set(self.transit_ases())
+        return [n.name for n in self.lab.nodes
+                if n.role in ("p", "asbr") or (n.asn in transit and n.role != "ce")]
+
+
 SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
-                                            MultihopBetweenRrs)}
+                                            MultihopBetweenRrs, NonVpnTransit)}
 
 
 def semantics_for(lab: Lab) -> Semantics:

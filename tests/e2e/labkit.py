@@ -4,15 +4,15 @@ the micro-VM unless this kernel has MPLS). Labs go up and down through the real 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 from emulator.model.build import load_lab
-from emulator.runtime.base import LabState, make_runtime
-from emulator.runtime.vm import VmRuntime
+from emulator.runtime.registry import make_runtime
+from emulator.runtime.state import LabState
+from emulator.runtime.vm import owned_pids, owner_tag
 
 MPLSLAB = [sys.executable, "-m", "emulator"]
 E2E_LABS = Path(__file__).parent / "labs"
@@ -28,35 +28,10 @@ def mplslab(*args: str, timeout: float = 900, check: bool = True) -> subprocess.
     return result
 
 
-def qemu_processes() -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "qemu-system" in cmdline and "mplslab/appliance" in cmdline:
-            found.append(f"{proc.name}: {cmdline[:120]}")
-    return found
-
-
-def vm_pid_alive(state: LabState) -> bool:
-    pid = state.vm.get("pid")
-    if not pid:
-        return False
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def assert_nothing_left(lab: str, state: LabState | None) -> None:
     assert not LabState.folder(lab).exists(), f"{LabState.folder(lab)} survived"
-    if state is not None and state.runtime == "vm":
-        assert not vm_pid_alive(state), f"the VM of {lab} (pid {state.vm['pid']}) survived"
+    # Every process that carries this lab's VM tag (vng and its QEMU), whatever the state.
+    assert not owned_pids(owner_tag(lab)), f"the VM of {lab} survived"
     if state is not None and state.runtime == "netns":
         listed = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
         names = [n["name"] for n in json.loads(listed.stdout or "[]")]
@@ -99,7 +74,3 @@ def verify_all(lab: str, folder: Path) -> dict:
 
 def failing(report) -> set[str]:
     return {r.name for r in report.results if not r.passed}
-
-
-def is_vm(runtime) -> bool:
-    return isinstance(runtime, VmRuntime)

@@ -10,7 +10,7 @@ import time
 import pytest
 from labkit import E2E_LABS, MPLSLAB, assert_nothing_left, mplslab, running_lab
 
-from emulator.runtime.base import LabState
+from emulator.runtime.state import LabState
 from emulator.verify.runner import run_checks
 
 MINI = str(E2E_LABS / "mini.yml")

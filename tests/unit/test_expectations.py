@@ -95,7 +95,8 @@ def test_option3_labelled_loopback_chain_respects_ibgp_split_horizon():
         "swaps onto the LDP path to it"
     # ASBR-1 learned PE-1's loopback over iBGP and is no route reflector: RR-1 never gets it.
     assert "10.1.0.1/32: RR-1 pushes ASBR-1's LU label" not in checks
-    tables = [c for c in derive(load_lab("option3")) if c.name.endswith("next hops only")]
+    tables = [c for c in derive(load_lab("option3"))
+              if c.kind == "label-chain" and c.name.endswith("next hops only")]
     assert [c.node for c in tables] == ["ASBR-1", "ASBR-2"]
     assert tables[0].expected == {"routes": ["10.1.0.1/32", "10.1.0.4/32", "10.2.0.1/32",
                                              "10.2.0.4/32"]}
@@ -113,3 +114,11 @@ def test_option2_without_next_hop_self_reaches_the_far_asbr_over_a_host_route():
         ("PE-ASBR-1", "P-1", 2), ("P-1", "PE-1", 1)]
     names = {c.name for c in derive(lab) if c.kind == "mpls-lfib"}
     assert "PE-ASBR-2: LDP label for 10.255.0.1/32 pops towards 10.255.0.1" in names
+
+
+def test_every_label_chain_is_read_again_at_the_end():
+    checks = derive(load_lab("option2"))
+    chains = [c for c in checks if c.kind == "label-chain"]
+    steady = [c for c in checks if c.kind == "label-steady"]
+    assert chains and [c.name for c in steady] == [f"still: {c.name}" for c in chains]
+    assert checks[-len(steady):] == steady

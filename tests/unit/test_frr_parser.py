@@ -1,4 +1,5 @@
-"""Every rendered frr.conf of every lab and variant passes FRR 10.3's own parser.
+"""Every rendered FRR file (frr.conf and the staged configurations) of every lab and
+variant passes FRR 10.3's own parser.
 
 vtysh --dryrun runs by chroot into the appliance root filesystem: no VM, no daemons.
 """
@@ -6,9 +7,9 @@ vtysh --dryrun runs by chroot into the appliance root filesystem: no VM, no daem
 import pytest
 
 from emulator.model.build import load_lab
-from emulator.model.loader import read_raw, resolve_lab_path
+from emulator.model.loader import read_raw
 from emulator.paths import labs_dir
-from emulator.render import render_frr_conf
+from emulator.render import node_plan
 from emulator.runtime.appliance import check_config
 
 
@@ -25,14 +26,16 @@ def test_frr_10_3_parses_every_rendered_config(appliance_image, lab_name, varian
     lab = load_lab(lab_name, variant)
     failures = []
     for node in lab.nodes:
-        result = check_config(appliance_image, node.name, render_frr_conf(node))
-        if not result.ok:
-            failures.append(f"{node.name}: {result.output}")
+        files, _ = node_plan(lab, node)
+        for name, text in files.items():
+            if name.endswith(".conf"):
+                result = check_config(appliance_image, node.name, text)
+                if not result.ok:
+                    failures.append(f"{node.name} {name}: {result.output}")
     assert not failures, "\n".join(failures)
 
 
 @pytest.mark.frr_parser
 def test_the_parser_check_can_fail(appliance_image):
-    assert resolve_lab_path("option1")
     result = check_config(appliance_image, "broken", "router bgp 1\n bogus command\nexit\n")
     assert not result.ok and "Unknown command" in result.output

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator.model.build import load_lab
-from emulator.render import kernel_setup, render_daemons, render_frr_conf, render_lab
+from emulator.render import kernel_setup, node_plan, render_daemons, render_frr_conf, render_lab
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [("option1", None), ("option1", "ospf"), ("option1", "rip"), ("option1", "static"),
@@ -63,3 +63,20 @@ def test_render_lab_writes_every_node(tmp_path):
     for node in lab.nodes:
         for name in ("frr.conf", "daemons", "setup.json"):
             assert (tmp_path / node.name / name).is_file()
+
+
+def test_option_b_plan_stages_the_ibgp_session_after_ldp():
+    lab = load_lab("option2", "no-next-hop-self")
+    files, plan = node_plan(lab, lab.node("PE-ASBR-2"))
+    assert [s["name"] for s in plan["suites"]] == ["frr"]
+    assert plan["suites"][0]["daemons"][:2] == ["mgmtd", "zebra"]
+    [step] = plan["after_start"]
+    assert step["wait"] == {"labelled_route": "10.2.0.3/32", "implicit_null_ok": False}
+    first, second = (files[name] for name in step["configs"])
+    assert "install allow-broken-lsp" in first
+    assert "router bgp 2" in second and "no neighbor 10.2.0.3 shutdown" in second
+    frr_conf = files["frr.conf"]
+    assert "neighbor 10.2.0.3 shutdown" in frr_conf
+    assert "allow-broken-lsp" not in frr_conf
+    # Nodes without the Option B swap have nothing staged.
+    assert node_plan(lab, lab.node("P-2"))[1]["after_start"] == []

@@ -1,0 +1,28 @@
+"""Option 4 on live routers: two VPN providers' route reflectors exchange VPNv4 across a
+non-VPN MPLS transit provider, which carries only labelled loopbacks and never enters the
+VPN routes' AS path."""
+
+from __future__ import annotations
+
+import pytest
+from labkit import running_lab, verify_all
+
+pytestmark = pytest.mark.e2e
+
+
+def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(tmp_path):
+    with running_lab("option4"):
+        report = verify_all("option4", tmp_path)
+        checks = {c["name"]: c for c in report["checks"]}
+        seen = [checks[f"{router}: 1:27:152.12.4.0/24"]["observed"]
+                for router in ("PE-1", "RR-1", "RR-2", "PE-2")]
+        assert {s["label"] for s in seen} == {seen[0]["label"]}
+        assert [s["next_hop"] for s in seen[1:]] == ["10.1.0.1"] * 3
+        assert seen[-1]["as_path"].split()[0] == "1" and "2" not in seen[-1]["as_path"].split()
+        for transit in ("ASBR-2", "P-T", "ASBR-3"):
+            assert checks[f"{transit} holds no route to 152.12.4.0/24"]["passed"]
+        wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
+        depths = {link: int(stack.split()[0]) for link, stack in wire.items()}
+        assert depths == {"PE-2→P-2": 3, "P-2→ASBR-4": 2, "ASBR-4→ASBR-3": 2,
+                          "ASBR-3→P-T": 3, "P-T→ASBR-2": 2, "ASBR-2→ASBR-1": 2,
+                          "ASBR-1→P-1": 2, "P-1→PE-1": 1}

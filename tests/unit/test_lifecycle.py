@@ -1,0 +1,167 @@
+"""Lifecycle safety without routers: stale, damaged and foreign state, labs whose routers
+are gone, and teardown that never touches what is not the lab's (issue: reliability)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from emulator.cli import app
+from emulator.paths import PROJECT_DIR
+from emulator.runtime.base import ExecResult
+from emulator.runtime.vm import owner_tag
+from emulator.verify.checks import ProbeError, ping
+from emulator.verify.expectations import _ping_probe
+
+OPTION3 = str(PROJECT_DIR / "labs" / "option3.yml")
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "state"
+    monkeypatch.setenv("MPLSLAB_STATE", str(folder))
+    return folder
+
+
+def mplslab(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
+
+
+def write_state(state_dir: Path, lab: str, runtime: str, **vm) -> Path:
+    folder = state_dir / lab
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_text(json.dumps({
+        "lab": lab, "variant": None, "runtime": runtime, "rendered": str(folder / "rendered"),
+        "source": OPTION3, "vm": vm}))
+    return folder
+
+
+@pytest.fixture
+def bystander():
+    """An unrelated process, as a stale state file might name."""
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_down_never_signals_a_process_that_is_not_the_labs_vm(state_dir, bystander):
+    folder = write_state(state_dir, "stale", "vm", pid=bystander.pid, ssh_port=1)
+    result = mplslab("down", "stale")
+    assert result.exit_code == 0, result.output
+    time.sleep(0.5)
+    assert bystander.poll() is None, "down killed a process that was not its VM"
+    assert not folder.exists()
+
+
+def test_down_force_stops_the_process_that_carries_the_labs_tag(state_dir):
+    name, _, value = owner_tag("tagged").partition("=")
+    vm = subprocess.Popen(["sleep", "300"], env={**os.environ, name: value},
+                          start_new_session=True)
+    try:
+        result = mplslab("down", "--force", "tagged")
+        assert result.exit_code == 0, result.output
+        assert "no state folder" in result.output
+        assert f"micro-VM process {vm.pid}" in result.output
+        assert vm.wait(timeout=10) is not None
+    finally:
+        vm.kill()
+
+
+@pytest.mark.parametrize("argument", ["/tmp", "../state", "a/b", "UPPER", "x" * 40, "a_b"])
+def test_a_lab_name_is_never_a_path(state_dir, tmp_path, argument):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("x")
+    for command in (["down", argument], ["down", "--force", argument], ["status", argument]):
+        result = mplslab(*command)
+        assert result.exit_code == 2, result.output
+        assert "is not a lab name" in result.output
+    assert (victim / "keep").exists()
+
+
+@pytest.mark.parametrize("content", ["", '{"lab": "dam', "[1, 2]", '{"foo": 1}',
+                                     '{"lab": "other", "runtime": "vm"}', "\xff\xfe"])
+def test_a_damaged_state_file_is_reported_and_can_be_taken_down(state_dir, content):
+    folder = state_dir / "dam"
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_text(content, errors="surrogateescape")
+    result = mplslab("status", "dam")
+    assert result.exit_code == 2 and "is damaged" in result.output, result.output
+    result = mplslab("status")
+    assert result.exit_code == 2 and "dam" in result.output, result.output
+    result = mplslab("down", "dam")
+    assert result.exit_code == 0, result.output
+    assert not folder.exists()
+
+
+def test_a_lab_whose_vm_died_is_not_up_for_status_verify_exec(state_dir, bystander):
+    write_state(state_dir, "dead", "vm", pid=bystander.pid, ssh_port=1)
+    for command in (["status", "dead"], ["verify", "dead"], ["exec", "dead", "PE-1", "--",
+                                                             "true"]):
+        started = time.monotonic()
+        result = mplslab(*command)
+        assert result.exit_code == 2, result.output
+        assert "is not running" in result.output and "no longer running" in result.output
+        assert time.monotonic() - started < 10
+    assert "mplslab down dead" in " ".join(result.output.split())
+
+
+def test_a_netns_lab_without_namespaces_is_not_up(state_dir):
+    write_state(state_dir, "nons", "netns")
+    result = mplslab("verify", "nons")
+    assert result.exit_code == 2 and "namespaces no longer exist" in result.output
+
+
+def test_up_refuses_an_unknown_runtime_before_anything(state_dir):
+    result = mplslab("up", "option3", "--runtime", "docker")
+    assert result.exit_code == 2 and "unknown runtime 'docker'" in result.output
+    assert not state_dir.exists() or not any(state_dir.iterdir())
+
+
+class FakePing:
+    """Stands in for the runtime's exec of iputils ping: each case is ping's real output."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str = ""):
+        self.result = ExecResult(returncode, stdout, stderr)
+
+    def exec(self, node, argv, timeout=60.0):
+        assert argv[0] == "ping"
+        return self.result
+
+
+@pytest.mark.parametrize(("returncode", "stdout", "stderr", "verdict"), [
+    (0, "3 packets transmitted, 3 received, 0% packet loss, time 601ms", "", True),
+    (1, "3 packets transmitted, 0 received, 100% packet loss, time 2034ms", "", False),
+    (2, "", "ping: connect: Network is unreachable", False),
+    (255, "", "ssh: connect to host 127.0.0.1 port 2222: Connection refused", None),
+    (1, "", 'Cannot open network namespace "x_CE-1": No such file or directory', None),
+    (124, "", "timed out after 30s", None),
+])
+def test_ping_tells_no_reply_from_no_ping(returncode, stdout, stderr, verdict):
+    replied, _ = ping(FakePing(returncode, stdout, stderr), "CE-1", "10.0.0.1", "10.0.0.2")
+    assert replied is verdict
+
+
+def test_an_isolation_check_without_a_ping_is_not_a_pass():
+    probe = _ping_probe("CE-1", "10.0.0.1", "10.0.0.2", should_reply=False)
+    assert probe(FakePing(1, "3 packets transmitted, 0 received, 100% packet loss"))[0]
+    with pytest.raises(ProbeError, match="did not run"):
+        probe(FakePing(255, "", "Connection refused"))
+
+
+def test_the_cli_module_runs_as_a_program(state_dir):
+    result = subprocess.run([sys.executable, "-m", "emulator", "down", "/"], capture_output=True,
+                            text=True, env={**os.environ, "MPLSLAB_STATE": str(state_dir)},
+                            check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -1,0 +1,59 @@
+"""The runner's shared readings: one question per router per moment, never a stale answer
+to a retry, never a cached change."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from emulator.runtime.base import ExecResult
+from emulator.verify import runner
+from emulator.verify.runner import SharedReadings
+
+
+class CountingRuntime:
+    def __init__(self):
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.lock = threading.Lock()
+
+    def exec(self, node, argv, timeout=60.0):
+        with self.lock:
+            self.calls.append((node, tuple(argv)))
+            count = len(self.calls)
+        time.sleep(0.05)
+        return ExecResult(0, f"answer {count}", "")
+
+
+SHOW = ["vtysh", "-d", "zebra", "-c", "show mpls table json"]
+
+
+def test_concurrent_identical_readings_ask_the_router_once():
+    real = CountingRuntime()
+    shared = SharedReadings(real)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: shared.exec("P-1", SHOW).stdout, range(8)))
+    assert len(real.calls) == 1 and set(answers) == {"answer 1"}
+    shared.exec("P-2", SHOW)
+    shared.exec("P-1", ["ip", "-j", "-f", "mpls", "route", "show"])
+    assert len(real.calls) == 3
+
+
+def test_a_reading_expires_before_a_retry(monkeypatch):
+    monkeypatch.setattr(runner, "SHARED_READING_SECONDS", 0.1)
+    real = CountingRuntime()
+    shared = SharedReadings(real)
+    assert shared.exec("P-1", SHOW).stdout == "answer 1"
+    time.sleep(0.15)
+    assert shared.exec("P-1", SHOW).stdout == "answer 2"
+    assert runner.RETRY_PAUSE > 1.5
+
+
+def test_commands_that_change_or_probe_the_data_plane_are_never_shared():
+    real = CountingRuntime()
+    shared = SharedReadings(real)
+    for argv in (["vtysh", "-c", "configure terminal", "-c", "router bgp 1"],
+                 ["ping", "-c", "3", "10.0.0.1"], ["ip", "link", "set", "eth1", "down"]):
+        shared.exec("P-1", argv)
+        shared.exec("P-1", argv)
+    assert len(real.calls) == 6
