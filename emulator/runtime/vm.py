@@ -10,6 +10,7 @@ on a loopback port. The namespace runtime then runs inside the guest, driven ove
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -163,6 +164,49 @@ def kvm_works(image: appliance.Appliance) -> bool:
     return works
 
 
+SHARED = "_vm"  # never a lab name: lab names start with a letter
+PINNED = "_pinned"  # the user of `mplslab vm start`
+
+
+def shared_folder() -> Path:
+    return state_dir() / SHARED
+
+
+@contextlib.contextmanager
+def shared_lock():
+    """One process at a time decides whether to boot, reuse or power off the VM."""
+    state_dir().mkdir(parents=True, exist_ok=True)
+    with open(state_dir() / f"{SHARED}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def shared_vm() -> dict:
+    """The running VM's record (pid, SSH port, console, owner tag), or {}."""
+    try:
+        record = json.loads((shared_folder() / "vm.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) and "tag" in record else {}
+
+
+def vm_users() -> list[str]:
+    """The labs (and a `vm start` pin) that use the running VM."""
+    folder = shared_folder() / "users"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def vm_alive(record: dict) -> bool:
+    return bool(record) and any(not is_zombie(p) for p in owned_pids(record["tag"]))
+
+
+def stop_shared_vm(process: subprocess.Popen | None = None) -> list[int]:
+    """Power the shared VM off and forget it (the caller holds the lock)."""
+    pids = stop_owned(owner_tag(SHARED), process)
+    shutil.rmtree(shared_folder(), ignore_errors=True)
+    return pids
+
+
 class BootTimeout(RuntimeFailure):
     """The guest never answered SSH: worth one more boot."""
 
@@ -186,37 +230,90 @@ class VmRuntime(Runtime):
 
     @classmethod
     def force_down(cls, lab: str) -> list[str]:
-        return [f"micro-VM process {pid}" for pid in stop_owned(owner_tag(lab))]
+        # A VM of this lab's own (before VMs were shared), then the lab's share of the
+        # shared VM: its namespaces inside, its registration, the VM if nobody else uses it.
+        removed = [f"micro-VM process {pid}" for pid in stop_owned(owner_tag(lab))]
+        with shared_lock():
+            record = shared_vm()
+            others = [u for u in vm_users() if u != lab]
+            (shared_folder() / "users" / lab).unlink(missing_ok=True)
+            if vm_alive(record) and others:
+                state = LabState(lab=lab, variant=None, runtime=cls.name, rendered="",
+                                 source="", vm=record)
+                with contextlib.suppress(LabError):
+                    cls(state).remove_namespaces()
+                    removed.append(f"lab {lab}'s namespaces in the shared micro-VM")
+            elif record or owned_pids(owner_tag(SHARED)):
+                removed += [f"micro-VM process {pid}" for pid in stop_shared_vm()]
+        return removed
 
     @property
     def tag(self) -> str:
-        return owner_tag(self.state.lab)
+        if self.state.vm.get("tag"):
+            return self.state.vm["tag"]
+        # An `up` killed before it wrote the VM into the lab's state still registered it.
+        return owner_tag(SHARED) if self.state.lab in vm_users() else owner_tag(self.state.lab)
 
     # -- up -----------------------------------------------------------------------------
     def up(self, progress: Progress) -> None:
+        """Start the lab's routers in the shared VM, booting it if none runs."""
+        with shared_lock():
+            record = shared_vm()
+            if vm_alive(record) and self.answers(record):
+                self.state.vm = record
+                self.state.save()
+                progress(f"reusing the running micro-VM (SSH on 127.0.0.1:"
+                         f"{record['ssh_port']}; also used by: "
+                         f"{', '.join(vm_users()) or 'nobody'})")
+            else:
+                if record or owned_pids(owner_tag(SHARED)):
+                    stop_shared_vm()  # a VM that no longer answers is of no use
+                self.register()
+                self.start_vm(progress)
+            self.register()
+        self.state.save()
+        self.deploy(progress)
+
+    def register(self) -> None:
+        users = shared_folder() / "users"
+        users.mkdir(parents=True, exist_ok=True)
+        (users / self.state.lab).touch()
+
+    def answers(self, record: dict) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", int(record["ssh_port"])), timeout=5).close()
+        except (OSError, KeyError, ValueError):
+            return False
+        return True
+
+    def start_vm(self, progress: Progress) -> None:
         require_qemu()
         image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
         # The shared project directory is mounted at the same path inside the guest.
         (image.rootfs / str(PROJECT_DIR).lstrip("/")).mkdir(parents=True, exist_ok=True)
         progress("probing KVM")
         kvm = kvm_works(image)
-        # Beside the lab's folder, not in it: a failed bring-up removes the folder, and the
-        # console is what the error message sends the user to.
-        console = LabState.console(self.state.lab)
+        # Beside the labs' folders, not in them: a failed bring-up removes its lab's folder,
+        # and the console is what the error message sends the user to.
+        console = state_dir() / f"{SHARED}.console.log"
         console.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             try:
                 self.boot(image, kvm, console, progress)
                 break
             except BootTimeout as exc:
-                # A guest sometimes boots without an address on eth0 (virtme-ng-init's
-                # one-shot DHCP got no lease), so SSH never answers: one more boot.
-                self.down()
+                # A guard only: the guest sets its own address (guest/sshd), so every boot
+                # of the stall probe answered the first time.
+                self.close()
+                stop_shared_vm(self._vm)
+                self.register()
                 if attempt == BOOT_ATTEMPTS:
                     raise RuntimeFailure(exc.message, hint=exc.hint) from None
                 kept = console.with_suffix(f".attempt{attempt}.log")
                 console.replace(kept)
                 progress(f"{exc.message}; booting it again (console of that boot: {kept})")
+
+    def deploy(self, progress: Progress) -> None:
         progress("deploying routers inside the VM")
         rc, output = self.stream(
             f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
@@ -232,14 +329,17 @@ class VmRuntime(Runtime):
         # --verbose puts the guest kernel's and init's messages in the console log.
         command = vng_command(image, kvm=kvm,
                               extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
+        tag = owner_tag(SHARED)
         with open(console, "w") as log:
             vm = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                  stderr=subprocess.STDOUT, env=vng_environment(self.tag),
+                                  stderr=subprocess.STDOUT, env=vng_environment(tag),
                                   start_new_session=True)
         self._vm = vm
         self.state.vm = {"pid": vm.pid, "ssh_port": port, "console": str(console),
-                         "kvm": kvm}
-        self.state.save()
+                         "kvm": kvm, "tag": tag}
+        # Recorded before it answers: an interrupted boot is still found and powered off.
+        shared_folder().mkdir(parents=True, exist_ok=True)
+        (shared_folder() / "vm.json").write_text(json.dumps(self.state.vm, indent=2) + "\n")
         progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
@@ -339,16 +439,40 @@ class VmRuntime(Runtime):
             raise RuntimeFailure(f"status inside the VM failed: {result.stderr.strip()}")
         return {**json.loads(result.stdout), "vm": self.state.vm}
 
-    def down(self) -> None:
-        """Power the VM off: everything the lab had lives inside it."""
+    def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-        stop_owned(self.tag, self._vm)
+
+    def down(self) -> None:
+        """Remove the lab's routers; power the VM off when no other lab (or `vm start`)
+        uses it."""
+        with shared_lock():
+            record = shared_vm()
+            others = [u for u in vm_users() if u != self.state.lab]
+            if record.get("tag") == self.tag and vm_alive(record) and others:
+                with contextlib.suppress(LabError):
+                    self.remove_namespaces()
+            self.close()
+            (shared_folder() / "users" / self.state.lab).unlink(missing_ok=True)
+            if not others and record.get("tag") == self.tag:
+                stop_shared_vm(self._vm)
+            elif self.tag != owner_tag(SHARED):
+                stop_owned(self.tag, self._vm)  # a VM of this lab's own
+
+    def remove_namespaces(self) -> None:
+        """Total teardown of this lab inside a VM that stays up for others."""
+        result = self.run(f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m "
+                          f"emulator.runtime.netns down {quote([self.state.lab])}", timeout=300)
+        if result.returncode != 0:
+            raise RuntimeFailure(f"removing lab {self.state.lab} inside the VM failed: "
+                                 f"{result.stderr.strip()[-300:]}")
 
     def gone(self) -> str | None:
         if not [pid for pid in owned_pids(self.tag) if not is_zombie(pid)]:
             return f"its micro-VM (pid {self.state.vm.get('pid', '?')}) is no longer running"
+        if self.tag == owner_tag(SHARED) and self.state.lab not in vm_users():
+            return "it is not registered with the running micro-VM"
         port = self.state.vm.get("ssh_port")
         try:
             socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
@@ -366,3 +490,36 @@ class VmRuntime(Runtime):
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "root@127.0.0.1",
             quote(router_argv(self.state.lab, node, argv))])
+
+
+def pinned_runtime(record: dict | None = None) -> VmRuntime:
+    """A runtime for the VM itself (`mplslab vm ...`), not for a lab."""
+    return VmRuntime(LabState(lab=PINNED, variant=None, runtime=VmRuntime.name, rendered="",
+                              source="", vm=record or {}))
+
+
+def pin(progress: Progress) -> dict:
+    """`mplslab vm start`: boot the shared VM (or keep the running one) and keep it up when
+    the last lab goes down, so that the next `up` needs no boot."""
+    runtime = pinned_runtime()
+    with shared_lock():
+        record = shared_vm()
+        if not (vm_alive(record) and runtime.answers(record)):
+            if record or owned_pids(owner_tag(SHARED)):
+                stop_shared_vm()
+            runtime.register()
+            runtime.start_vm(progress)
+            record = shared_vm()
+        runtime.register()
+    return record
+
+
+def unpin() -> tuple[list[str], list[int]]:
+    """`mplslab vm stop`: drop the pin; power the VM off unless labs still use it. Returns
+    the labs still using it and the processes stopped."""
+    with shared_lock():
+        (shared_folder() / "users" / PINNED).unlink(missing_ok=True)
+        labs = vm_users()
+        if labs:
+            return labs, []
+        return [], stop_shared_vm()

@@ -12,7 +12,15 @@ from pathlib import Path
 from emulator.model.build import load_lab
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import owned_pids, owner_tag
+from emulator.runtime.vm import (
+    SHARED,
+    owned_pids,
+    owner_tag,
+    pinned_runtime,
+    shared_vm,
+    vm_alive,
+    vm_users,
+)
 
 MPLSLAB = [sys.executable, "-m", "emulator"]
 E2E_LABS = Path(__file__).parent / "labs"
@@ -28,10 +36,25 @@ def mplslab(*args: str, timeout: float = 900, check: bool = True) -> subprocess.
     return result
 
 
+def guest_namespaces() -> list[str]:
+    """The namespaces inside the running shared VM."""
+    record = shared_vm()
+    if not vm_alive(record):
+        return []
+    result = pinned_runtime(record).run("ip -j netns list")
+    assert result.returncode == 0, result.stderr
+    return [entry["name"] for entry in json.loads(result.stdout or "[]")]
+
+
 def assert_nothing_left(lab: str, state: LabState | None) -> None:
     assert not LabState.folder(lab).exists(), f"{LabState.folder(lab)} survived"
-    # Every process that carries this lab's VM tag (vng and its QEMU), whatever the state.
+    assert lab not in vm_users(), f"{lab} is still registered with the micro-VM"
+    # Every process of a VM of this lab's own, and of the shared VM once nothing uses it.
     assert not owned_pids(owner_tag(lab)), f"the VM of {lab} survived"
+    if not vm_users():
+        assert not owned_pids(owner_tag(SHARED)), f"the micro-VM survived {lab}"
+    leftovers = [n for n in guest_namespaces() if n.startswith(f"{lab}_")]
+    assert not leftovers, f"namespaces of {lab} survived in the micro-VM: {leftovers}"
     if state is not None and state.runtime == "netns":
         listed = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
         names = [n["name"] for n in json.loads(listed.stdout or "[]")]
