@@ -25,6 +25,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 appliance_app = typer.Typer(no_args_is_help=True,
                             help="The Debian 13 + FRR 10.3 root filesystem (and VM image).")
 app.add_typer(appliance_app, name="appliance")
+vm_app = typer.Typer(no_args_is_help=True,
+                     help="The shared micro-VM: keep it running between labs, or stop it.")
+app.add_typer(vm_app, name="vm")
 out = Console()
 err = Console(stderr=True)
 
@@ -76,9 +79,11 @@ def list_labs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         # One broken file is listed as broken, with its error; it hides no other lab.
         try:
             model = load_lab(str(path))
-        except LabError as exc:
+        except Exception as exc:  # a LabError, or a bug: either way, list the others
+            error = str(exc) if isinstance(exc, LabError) else (
+                f"internal error (a bug in mplslab): {type(exc).__name__}: {exc}")
             labs.append({"name": path.stem, "title": "", "description": "",
-                         "variants": [], "error": str(exc)})
+                         "variants": [], "error": error})
             continue
         labs.append({"name": model.name, "title": model.title,
                      "description": " ".join(model.description.split()),
@@ -155,6 +160,67 @@ def appliance_path() -> None:
     if not appliance.is_built():
         err.print("(not built yet: mplslab appliance build)")
         raise typer.Exit(1)
+
+
+@vm_app.command("start")
+@handle_errors
+def vm_start() -> None:
+    """Boot the micro-VM (or keep the running one) and keep it up after the last lab goes
+    down, so that the next `mplslab up` needs no boot. `mplslab vm stop` ends that."""
+    from emulator.runtime import appliance, vm
+
+    appliance.require_root("mplslab vm start")
+    started = time.monotonic()
+    _terminate_on_sigterm()
+    try:
+        with out.status("starting the micro-VM") as status:
+            def progress(text: str) -> None:
+                status.update(escape(text))
+                out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
+            record = vm.pin(progress)
+    except BaseException as exc:
+        vm.unpin()
+        if isinstance(exc, KeyboardInterrupt):
+            err.print("interrupted: the micro-VM is stopped unless a lab uses it")
+            raise typer.Exit(130) from None
+        raise
+    out.print(f"the micro-VM runs (SSH on 127.0.0.1:{record.get('ssh_port')}); it stays up "
+              "until `mplslab vm stop`")
+
+
+@vm_app.command("stop")
+@handle_errors
+def vm_stop() -> None:
+    """Stop keeping the micro-VM up; it powers off now unless labs still use it."""
+    from emulator.runtime import vm
+
+    labs, stopped = vm.unpin()
+    if labs:
+        out.print(f"the micro-VM stays up for: {', '.join(labs)} (it powers off with the last "
+                  "`mplslab down`)")
+    else:
+        out.print("the micro-VM is stopped" + (f" ({len(stopped)} processes)" if stopped
+                                                else " (none was running)"))
+
+
+@vm_app.command("status")
+@handle_errors
+def vm_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Whether the shared micro-VM runs, and which labs use it."""
+    from emulator.runtime import vm
+
+    record = vm.shared_vm()
+    report = {"running": vm.vm_alive(record), "ssh_port": record.get("ssh_port"),
+              "console": record.get("console"), "users": vm.vm_users()}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    if not report["running"]:
+        out.print("no micro-VM is running")
+        return
+    users = ["`mplslab vm start`" if u == vm.PINNED else u for u in report["users"]]
+    out.print(f"the micro-VM runs (SSH on 127.0.0.1:{report['ssh_port']}), used by: "
+              f"{', '.join(users) or 'nobody'}; console: {report['console']}")
 
 
 def _terminate_on_sigterm() -> None:

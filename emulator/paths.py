@@ -36,8 +36,12 @@ def check_output_file(path: Path, option: str) -> None:
     """Refuse, before any work is done, a report path that cannot be written."""
     from emulator.errors import LabError
 
-    existed = path.exists()
     try:
+        if path.is_dir():
+            raise LabError(f"{option} {path} is a folder", hint="give a file name")
+        existed = path.exists()
+        if existed and not path.is_file():
+            return  # a device or a pipe: what the user asked for
         with path.open("a"):
             pass
     except (OSError, ValueError) as exc:

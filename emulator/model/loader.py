@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from emulator.errors import LabError
-from emulator.model.schema import PATTERN_HELP, LabFile
+from emulator.model.schema import ITEM_NAME, PATTERN_HELP, LabFile
 from emulator.paths import labs_dir
 
 # Limits that no real lab comes near (the shipped ones: ~5 KiB, 6 levels, ~600 nodes).
@@ -44,42 +45,8 @@ class LabYamlError(yaml.MarkedYAMLError):
         self.hint = hint
 
 
-class LabLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, bounded, with names as keys and no repeated keys."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self.depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise LabYamlError(f"nested more than {MAX_DEPTH} levels deep",
-                                   self.peek_event().start_mark,
-                                   hint="a lab file nests a few levels; look for unclosed [ or {")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        node = super().compose_mapping_node(anchor)
-        seen: dict[str, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise LabYamlError("a mapping key is a name, not a list or a mapping",
-                                   key_node.start_mark)
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            if key_node.value in seen:
-                first = seen[key_node.value].start_mark.line + 1
-                raise LabYamlError(
-                    f"key {quote(key_node.value)} is repeated (first at line {first})",
-                    key_node.start_mark,
-                    hint="a key appears once in a mapping (the second would silently replace "
-                         "the first): merge the two or rename one")
-            seen[key_node.value] = key_node
-        return node
+class LabConstructor(yaml.constructor.SafeConstructor):
+    """PyYAML's safe constructor with names as keys and bounded numbers."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
         if not isinstance(node, yaml.MappingNode):
@@ -99,12 +66,55 @@ class LabLoader(yaml.SafeLoader):
         return super().construct_yaml_int(node)
 
 
-LabLoader.add_constructor("tag:yaml.org,2002:int", LabLoader.construct_yaml_int)
+LabConstructor.add_constructor("tag:yaml.org,2002:int", LabConstructor.construct_yaml_int)
+
+# libyaml's parser when PyYAML has it (several times faster). Composing recurses (in C with
+# libyaml), so check_nesting reads the event stream first.
+Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def check_nesting(text: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH before anything recurses into it."""
+    events = Parser(text)
+    try:
+        depth = 0
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise LabYamlError(
+                        f"nested more than {MAX_DEPTH} levels deep", event.start_mark,
+                        hint="a lab file nests a few levels; look for unclosed [ or {")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        events.dispose()
+
+
+def check_keys(node: yaml.MappingNode) -> None:
+    """Every key is a name, and none is repeated (the second would silently win)."""
+    seen: dict[str, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise LabYamlError("a mapping key is a name, not a list or a mapping",
+                               key_node.start_mark)
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        if key_node.value in seen:
+            first = seen[key_node.value].start_mark.line + 1
+            raise LabYamlError(
+                f"key {quote(key_node.value)} is repeated (first at line {first})",
+                key_node.start_mark,
+                hint="a key appears once in a mapping (the second would silently replace "
+                     "the first): merge the two or rename one")
+        seen[key_node.value] = key_node
 
 
 def check_expansion(root: yaml.Node) -> None:
     """Refuse a document that is small on disk and huge once its aliases are expanded (a
-    "billion laughs"), nested too deeply through aliases, or recursive."""
+    "billion laughs"), nested too deeply through aliases, or recursive; check every
+    mapping's keys on the way."""
     memo: dict[int, tuple[int, int]] = {}
     open_nodes: set[int] = set()
 
@@ -120,6 +130,8 @@ def check_expansion(root: yaml.Node) -> None:
                 raise LabYamlError(f"nested more than {MAX_DEPTH} levels deep (with aliases "
                                    "expanded)", node.start_mark,
                                    hint="a lab file nests a few levels")
+            if isinstance(node, yaml.MappingNode):
+                check_keys(node)
             children = (node.value if isinstance(node, yaml.SequenceNode) else
                         [n for pair in node.value for n in pair]
                         if isinstance(node, yaml.MappingNode) else [])
@@ -273,21 +285,22 @@ def read_text(path: Path) -> str:
 
 def read_raw(path: Path) -> tuple[dict, SourceMap]:
     text = read_text(path)
-    loader = None
+    parser = None
     try:
-        loader = LabLoader(text)
-        root = loader.get_single_node()
+        check_nesting(text)
+        parser = Parser(text)
+        root = parser.get_single_node()
         if root is not None:
             check_expansion(root)
-        raw = loader.construct_document(root) if root is not None else None
+        raw = LabConstructor().construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         raise yaml_error(path, text, exc) from None
     except RecursionError:
         raise LabError("the YAML is nested too deeply", where=str(path),
                        hint="a lab file nests a few levels; look for unclosed [ or {") from None
     finally:
-        if loader is not None:
-            loader.dispose()
+        if parser is not None:
+            parser.dispose()
     if not isinstance(raw, dict):
         raise LabError("a lab file is a YAML mapping (name:, nodes:, links: ...)", where=str(path))
     return raw, SourceMap(path, root)
@@ -304,7 +317,14 @@ def yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> LabError:
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, LabYamlError):
         return LabError(problem, where=where, hint=exc.hint)
-    return LabError(f"not valid YAML: {problem}", where=where, hint="fix the syntax at that line")
+    hint = "fix the syntax at that line"
+    lines = text.splitlines() if mark else []
+    line = lines[mark.line] if mark and mark.line < len(lines) else ""
+    if "\t" in line[:mark.column + 1 if mark else 0]:
+        hint = "YAML indents with spaces, never tabs"
+    elif "another document" in problem:
+        hint = "a lab file is one YAML document: remove the second ---"
+    return LabError(f"not valid YAML: {problem}", where=where, hint=hint)
 
 
 def merge(base: Any, patch: Any) -> Any:
@@ -336,6 +356,10 @@ def read_variants(raw: dict, source: SourceMap) -> dict[str, dict]:
         raise LabError("variants is a mapping of name to {description, patch}",
                        where=source.where(("variants",)))
     for name, body in variants.items():
+        if not re.match(ITEM_NAME, name):
+            raise LabError(f"variant name {quote(name)} is not allowed: {PATTERN_HELP[ITEM_NAME]}",
+                           where=source.where(("variants", name)),
+                           hint="it is typed as --variant NAME")
         if not isinstance(body, dict) or "description" not in body:
             raise LabError("each variant has a description (and optionally a patch)",
                            where=source.where(("variants", name)))
@@ -401,6 +425,8 @@ def validation_error(exc: ValidationError, source: SourceMap) -> LabError:
     elif kind == "string_pattern_mismatch":
         pattern = first.get("ctx", {}).get("pattern", "")
         message = f"{quote(value)} is not allowed: {PATTERN_HELP.get(pattern, message)}"
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        message = f"{message.replace('Input should be', 'must be')}, got {quote(value)}"
     elif kind == "missing":
         message = "required, and missing"
     elif kind in EXPECTED:
@@ -446,7 +472,7 @@ def unquoted_hint(source: SourceMap, loc: tuple[Any, ...], value: Any) -> str | 
             value, int | float | bool | datetime.date | type(None)):
         return None
     node, _ = source.node(source.patch_loc(loc) or loc)
-    if not isinstance(node, yaml.ScalarNode) or node.style is not None:
+    if not isinstance(node, yaml.ScalarNode) or node.style not in (None, ""):
         return None
     text = node.value
     read = describe(value) if not isinstance(value, datetime.date) else f"the date {value}"

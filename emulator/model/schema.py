@@ -36,8 +36,7 @@ PATTERN_HELP = {
               "characters (it names the VRF device)",
     LAB_NAME: "a lab name is a lowercase letter, then lowercase letters, digits or '-', at "
               "most 12 characters",
-    ITEM_NAME: "a link or session name is letters, digits, '_', '.' or '-', at most 32 "
-               "characters",
+    ITEM_NAME: "such a name is letters, digits, '_', '.' or '-', at most 32 characters",
     LABEL: "one line of at most 80 characters, without control characters",
 }
 # RD and RT in the ASN:nn or IPv4:nn form that FRR accepts.

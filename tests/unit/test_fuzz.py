@@ -32,8 +32,14 @@ SEED = int(os.environ.get("FUZZ_SEED", "20240610"))
 CASES = int(os.environ.get("FUZZ_CASES", "400"))
 SECONDS_PER_CASE = 5
 SHIPPED = sorted(labs_dir().glob("*.yml"))
-TEXTS = {path.stem: path.read_text() for path in SHIPPED}
-OPTION1 = TEXTS["option1"]
+OPTION1 = (labs_dir() / "option1.yml").read_text()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import labgen  # noqa: E402
+
+# What the mutations start from: the shipped labs and labs in the documented format that
+# are not the shipped ones (other names, AS numbers, pools, VPN counts).
+TEXTS = {path.stem: path.read_text() for path in SHIPPED} | {
+    f"generated-{seed}": labgen.generate(seed).text for seed in range(12)}
 
 
 class Timeout(Exception):
@@ -202,6 +208,16 @@ HOSTILE: list[tuple[str, str | bytes, str]] = [
         "autonomous_systems:\n" + "".join(f"  - {{asn: {n}}}\n" for n in range(100, 400))),
      "no default"),
     ("site-slash-32", swap("prefix: 149.27.2.0/24", "prefix: 149.27.2.1/32"), ""),
+    ("emoji-code-in-value", swap("scenario: option1", 'scenario: ":100:"'), ":100:"),
+    ("emoji-code-in-variant", swap("  ospf:\n", "  ':thumbs_up:':\n"), ":thumbs_up:"),
+    ("newline-in-site-name", swap("name: VPN-A-1,", 'name: "VPN\\nrouter bgp 1",'), "one line"),
+    ("tab-indent", swap("  - {asn: 1", "\t- {asn: 1"), "tabs"),
+    ("two-documents", OPTION1 + "---\nname: x\n", "one YAML document"),
+    ("ce-in-provider-as", swap("  CE-1:      {role: ce,", "  CE-1:      {role: ce, asn: 2,"),
+     "provider AS"),
+    ("parallel-named-attachments", swap("  - {endpoints: [PE-1, CE-1]}\n",
+                                        "  - {name: a, endpoints: [PE-1, CE-1]}\n"
+                                        "  - {name: b, endpoints: [PE-1, CE-1]}\n"), "twice"),
     ("parallel-unnamed-links", swap("  - {endpoints: [PE-1, P-1]}\n",
                                     "  - {endpoints: [PE-1, P-1]}\n"
                                     "  - {endpoints: [PE-1, P-1]}\n"), "second link"),

@@ -125,3 +125,288 @@ def test_link_between_two_customers_is_refused(tmp_path):
     text = BASE.replace("{endpoints: [PE-2, CE-4]}", "{endpoints: [CE-3, CE-4]}")
     message = error_of(write(tmp_path, text))
     assert "both customer routers" in message and "links[8].endpoints" in message
+
+
+# -- bad input that used to crash, hang, or pass ------------------------------------------
+def line_of(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+def write_bytes(tmp_path, data: bytes):
+    path = tmp_path / "lab.yml"
+    path.write_bytes(data)
+    return path
+
+
+def test_not_utf8_names_line_and_byte(tmp_path):
+    path = write_bytes(tmp_path, BASE.encode().replace(b'"AS #1"', b'"AS \xff1"'))
+    message = error_of(path)
+    assert "not UTF-8" in message and "0xff" in message
+    line = line_of(BASE, 'name: "AS #1"')
+    assert f"{path}:{line}:" in message
+
+
+def test_file_larger_than_the_cap(tmp_path):
+    path = write(tmp_path, BASE + "#" * (1 << 20))
+    assert "larger than 1024 KiB" in error_of(path)
+
+
+def test_deep_nesting_is_refused_without_recursion(tmp_path):
+    path = write(tmp_path, "name: x\ntitle: " + "[" * 100_000 + "\n")
+    assert "nested more than 64 levels" in error_of(path)
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    lines = ['  a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    path = write(tmp_path, BASE.replace("scenario: option1\n",
+                                        "scenario:\n" + "\n".join(lines) + "\n"))
+    assert "expands to more than" in error_of(path)
+
+
+def test_recursive_alias_is_refused(tmp_path):
+    path = write(tmp_path, BASE.replace("scenario: option1", "scenario: &r [*r]"))
+    assert "alias refers to the node that contains it" in error_of(path)
+
+
+def test_number_of_5000_digits(tmp_path):
+    path = write(tmp_path, BASE.replace("{asn: 1, name", "{asn: " + "9" * 5000 + ", name"))
+    message = error_of(path)
+    assert "a number of 5000 digits" in message and len(message) < 300
+
+
+def test_repeated_key_names_the_second_line(tmp_path):
+    text = BASE.replace('  VPN-B: {rd: "1:27", route_targets: ["1:222"]}\n',
+                        '  VPN-B: {rd: "1:27", route_targets: ["1:222"]}\n'
+                        '  VPN-B: {rd: "1:28", route_targets: ["1:222"]}\n')
+    message = error_of(write(tmp_path, text))
+    first = line_of(text, "VPN-B: {")
+    assert f"lab.yml:{first + 1}:" in message
+    assert "'VPN-B' is repeated" in message and f"first at line {first}" in message
+
+
+def test_keys_are_names_not_numbers_or_booleans(tmp_path):
+    text = BASE.replace("  ospf:\n", "  1:\n").replace("  rip:\n", "  yes:\n")
+    assert load_lab(str(write(tmp_path, text)), "1").variant == "1"
+    assert load_lab(str(tmp_path / "lab.yml"), "yes").variant == "yes"
+
+
+def test_asn_true_is_not_as_1(tmp_path):
+    message = error_of(write(tmp_path, BASE.replace("{asn: 1, name", "{asn: true, name")))
+    assert "autonomous_systems[0].asn" in message and "the boolean true" in message
+
+
+def test_quoted_number_is_not_a_number(tmp_path):
+    message = error_of(write(tmp_path, BASE.replace("{asn: 1, name", '{asn: "1", name')))
+    assert "autonomous_systems[0].asn" in message and "without quotes" in message
+
+
+@pytest.mark.parametrize("asn", ["-5", "0", "4294967296"])
+def test_customer_asn_out_of_range(tmp_path, asn):
+    text = BASE.replace("  CE-1:      {role: ce,", f"  CE-1:      {{role: ce, asn: {asn},")
+    assert "nodes.CE-1.asn" in error_of(write(tmp_path, text))
+
+
+def test_derived_customer_asn_past_32_bits(tmp_path):
+    text = BASE.replace("autonomous_systems:",
+                        "defaults: {customer_asn_base: 4294967294}\nautonomous_systems:")
+    message = error_of(write(tmp_path, text))
+    assert "CE-2 would get customer AS 4294967296" in message and "customer_asn_base" in message
+
+
+def test_customer_in_a_provider_as(tmp_path):
+    text = BASE.replace("  CE-1:      {role: ce,", "  CE-1:      {role: ce, asn: 2,")
+    assert "provider AS of this lab" in error_of(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "16", "1048576"])
+def test_platform_labels_out_of_range(tmp_path, value):
+    text = BASE.replace("autonomous_systems:",
+                        f"defaults: {{platform_labels: {value}}}\nautonomous_systems:")
+    assert "defaults.platform_labels" in error_of(write(tmp_path, text))
+
+
+def test_links_pool_smaller_than_30(tmp_path):
+    text = BASE.replace('{asn: 1, name: "AS #1"', '{asn: 1, links: 10.1.1.0/31, name: "AS #1"')
+    message = error_of(write(tmp_path, text))
+    assert "autonomous_systems[0].links" in message and "at least a /30" in message
+
+
+def test_exhausted_pool_names_the_link(tmp_path):
+    text = BASE.replace('{asn: 1, name: "AS #1"', '{asn: 1, links: 10.1.1.0/29, name: "AS #1"')
+    message = error_of(write(tmp_path, text))
+    assert "10.1.1.0/29 has no free /30 left" in message and "links[2]" in message
+
+
+def test_huge_link_subnet_is_not_expanded(tmp_path):
+    text = BASE.replace("{endpoints: [PE-1, P-1]}", "{endpoints: [PE-1, P-1], subnet: 11.0.0.0/8}")
+    lab = load_lab(str(write(tmp_path, text)))
+    assert str(lab.node("PE-1").interface("eth3").address) == "11.0.0.1/8"
+
+
+@pytest.mark.parametrize("loopback,word", [("0.0.0.0", "this network"),
+                                           ("127.0.0.1", "loopback"),
+                                           ("224.0.0.5", "multicast"),
+                                           ("255.255.255.255", "reserved")])
+def test_unusable_loopback(tmp_path, loopback, word):
+    text = BASE.replace("PE-1:      {role: pe, asn: 1}",
+                        f"PE-1:      {{role: pe, asn: 1, loopback: {loopback}}}")
+    message = error_of(write(tmp_path, text))
+    assert "nodes.PE-1.loopback" in message and word in message
+
+
+@pytest.mark.parametrize("prefix,word", [("239.1.1.0/24", "multicast"),
+                                         ("250.0.0.0/8", "reserved"),
+                                         ("0.0.0.0/0", "this network")])
+def test_unusable_site_prefix(tmp_path, prefix, word):
+    message = error_of(write(tmp_path, BASE.replace("prefix: 149.27.2.0/24", f"prefix: {prefix}")))
+    assert "nodes.CE-1.site.prefix" in message and word in message
+
+
+@pytest.mark.parametrize("prefix,pool", [("10.1.0.0/25", "AS 1's loopbacks pool 10.1.0.0/24"),
+                                         ("10.2.1.4/30", "AS 2's links pool 10.2.1.0/24"),
+                                         ("10.255.0.0/16", "the interconnect pool")])
+def test_site_prefix_inside_an_address_pool(tmp_path, prefix, pool):
+    message = error_of(write(tmp_path, BASE.replace("prefix: 149.27.2.0/24", f"prefix: {prefix}")))
+    assert "nodes.CE-1.site.prefix" in message and pool in message
+
+
+def test_two_vrfs_on_one_vlan(tmp_path):
+    text = BASE.replace("{VPN-A: 101, VPN-B: 102}", "{VPN-A: 101, VPN-B: 101}")
+    message = error_of(write(tmp_path, text))
+    assert "VLAN 101 is given to both VPN-A and VPN-B" in message
+    assert f"lab.yml:{line_of(BASE, 'name: inter-as')}: links[4]" in message
+
+
+def test_subnet_on_a_link_of_several_vlans(tmp_path):
+    text = BASE.replace("vrfs: {VPN-A: 101, VPN-B: 102}",
+                        "vrfs: {VPN-A: 101, VPN-B: 102}, subnet: 10.9.9.0/30")
+    assert "remove subnet" in error_of(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("name", ["eth1", "eth0", "lo", "default", "vlan101", "site0", "all"])
+def test_vpn_named_like_an_interface(tmp_path, name):
+    message = error_of(write(tmp_path, BASE.replace("VPN-A", name)))
+    assert f"vpns.{name}" in message and "taken" in message
+
+
+@pytest.mark.parametrize("value,fragment", [
+    ("1:4294967296", "at most 4294967295"), ("70000:65536", "4-byte ASN"),
+    ("300.1.1.1:5", "not an IPv4 address"), ("10.0.0.1:65536", "at most 65535"),
+    ("4294967296:1", "ASN is at most"), ("1-27", "ASN:nn or IPv4:nn"),
+])
+def test_rd_out_of_range_for_its_type(tmp_path, value, fragment):
+    message = error_of(write(tmp_path, BASE.replace('rd: "1:27"', f'rd: "{value}"', 1)))
+    assert "vpns.VPN-A.rd" in message and fragment in message
+
+
+def test_rt_out_of_range(tmp_path):
+    text = BASE.replace('route_targets: ["1:231"]', 'route_targets: ["1:231", "70000:70000"]')
+    assert "vpns.VPN-A.route_targets[1]" in error_of(write(tmp_path, text))
+
+
+def test_unquoted_rd_says_to_quote_it(tmp_path):
+    message = error_of(write(tmp_path, BASE.replace('rd: "1:27"', "rd: 1:27", 1)))
+    assert "the number 87" in message and 'quote it: rd: "1:27"' in message
+
+
+def test_ce_attached_to_a_p_router(tmp_path):
+    text = BASE.replace("{endpoints: [PE-1, CE-1]}", "{endpoints: [P-1, CE-1]}")
+    message = error_of(write(tmp_path, text))
+    assert "links[0].endpoints" in message and "CE-1 (a ce) is attached to P-1, a p" in message
+
+
+def test_pe_without_a_core_link(tmp_path):
+    text = BASE.replace("  - {endpoints: [PE-1, P-1]}\n", "")
+    message = error_of(write(tmp_path, text))
+    assert "nodes.PE-1" in message and "PE-1 has no core link to the rest of AS 1" in message
+
+
+def test_customer_without_a_link(tmp_path):
+    text = BASE.replace("  - {endpoints: [PE-1, CE-1]}\n", "")
+    assert "CE-1 is a ce with no link" in error_of(write(tmp_path, text))
+
+
+def test_same_session_twice(tmp_path):
+    text = BASE.replace("  - {name: as2-vpnv4,",
+                        "  - {between: [PE-ASBR-1, PE-1], families: [ipv4-vpn]}\n"
+                        "  - {name: as2-vpnv4,")
+    message = error_of(write(tmp_path, text))
+    assert "bgp[1].between" in message and "already have a BGP session" in message
+    assert f"lab.yml:{line_of(BASE, 'as1-vpnv4')}: bgp[0]" in message
+
+
+def test_parallel_links_need_names(tmp_path):
+    text = BASE.replace("  - {endpoints: [PE-1, P-1]}\n",
+                        "  - {endpoints: [PE-1, P-1]}\n  - {endpoints: [PE-1, P-1]}\n")
+    assert "a second link between PE-1 and P-1" in error_of(write(tmp_path, text))
+
+
+def test_vrfs_on_a_core_link_says_so(tmp_path):
+    text = BASE.replace("{endpoints: [PE-1, P-1]}", "{endpoints: [PE-1, P-1], vrfs: {VPN-A: 5}}")
+    message = error_of(write(tmp_path, text))
+    assert "links[2].vrfs" in message and "on a core link" in message and "eBGP" not in message
+
+
+def test_vrfs_need_routers_holding_vrfs(tmp_path):
+    text = BASE.replace("PE-ASBR-2: {role: pe-asbr, asn: 2}", "PE-ASBR-2: {role: asbr, asn: 2}")
+    assert "PE-ASBR-2 is a asbr" in error_of(write(tmp_path, text))
+
+
+def test_site_name_is_one_line(tmp_path):
+    text = BASE.replace("name: VPN-A-1,", 'name: "VPN\\nrouter bgp 1",')
+    assert "nodes.CE-1.site.name" in error_of(write(tmp_path, text))
+
+
+def test_regex_is_explained_not_printed(tmp_path):
+    message = error_of(write(tmp_path, BASE.replace("name: option1", "name: Option_1")))
+    assert "lowercase letter" in message and "[a-z]" not in message
+
+
+def test_variant_patch_error_points_at_the_patch(tmp_path):
+    text = BASE.replace("patch: {links: {inter-as: {protocol: ospf}}}",
+                        "patch: {links: {inter-as: {protocol: isis}}}")
+    message = error_of(write(tmp_path, text), "ospf")
+    assert f"lab.yml:{line_of(text, 'protocol: isis')}: links[4].protocol" in message
+    assert "variant ospf's patch" in message
+
+
+def test_variant_patch_replacing_a_list_points_into_the_patch(tmp_path):
+    text = BASE.replace("patch: {links: {inter-as: {protocol: ospf}}}",
+                        "patch:\n      bgp:\n        - {between: [PE-1, PE-9], "
+                        "families: [ipv4-vpn]}")
+    message = error_of(write(tmp_path, text), "ospf")
+    assert f"lab.yml:{line_of(text, 'PE-9')}: bgp[0].between[1]" in message
+
+
+def test_variant_name_is_a_name(tmp_path):
+    text = BASE.replace("  ospf:\n", "  'o s p f':\n")
+    assert "variant name 'o s p f'" in error_of(write(tmp_path, text))
+
+
+def test_every_variant_is_validated(tmp_path):
+    from emulator.model.build import load_all_variants
+
+    text = BASE.replace("patch: {links: {inter-as: {protocol: rip}}}",
+                        "patch: {links: {inter-as: {vrfs: {VPN-A: 101, VPN-B: 101}}}}")
+    path = write(tmp_path, text)
+    assert load_lab(str(path)).variant == "ebgp"
+    with pytest.raises(LabError) as info:
+        load_all_variants(str(path))
+    assert "VLAN 101" in str(info.value) and "variant rip" in str(info.value)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "variant rip" in result.output
+    assert CliRunner().invoke(app, ["validate", str(path), "--variant", "ospf"]).exit_code == 0
+
+
+def test_cli_prints_user_text_verbatim(tmp_path):
+    path = write(tmp_path, BASE.replace("scenario: option1", 'scenario: "[/]:100:[a-z]"'))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "'[/]:100:[a-z]'" in result.output
+
+
+def test_cli_render_refuses_a_file_as_folder(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    result = CliRunner().invoke(app, ["render", "option1", "--out", str(target)])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
