@@ -426,7 +426,3 @@ def verify(lab: Annotated[str, typer.Argument(help="a running lab")],
     if junit_path:
         write_junit(report, junit_path)
     raise typer.Exit(0 if report.passed else 1)
-
-
-def main() -> None:
-    app()

@@ -1,6 +1,9 @@
 """The normalised model: defaults, deterministic addressing, derived protocol facts."""
 
 import ipaddress
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -28,7 +31,15 @@ def test_addresses_do_not_overlap(name):
 
 @pytest.mark.parametrize("name", LABS)
 def test_allocation_is_deterministic(name):
-    assert load_lab(name).model_dump_json() == load_lab(name).model_dump_json()
+    """The same file gives the same model in another process, whatever Python's hash seed
+    (set and dict ordering must never leak into addresses or names)."""
+    program = ("import sys; from emulator.model.build import load_lab; "
+               f"sys.stdout.write(load_lab({name!r}).model_dump_json())")
+    here = load_lab(name).model_dump_json()
+    for seed in ("1", "2"):
+        other = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                               env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout
+        assert other == here
 
 
 def test_option1_defaults_fill_what_the_file_leaves_out():
