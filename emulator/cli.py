@@ -17,10 +17,12 @@ from rich.text import Text
 
 from emulator.errors import LabError
 from emulator.model.build import load_all_variants, load_lab
-from emulator.paths import check_output_file, check_output_folder, labs_dir
+from emulator.model.loader import SHIPPED, lab_files
+from emulator.paths import check_output_file, check_output_folder, user_labs_dir
 from emulator.render import render_lab
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# add_completion: typer's --install-completion and --show-completion (bash, zsh, fish, pwsh).
+app = typer.Typer(add_completion=True, no_args_is_help=True,
                   help="Render, deploy and verify MPLS inter-provider VPN labs on FRR.")
 appliance_app = typer.Typer(no_args_is_help=True,
                             help="The Debian 13 + FRR 10.3 root filesystem (and VM image).")
@@ -70,39 +72,142 @@ def handle_errors(func):
     return wrapper
 
 
+def version_text() -> str:
+    """mplslab's version, and the FRR and kernel versions the appliance carries."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from emulator.runtime import appliance
+
+    try:
+        own = version("mplslab")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        own = "unknown (not installed)"
+    lines = [f"mplslab {own}"]
+    if not appliance.is_built():
+        lines.append(f"appliance: not built ({appliance.rootfs_path().parent}; "
+                     "mplslab appliance build)")
+        return "\n".join(lines)
+    image = appliance.Appliance(appliance.rootfs_path())
+    try:
+        kernel = image.kernel_version
+    except LabError:
+        kernel = "none (rebuild it: mplslab appliance build --force)"
+    frr = image.package_version("frr") or "not installed"
+    lines.append(f"appliance: FRR {frr}, kernel {kernel} (Debian {appliance.SUITE}, "
+                 f"{image.rootfs})")
+    return "\n".join(lines)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True,
+        help="mplslab's version and the FRR and kernel versions of the appliance")] = False,
+         ) -> None:
+    """Render, deploy and verify MPLS inter-provider VPN labs on FRR."""
+
+
 @app.command("list")
 @handle_errors
 def list_labs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The labs in labs/ with their description."""
+    """The shipped labs and your own (in the user labs folder), with their description."""
     labs = []
-    for path in sorted(labs_dir().glob("*.yml")):
+    shipped_names = set()
+    for origin, path in lab_files():
+        entry: dict = {"name": path.stem, "origin": origin, "path": str(path)}
+        if origin == SHIPPED:
+            shipped_names.add(path.stem)
+        elif path.stem in shipped_names:
+            entry["note"] = (f"the shipped lab {path.stem} has this file's name: give its "
+                             f"path ({path}) or rename the file")
         # One broken file is listed as broken, with its error; it hides no other lab.
         try:
             model = load_lab(str(path))
         except Exception as exc:  # a LabError, or a bug: either way, list the others
             error = str(exc) if isinstance(exc, LabError) else (
                 f"internal error (a bug in mplslab): {type(exc).__name__}: {exc}")
-            labs.append({"name": path.stem, "title": "", "description": "",
-                         "variants": [], "error": error})
+            labs.append(entry | {"title": "", "description": "", "variants": [],
+                                 "error": error})
             continue
-        labs.append({"name": model.name, "title": model.title,
-                     "description": " ".join(model.description.split()),
-                     "variants": list(model.variants)})
+        entry |= {"name": model.name, "title": model.title,
+                  "description": " ".join(model.description.split()),
+                  "variants": list(model.variants)}
+        labs.append(entry)
     if as_json:
         print(json.dumps({"labs": [
-            {"name": lab["name"], "description": lab["description"]}
-            | ({"error": lab["error"]} if "error" in lab else {}) for lab in labs]}, indent=2))
+            {"name": lab["name"], "description": lab["description"],
+             "origin": lab["origin"], "path": lab["path"]}
+            | {key: lab[key] for key in ("error", "note") if key in lab}
+            for lab in labs]}, indent=2))
         return
-    table = Table("lab", "title", "variants", show_lines=False)
+    table = Table("lab", "origin", "title", "variants", show_lines=False)
     for lab in labs:
         # Text cells: user text is never read as markup or :emoji: codes.
         if "error" in lab:
-            table.add_row(Text(lab["name"]), Text.assemble(("broken: ", "red"), lab["error"]),
-                          "-")
+            table.add_row(Text(lab["name"]), lab["origin"],
+                          Text.assemble(("broken: ", "red"), lab["error"]), "-")
             continue
-        table.add_row(Text(lab["name"]), Text(lab["title"]),
+        title = Text(lab["title"])
+        if "note" in lab:
+            title = Text.assemble(title, ("\nnote: ", "yellow"), lab["note"])
+        table.add_row(Text(lab["name"]), lab["origin"], title,
                       Text(", ".join(lab["variants"]) or "-"))
     out.print(table)
+    if not any(lab["origin"] != SHIPPED for lab in labs):
+        out.print(f"[dim]your own lab: `mplslab new NAME --from LAB` writes NAME.yml; give "
+                  f"its path, or keep it in {escape(str(user_labs_dir()))} to name it[/]",
+                  highlight=False, emoji=False)
+
+
+@app.command()
+@handle_errors
+def new(name: Annotated[str, typer.Argument(help="the new lab's name (its file: NAME.yml)")],
+        source: Annotated[str, typer.Option("--from", help="a shipped lab to start from")],
+        folder: Annotated[Path, typer.Option("--dir", help="where to write NAME.yml")] = Path(),
+        ) -> None:
+    """Start your own lab: a copy of a shipped lab as NAME.yml, renamed to NAME."""
+    import re
+
+    from emulator.model.schema import LAB_NAME, PATTERN_HELP
+
+    if not re.match(LAB_NAME, name):
+        raise LabError(f"{name!r} is not a lab name", hint=PATTERN_HELP[LAB_NAME])
+    shipped = {path.stem: path for origin, path in lab_files() if origin == SHIPPED}
+    if source not in shipped:
+        raise LabError(f"no shipped lab named {source!r}",
+                       hint=f"shipped labs: {', '.join(shipped) or 'none'}")
+    if name in shipped:
+        raise LabError(f"{name} is a shipped lab's name",
+                       hint="choose another name: `mplslab up NAME` would find the shipped lab")
+    text, count = re.subn(r"^name:[^\n#]*", f"name: {name}", shipped[source].read_text(),
+                          count=1, flags=re.MULTILINE)
+    if not count:
+        raise LabError(f"the shipped lab {source} has no top-level `name:` line")
+    check_output_folder(folder, "--dir")
+    target = folder / f"{name}.yml"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with target.open("x") as stream:
+            stream.write(text)
+    except FileExistsError:
+        raise LabError(f"{target} already exists; not overwriting it",
+                       hint="choose another NAME or --dir") from None
+    except OSError as exc:
+        raise LabError(f"cannot write {target}: {exc.strerror or exc}",
+                       hint="give a folder you can write to (--dir)") from None
+    model = load_lab(str(target))
+    out.print(f"wrote {escape(str(target))}: lab {model.name}, a copy of {source} "
+              f"({len(model.nodes)} routers)", highlight=False, emoji=False)
+    out.print("next: edit its title, description, routers, addresses and VPNs "
+              "(docs/lab-format.md describes every field), then check it with\n"
+              f"  mplslab validate {escape(str(target))}\n"
+              "which names the file, line and field of anything wrong; bring it up (as root) with\n"
+              f"  mplslab up {escape(str(target))}", highlight=False, emoji=False)
 
 
 @app.command()

@@ -1,20 +1,62 @@
-"""Where the project's data lives: labs, templates, caches, per-lab state."""
+"""Where the project's data lives: labs, templates, caches, per-lab state.
+
+mplslab runs either from a source checkout (``pip install -e``, or ``python -m emulator`` in
+it) or installed from its wheel (pip, pipx). Its shipped labs and templates are the
+checkout's top-level ``labs/`` and ``templates/`` in the first case and package data inside
+``emulator/`` in the second (pyproject.toml maps them in when the wheel is built); both are
+found here, and ``MPLSLAB_LABS`` / ``MPLSLAB_TEMPLATES`` override either.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout, or (installed) the site-packages folder that holds the `emulator` package:
+# the micro-VM's python3 imports emulator.runtime.netns with PYTHONPATH set to it.
 PROJECT_DIR = PACKAGE_DIR.parent
 
 
+@cache
+def from_checkout() -> bool:
+    """True when this `emulator` package is the one of a source checkout (run in place or
+    installed editable), not a copy installed from the wheel."""
+    return (PROJECT_DIR / "pyproject.toml").is_file() and (PROJECT_DIR / "labs").is_dir()
+
+
+def shipped_dir(name: str) -> Path:
+    """A folder of data that ships with mplslab: the checkout's own, or the installed
+    package's (importlib.resources)."""
+    if from_checkout():
+        return PROJECT_DIR / name
+    folder = files("emulator") / name
+    if not isinstance(folder, Path):  # a zip import: nothing installs mplslab that way
+        from emulator.errors import LabError
+
+        raise LabError(f"mplslab's {name} are inside an archive ({folder})",
+                       hint="install mplslab with pip or pipx (as files)")
+    return folder
+
+
 def labs_dir() -> Path:
-    return Path(os.environ.get("MPLSLAB_LABS", PROJECT_DIR / "labs"))
+    """The shipped labs."""
+    return Path(os.environ.get("MPLSLAB_LABS") or shipped_dir("labs"))
+
+
+def user_labs_dir() -> Path:
+    """The user's own labs, found by name like the shipped ones (a shipped lab's name wins):
+    $MPLSLAB_USER_LABS, else $XDG_CONFIG_HOME/mplslab/labs (~/.config/mplslab/labs)."""
+    if os.environ.get("MPLSLAB_USER_LABS"):
+        return Path(os.environ["MPLSLAB_USER_LABS"])
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "mplslab" / "labs"
 
 
 def templates_dir() -> Path:
-    return Path(os.environ.get("MPLSLAB_TEMPLATES", PROJECT_DIR / "templates"))
+    return Path(os.environ.get("MPLSLAB_TEMPLATES") or shipped_dir("templates"))
 
 
 def cache_dir() -> Path:
@@ -26,10 +68,18 @@ def cache_dir() -> Path:
 def state_dir() -> Path:
     """One folder per running lab: rendered configs, state file, VM console log.
 
-    It sits inside the project so that the micro-VM, which shares the project directory,
-    sees rendered configs at the same path as the host.
+    From a checkout it sits inside the project (``.mplslab/``), which the micro-VM shares,
+    so that it sees rendered configs at the same path as the host. Installed, it is the
+    user's state folder, $XDG_STATE_HOME/mplslab (~/.local/state/mplslab), and the micro-VM
+    shares it on its own (emulator/runtime/vm.py: shared_folders). MPLSLAB_STATE overrides
+    both.
     """
-    return Path(os.environ.get("MPLSLAB_STATE", PROJECT_DIR / ".mplslab"))
+    if os.environ.get("MPLSLAB_STATE"):
+        return Path(os.environ["MPLSLAB_STATE"])
+    if from_checkout():
+        return PROJECT_DIR / ".mplslab"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).resolve() / "mplslab"
 
 
 def check_output_file(path: Path, option: str) -> None:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from emulator.errors import LabError
 from emulator.model.schema import ITEM_NAME, PATTERN_HELP, LabFile
-from emulator.paths import labs_dir
+from emulator.paths import labs_dir, user_labs_dir
 
 # Limits that no real lab comes near (the shipped ones: ~5 KiB, 6 levels, ~600 nodes).
 MAX_LAB_BYTES = 1 << 20
@@ -239,12 +239,34 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return text
 
 
+LAB_SUFFIXES = (".yml", ".yaml")
+SHIPPED, USER = "shipped", "user"
+
+
+def lab_folders() -> list[tuple[str, Path]]:
+    """Where a lab is found by name, in order: the shipped labs, then the user's."""
+    return [(SHIPPED, labs_dir()), (USER, user_labs_dir())]
+
+
+def lab_files() -> list[tuple[str, Path]]:
+    """Every lab file found by name: (origin, path), shipped first, each folder sorted."""
+    found = []
+    for origin, folder in lab_folders():
+        try:
+            paths = [p for p in folder.iterdir() if p.suffix in LAB_SUFFIXES and p.is_file()]
+        except OSError:  # no such folder (the user's usually), or not readable
+            continue
+        found += [(origin, path) for path in sorted(paths)]
+    return found
+
+
 def resolve_lab_path(lab: str) -> Path:
-    """LAB is a name in labs/ or a path to a YAML file."""
+    """LAB is a path to a YAML file, or a name in the shipped labs or the user's labs
+    folder (in that order: a user's file with a shipped lab's name is reached by its path)."""
     if not lab or "\0" in lab:
         raise LabError(f"no lab {quote(lab)}", hint="give a lab name from `mplslab list`")
     candidate = Path(lab)
-    if candidate.suffix in (".yml", ".yaml") or "/" in lab:
+    if candidate.suffix in LAB_SUFFIXES or "/" in lab:
         try:
             found = candidate.is_file()
         except OSError:
@@ -252,15 +274,18 @@ def resolve_lab_path(lab: str) -> Path:
         if not found:
             raise LabError(f"no lab file {lab}", hint="give a lab name from `mplslab list`")
         return candidate
-    for suffix in (".yml", ".yaml"):
-        path = labs_dir() / f"{lab}{suffix}"
-        try:
-            if path.is_file():
-                return path
-        except OSError:
-            continue
-    known = ", ".join(sorted(p.stem for p in labs_dir().glob("*.yml"))) or "none"
-    raise LabError(f"no lab named {quote(lab)}", hint=f"known labs: {known}")
+    for _, folder in lab_folders():
+        for suffix in LAB_SUFFIXES:
+            path = folder / f"{lab}{suffix}"
+            try:
+                if path.is_file():
+                    return path
+            except OSError:
+                continue
+    known = ", ".join(dict.fromkeys(p.stem for _, p in lab_files())) or "none"
+    raise LabError(f"no lab named {quote(lab)}",
+                   hint=f"known labs: {known} (your own: a path, or a file in "
+                        f"{user_labs_dir()})")
 
 
 def read_text(path: Path) -> str:

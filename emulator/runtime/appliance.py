@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from emulator.errors import LabError
@@ -28,8 +29,9 @@ PACKAGES = [
     "traceroute", "kmod", "linux-image-amd64", "busybox", "openssh-server", "python3",
 ]
 RECIPE_VERSION = 2
-# Our files in the guest: path in the appliance -> file beside this module.
-GUEST_DIR = Path(__file__).resolve().parent / "guest"
+# Our files in the guest: path in the appliance -> package data beside this module
+# (emulator/runtime/guest/, shipped in the wheel).
+GUEST_DIR = files("emulator.runtime") / "guest"
 GUEST_FILES = {"/usr/sbin/sshd": GUEST_DIR / "sshd"}
 # Debian's files that ours replace, kept under another name with dpkg-divert.
 DIVERTED = {"/usr/sbin/sshd": "/usr/sbin/sshd.real"}
@@ -71,10 +73,29 @@ class Appliance:
                            hint="rebuild it: mplslab appliance build --force")
         return kernels[-1]
 
+    @property
+    def kernel_version(self) -> str:
+        return self.kernel.name.removeprefix("vmlinuz-")
+
     def frr_version(self) -> str:
         out = subprocess.run(["chroot", str(self.rootfs), "vtysh", "--version"],
                              capture_output=True, text=True, check=False)
         return out.stdout.split("\n")[0].strip()
+
+    def package_version(self, package: str) -> str | None:
+        """A Debian package's version in the root filesystem, from dpkg's database (no
+        chroot, no root needed), or None when it is not installed."""
+        try:
+            text = (self.rootfs / "var/lib/dpkg/status").read_text(errors="replace")
+        except OSError:
+            return None
+        for stanza in text.split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in stanza.splitlines()
+                          if ": " in line and not line.startswith(" "))
+            if (fields.get("Package") == package
+                    and fields.get("Status", "").endswith(" installed")):
+                return fields.get("Version")
+        return None
 
 
 def require_root(what: str) -> None:
@@ -170,7 +191,7 @@ def install_guest_files(rootfs: Path, log) -> None:
                            hint=(result.stderr or result.stdout).strip())
     for inside, source in GUEST_FILES.items():
         target = rootfs / inside.lstrip("/")
-        shutil.copyfile(source, target)
+        target.write_bytes(source.read_bytes())
         target.chmod(0o755)
 
 

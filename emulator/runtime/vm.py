@@ -2,9 +2,10 @@
 
 The host kernel here has no MPLS forwarding and no VRF devices. virtme-ng boots the
 appliance's own Debian kernel over its root filesystem (QEMU; KVM only when it really
-works), with the project directory shared at the same path, and an SSH server reachable
-on a loopback port. The namespace runtime then runs inside the guest, driven over SSH
-(paramiko). The VM lives as long as the lab: ``down`` powers it off.
+works), with the `emulator` package and the state folder shared at the same paths (see
+shared_folders), and an SSH server reachable on a loopback port. The namespace runtime
+then runs inside the guest, driven over SSH (paramiko). The VM lives as long as the lab:
+``down`` powers it off.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,7 +28,7 @@ from pathlib import Path
 import paramiko
 
 from emulator.errors import LabError, RuntimeFailure
-from emulator.paths import PROJECT_DIR, cache_dir, state_dir
+from emulator.paths import PACKAGE_DIR, PROJECT_DIR, cache_dir, from_checkout, state_dir
 from emulator.runtime import appliance
 from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap, quote
 from emulator.runtime.netns import StepFailed, capture_script, router_argv, split_capture
@@ -73,10 +75,37 @@ def require_qemu() -> None:
                        hint="apt-get install qemu-system-x86 (make setup does it)")
 
 
+# What virtme-ng accepts in a shared folder's path (virtme/commands/run.py: _SAFE_PATH_PATTERN).
+SHAREABLE_PATH = re.compile(r"^[a-zA-Z0-9_+ /.-]+$")
+
+
+def shared_folders() -> list[tuple[Path, bool]]:
+    """Host folders the guest mounts at the same path, and whether it may write there.
+
+    The guest runs ``python3 -m emulator.runtime.netns`` with PYTHONPATH=PROJECT_DIR and
+    reads the rendered files where the host wrote them (under the state folder). From a
+    checkout, the checkout holds both: it is shared read-write, as it always was. Installed
+    (pip, pipx), PROJECT_DIR is site-packages: only the `emulator` package is shared, read
+    only (the guest's python3 sees none of the host's other packages), and the state folder
+    read-write. A state folder elsewhere (MPLSLAB_STATE) is shared on its own either way.
+    """
+    shares = [(PROJECT_DIR, True)] if from_checkout() else [(PACKAGE_DIR, False)]
+    state = Path(os.path.abspath(state_dir()))
+    if not any(writable and state.is_relative_to(folder) for folder, writable in shares):
+        shares.append((state, True))
+    for folder, _ in shares:
+        if not SHAREABLE_PATH.match(str(folder)):
+            raise LabError(f"the micro-VM cannot share {folder}: virtme-ng takes only letters, "
+                           "digits, spaces and _+/.- in a shared folder's path",
+                           hint="set MPLSLAB_STATE to a plain path (or install mplslab there)")
+    return shares
+
+
 def vng_command(image: appliance.Appliance, *, kvm: bool, extra: list[str]) -> list[str]:
     command = [str(vng_binary()), "--root", str(image.rootfs), "--run", str(image.kernel),
-               "--cpus", VM_CPUS, "--memory", VM_MEMORY,
-               f"--rwdir={PROJECT_DIR}={PROJECT_DIR}"]
+               "--cpus", VM_CPUS, "--memory", VM_MEMORY]
+    command += [f"--{'rwdir' if writable else 'rodir'}={folder}={folder}"
+                for folder, writable in shared_folders()]
     if not kvm:
         command.append("--disable-kvm")
     return command + extra
@@ -289,8 +318,10 @@ class VmRuntime(Runtime):
     def start_vm(self, progress: Progress) -> None:
         require_qemu()
         image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
-        # The shared project directory is mounted at the same path inside the guest.
-        (image.rootfs / str(PROJECT_DIR).lstrip("/")).mkdir(parents=True, exist_ok=True)
+        # The shared folders are mounted at the same paths inside the guest.
+        state_dir().mkdir(parents=True, exist_ok=True)
+        for folder, _ in shared_folders():
+            (image.rootfs / str(folder).lstrip("/")).mkdir(parents=True, exist_ok=True)
         progress("probing KVM")
         kvm = kvm_works(image)
         # Beside the labs' folders, not in them: a failed bring-up removes its lab's folder,

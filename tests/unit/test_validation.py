@@ -112,7 +112,8 @@ def test_cli_list_json():
     assert result.exit_code == 0
     labs = json.loads(result.output)["labs"]
     assert {"option1", "option2"} <= {lab["name"] for lab in labs}
-    assert all(set(lab) == {"name", "description"} and lab["description"] for lab in labs)
+    assert all(set(lab) == {"name", "description", "origin", "path"} and lab["description"]
+               for lab in labs if lab["origin"] == "shipped")
 
 
 def test_isis_is_refused_until_built(tmp_path):
