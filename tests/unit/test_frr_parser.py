@@ -9,7 +9,6 @@ import pytest
 from emulator.model.build import load_lab
 from emulator.model.loader import read_raw
 from emulator.paths import labs_dir
-from emulator.render import node_plan
 from emulator.runtime.appliance import check_config
 
 
@@ -22,16 +21,8 @@ def lab_variants():
 
 @pytest.mark.frr_parser
 @pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
-def test_frr_10_3_parses_every_rendered_config(appliance_image, lab_name, variant):
-    lab = load_lab(lab_name, variant)
-    failures = []
-    for node in lab.nodes:
-        files, _ = node_plan(lab, node)
-        for name, text in files.items():
-            if name.endswith(".conf"):
-                result = check_config(appliance_image, node.name, text)
-                if not result.ok:
-                    failures.append(f"{node.name} {name}: {result.output}")
+def test_frr_10_3_parses_every_rendered_config(frr_parse_failures, lab_name, variant):
+    failures = frr_parse_failures(load_lab(lab_name, variant))
     assert not failures, "\n".join(failures)
 
 
