@@ -23,7 +23,7 @@ from pathlib import Path
 from emulator.errors import LabError
 from emulator.runtime import appliance
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import BOOT_DEADLINE, BootTimeout, VmRuntime, kvm_works
+from emulator.runtime.vm import BOOT_DEADLINE, BootTimeout, VmRuntime, kvm_works, owner_tag
 
 
 def burn() -> None:
@@ -40,7 +40,8 @@ def one_boot(index: int, image: appliance.Appliance, kvm: bool) -> dict:
     started = time.monotonic()
     outcome = "answered"
     try:
-        runtime.boot(image, kvm, console, progress=lambda line: None)
+        # A VM of the probe's own (its own tag, no shared record): never the labs' VM.
+        runtime.boot(image, kvm, console, progress=lambda line: None, tag=owner_tag(name))
     except BootTimeout:
         outcome = "stalled"
     except LabError as exc:

@@ -249,6 +249,11 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
     if appliance.is_built() and not force:
         out.print(f"up to date: {appliance.rootfs_path()}")
         return
+    from emulator.runtime import vm
+
+    if vm.vm_alive(vm.shared_vm()):
+        raise LabError("the micro-VM runs on the appliance being rebuilt",
+                       hint="take its labs down (mplslab status) and `mplslab vm stop` first")
     with out.status("building the appliance with mmdebstrap") as status:
         image = appliance.build(force=force,
                                 progress=lambda line: status.update(f"appliance: {line}"))
@@ -276,15 +281,18 @@ def vm_start() -> None:
 
     appliance.require_root("mplslab vm start")
     started = time.monotonic()
+    already = True
     _terminate_on_sigterm()
     try:
         with out.status("starting the micro-VM") as status:
             def progress(text: str) -> None:
                 status.update(escape(text))
                 out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
+            already = vm.pinned()
             record = vm.pin(progress)
     except BaseException as exc:
-        vm.unpin()
+        if not already:  # an earlier `vm start` stands
+            vm.unpin()
         if isinstance(exc, KeyboardInterrupt):
             err.print("interrupted: the micro-VM is stopped unless a lab uses it")
             raise typer.Exit(130) from None
@@ -383,6 +391,13 @@ def up(lab: LabArg, variant: VariantOpt = None,
     chosen, why = choose(runtime)
     out.print(f"runtime: [bold]{chosen}[/] ({escape(why)})")
     folder = LabState.folder(model.name)
+    try:
+        # Claims the lab: of two `up` at once, the second stops here and tears nothing down.
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir()
+    except FileExistsError:
+        raise LabError(f"lab {model.name} is already up (or was not taken down)",
+                       hint=f"mplslab down {model.name} first") from None
     rendered = folder / "rendered"
     state = LabState(lab=model.name, variant=model.variant, runtime=chosen,
                      rendered=str(rendered), source=model.source)

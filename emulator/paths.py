@@ -75,7 +75,8 @@ def state_dir() -> Path:
     both.
     """
     if os.environ.get("MPLSLAB_STATE"):
-        return Path(os.environ["MPLSLAB_STATE"])
+        # Absolute: the state file records paths under it that the micro-VM reads.
+        return Path(os.environ["MPLSLAB_STATE"]).absolute()
     if from_checkout():
         return PROJECT_DIR / ".mplslab"
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

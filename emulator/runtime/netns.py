@@ -89,6 +89,7 @@ class NetnsLab:
         self.lab = lab
         self.rendered = rendered
         self.run_dir = RUN_ROOT / lab
+        self.deploy_pid = RUN_ROOT / f"{lab}.deploy.pid"
 
     # -- description --------------------------------------------------------------------
     def description(self) -> dict:
@@ -112,6 +113,8 @@ class NetnsLab:
             raise StepFailed(f"lab {self.lab} already has namespaces: {sorted(existing)[:3]}")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "rendered").write_text(str(self.rendered))
+        # So that a `down` while this deploy still runs stops it first.
+        self.deploy_pid.write_text(str(os.getpid()))
         try:
             log(f"creating {len(nodes)} namespaces and {len(description['links'])} links")
             self.create_namespaces_and_links(nodes, description["links"])
@@ -130,6 +133,7 @@ class NetnsLab:
                 log(f"enabling BGP sessions once LDP labels are installed: {', '.join(waiting)}")
                 with ThreadPoolExecutor(max_workers=4) as pool:
                     list(pool.map(self.after_start, waiting))
+            self.deploy_pid.unlink(missing_ok=True)
         except BaseException:
             self.down()
             raise
@@ -253,6 +257,7 @@ class NetnsLab:
         """Total teardown: every process in the lab's namespaces, the namespaces (and so their
         veths, VLANs and VRF devices), FRR's runtime and config folders, the run folder.
         All namespaces at once: one signal round, one wait, one `ip -batch`."""
+        self.stop_deploy()
         namespaces = self.namespaces()
         pids = [pid for ns in namespaces
                 for pid in run(["ip", "netns", "pids", ns], check=False).stdout.split()]
@@ -262,7 +267,7 @@ class NetnsLab:
                     os.kill(int(pid), sig)
             deadline = time.monotonic() + 5
             while pids and time.monotonic() < deadline:
-                pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+                pids = [p for p in pids if alive(int(p))]
                 time.sleep(0.1)
             if not pids:
                 break
@@ -276,6 +281,26 @@ class NetnsLab:
             shutil.rmtree(frr.ETC / ns, ignore_errors=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
+    def stop_deploy(self) -> None:
+        """A deploy of this lab that is still running (its `up` was interrupted on the host)
+        would go on creating what `down` removes: stop it first."""
+        try:
+            pid = int(self.deploy_pid.read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            self.deploy_pid.unlink(missing_ok=True)
+            return
+        if pid != os.getpid() and b"emulator.runtime.netns" in command:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                deadline = time.monotonic() + 5
+                while alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not alive(pid):
+                    break
+        self.deploy_pid.unlink(missing_ok=True)
+
     # -- inspection ---------------------------------------------------------------------
     def status(self) -> dict:
         routers = {}
@@ -283,9 +308,18 @@ class NetnsLab:
             node = ns.split("_", 1)[1]
             pids = {daemon: path.read_text().strip()
                     for daemon, path in frr.pid_files(ns).items()}
-            running = [d for d, pid in pids.items() if pid and Path(f"/proc/{pid}").exists()]
+            running = [d for d, pid in pids.items() if pid.isdigit() and alive(int(pid))]
             routers[node] = sorted(running)
         return {"lab": self.lab, "routers": routers}
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (the guest's init may never reap a killed
+    daemon, whose /proc entry then stays)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:

@@ -73,6 +73,10 @@ class LabState:
     def load(cls, lab: str) -> LabState:
         path = cls.path(lab)
         if not path.is_file():
+            if cls.folder(lab).is_dir():
+                # An `up` killed before it wrote its state leaves the folder alone.
+                raise DamagedState(f"lab {lab} has a folder ({cls.folder(lab)}) but no state "
+                                   "file", hint=f"clean up by name: mplslab down --force {lab}")
             raise LabError(f"lab {lab} is not up", hint=f"start it: mplslab up {lab}")
         try:
             data = json.loads(path.read_text())

@@ -295,8 +295,14 @@ class VmRuntime(Runtime):
                          f"{record['ssh_port']}; also used by: "
                          f"{', '.join(vm_users()) or 'nobody'})")
             else:
+                users = [u for u in vm_users() if u != self.state.lab]
+                if vm_alive(record) and users:
+                    raise RuntimeFailure(
+                        f"the running micro-VM (used by {', '.join(users)}) does not answer SSH",
+                        hint=f"console log: {record.get('console')}; `mplslab status` tells "
+                             "whether its labs still run")
                 if record or owned_pids(owner_tag(SHARED)):
-                    stop_shared_vm()  # a VM that no longer answers is of no use
+                    stop_shared_vm()  # a VM that no longer answers and nobody uses
                 self.register()
                 self.start_vm(progress)
             self.register()
@@ -308,12 +314,17 @@ class VmRuntime(Runtime):
         users.mkdir(parents=True, exist_ok=True)
         (users / self.state.lab).touch()
 
-    def answers(self, record: dict) -> bool:
+    @staticmethod
+    def answers(record: dict) -> bool:
+        """The guest's sshd sends its banner (QEMU's port forward alone accepts connections
+        even when the guest is hung)."""
         try:
-            socket.create_connection(("127.0.0.1", int(record["ssh_port"])), timeout=5).close()
+            with socket.create_connection(("127.0.0.1", int(record["ssh_port"])),
+                                          timeout=10) as sock:
+                sock.settimeout(20)
+                return sock.recv(4) == b"SSH-"
         except (OSError, KeyError, ValueError):
             return False
-        return True
 
     def start_vm(self, progress: Progress) -> None:
         require_qemu()
@@ -355,12 +366,15 @@ class VmRuntime(Runtime):
                                  or f"deploy inside the VM failed (exit {rc})")
 
     def boot(self, image: appliance.Appliance, kvm: bool, console: Path,
-             progress: Progress) -> None:
+             progress: Progress, tag: str | None = None) -> None:
+        """Boot a VM and wait for its SSH answer. Without ``tag``, the shared VM (recorded in
+        .mplslab/_vm/); with one, a VM of the caller's own (bench/boot_probe.py)."""
         port = free_port()
         # --verbose puts the guest kernel's and init's messages in the console log.
         command = vng_command(image, kvm=kvm,
                               extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
-        tag = owner_tag(SHARED)
+        shared = tag is None
+        tag = tag or owner_tag(SHARED)
         with open(console, "w") as log:
             vm = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                   stderr=subprocess.STDOUT, env=vng_environment(tag),
@@ -368,9 +382,10 @@ class VmRuntime(Runtime):
         self._vm = vm
         self.state.vm = {"pid": vm.pid, "ssh_port": port, "console": str(console),
                          "kvm": kvm, "tag": tag}
-        # Recorded before it answers: an interrupted boot is still found and powered off.
-        shared_folder().mkdir(parents=True, exist_ok=True)
-        (shared_folder() / "vm.json").write_text(json.dumps(self.state.vm, indent=2) + "\n")
+        if shared:
+            # Recorded before it answers: an interrupted boot is still found and powered off.
+            shared_folder().mkdir(parents=True, exist_ok=True)
+            (shared_folder() / "vm.json").write_text(json.dumps(self.state.vm, indent=2) + "\n")
         progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
@@ -440,14 +455,20 @@ class VmRuntime(Runtime):
         raise AssertionError("unreachable")
 
     def stream(self, command: str, progress: Progress) -> tuple[int, str]:
-        """Run a command, passing its 'progress:' lines on as they come."""
-        _, stdout, _ = self.client().exec_command(f"{command} 2>&1")
-        lines = []
-        for line in iter(stdout.readline, ""):
-            lines.append(line)
-            if line.startswith("progress: "):
-                progress(line[len("progress: "):].strip())
-        return stdout.channel.recv_exit_status(), "".join(lines)
+        """Run a command, passing its 'progress:' lines on as they come. It runs on a pty, so
+        that when this process stops (Ctrl-C, SIGTERM) the guest's side gets SIGHUP rather
+        than deploying on alone."""
+        try:
+            _, stdout, _ = self.client().exec_command(f"{command} 2>&1", get_pty=True)
+            lines = []
+            for line in iter(stdout.readline, ""):
+                lines.append(line)
+                if line.startswith("progress: "):
+                    progress(line[len("progress: "):].strip())
+            return stdout.channel.recv_exit_status(), "".join(lines)
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
+                                 hint=f"console log: {self.state.vm.get('console')}") from None
 
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
@@ -480,15 +501,20 @@ class VmRuntime(Runtime):
         uses it."""
         with shared_lock():
             record = shared_vm()
+            registered = self.state.lab in vm_users()
             others = [u for u in vm_users() if u != self.state.lab]
-            if record.get("tag") == self.tag and vm_alive(record) and others:
+            shared = self.tag == owner_tag(SHARED)
+            # First hang up a deploy still streaming (its guest side gets SIGHUP).
+            self.close()
+            if shared and registered and others and vm_alive(record):
                 with contextlib.suppress(LabError):
                     self.remove_namespaces()
-            self.close()
+                self.close()
             (shared_folder() / "users" / self.state.lab).unlink(missing_ok=True)
-            if not others and record.get("tag") == self.tag:
+            if shared and not others:
+                # Also when an interrupted boot never wrote its record: the tag finds it.
                 stop_shared_vm(self._vm)
-            elif self.tag != owner_tag(SHARED):
+            elif not shared:
                 stop_owned(self.tag, self._vm)  # a VM of this lab's own
 
     def remove_namespaces(self) -> None:
@@ -527,6 +553,10 @@ def pinned_runtime(record: dict | None = None) -> VmRuntime:
     """A runtime for the VM itself (`mplslab vm ...`), not for a lab."""
     return VmRuntime(LabState(lab=PINNED, variant=None, runtime=VmRuntime.name, rendered="",
                               source="", vm=record or {}))
+
+
+def pinned() -> bool:
+    return PINNED in vm_users()
 
 
 def pin(progress: Progress) -> dict:

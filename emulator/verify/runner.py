@@ -92,6 +92,7 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                               f"{', '.join(k for k in phase if any(c.kind == k for c in batch))}"
                               f" ({len(batch)} checks)")
             report.results += list(pool.map(lambda c: run_check(c, runtime, deadline), batch))
+            runtime.answers.clear()  # a later phase reads afresh
     report.seconds = time.monotonic() - started
     report.passed = bool(report.results) and all(r.passed for r in report.results)
     return report

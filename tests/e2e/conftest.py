@@ -20,6 +20,12 @@ def shared_micro_vm():
     try:
         yield
     finally:
+        # A test that failed half-way may leave a lab registered: take it down, so that the
+        # VM stops whatever happened (and the assertion below still reports it).
+        left = [u for u in vm_users() if not u.startswith("_")]
+        for lab in left:
+            mplslab("down", "--force", lab, check=False)
         mplslab("vm", "stop")
+        assert not left, f"labs left registered with the micro-VM: {left}"
         assert not vm_users(), f"labs left registered with the micro-VM: {vm_users()}"
         assert not owned_pids(owner_tag(SHARED)), "`mplslab vm stop` left the micro-VM running"
