@@ -236,7 +236,12 @@ class NetnsLab:
                                      f"within {LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
                 time.sleep(1)
             for config in step["configs"]:
-                self.apply(node, suite, config)
+                path = self.rendered / node / config
+                result = self.nsexec(node, suite.change_argv(self.ns(node), path), check=False,
+                                     timeout=120)
+                if result.returncode != 0:
+                    detail = (result.stdout + result.stderr).strip()
+                    raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
 
     def route_is_labelled(self, node: str, suite, prefix: str, implicit_null_ok: bool) -> bool:
         result = run(router_argv(self.lab, node, suite.show_argv(f"show ip route {prefix} json")),

@@ -52,6 +52,17 @@ def apply_argv(pathspace: str, config: Path) -> list[str]:
     return ["vtysh", "-N", pathspace, "-f", str(config)]
 
 
+def change_argv(pathspace: str, config: Path) -> list[str]:
+    """A staged change to a running router: its lines as interactive commands in one vtysh
+    (`-f` would make bgpd treat it as a configuration read, with its deferred processing)."""
+    lines = [line.strip() for line in config.read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith(("!", "{#"))]
+    argv = ["vtysh", "-N", pathspace, "-c", "configure terminal"]
+    for line in lines:
+        argv += ["-c", line]
+    return argv
+
+
 def show_argv(command: str) -> list[str]:
     """`vtysh -c <command>` addressed to the one daemon that answers it."""
     shown = command.removeprefix("show ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -9,7 +11,9 @@ import time
 import pytest
 from labkit import E2E_LABS, MPLSLAB, assert_nothing_left, mplslab, running_lab
 
+from emulator.paths import PROJECT_DIR
 from emulator.runtime.state import LabState
+from emulator.runtime.vm import owned_pids
 from emulator.verify.runner import run_checks
 
 MINI = str(E2E_LABS / "mini.yml")
@@ -73,8 +77,24 @@ def test_interrupted_up_leaves_nothing(signum):
     assert_nothing_left("mini", state)
 
 
-def test_down_after_up_leaves_nothing():
-    with running_lab(MINI) as (model, _):
-        state = LabState.load(model.name)
-    # running_lab has run `mplslab down` and asserted; check the VM process group too.
-    assert_nothing_left("mini", state)
+def test_a_lab_of_its_own_boots_a_vm_and_its_down_powers_it_off():
+    """What a user's `make lab-up` / `make lab-down` does, outside the session's pinned VM:
+    another state folder (inside the checkout, which the guest sees) has a micro-VM of its
+    own, which the lab's `up` boots and its `down` powers off."""
+    state = PROJECT_DIR / ".mplslab-own-vm"
+    shutil.rmtree(state, ignore_errors=True)
+    env = {**os.environ, "MPLSLAB_STATE": str(state)}
+    tag = f"MPLSLAB_VM={os.path.realpath(state)}/_vm"
+    up = subprocess.run([*MPLSLAB, "up", MINI], capture_output=True, text=True, env=env,
+                        timeout=900, stdin=subprocess.DEVNULL, check=False)
+    try:
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+        assert "booting the micro-VM" in up.stdout
+        assert owned_pids(tag)
+    finally:
+        down = subprocess.run([*MPLSLAB, "down", "mini"], capture_output=True, text=True,
+                              env=env, timeout=300, check=False)
+    assert down.returncode == 0, down.stderr
+    assert not owned_pids(tag), "the lab's down left its micro-VM running"
+    assert not (state / "mini").exists() and not (state / "_vm").exists()
+    shutil.rmtree(state, ignore_errors=True)

@@ -80,3 +80,15 @@ def test_option_b_plan_stages_the_ibgp_session_after_ldp():
     assert "allow-broken-lsp" not in frr_conf
     # Nodes without the Option B swap have nothing staged.
     assert node_plan(lab, lab.node("P-2"))[1]["after_start"] == []
+
+
+def test_a_staged_config_is_applied_as_the_commands_an_operator_would_type(tmp_path):
+    from emulator.suites import frr
+
+    lab = load_lab("option2", "no-next-hop-self")
+    files, plan = node_plan(lab, lab.node("PE-ASBR-2"))
+    staged = tmp_path / "stage.conf"
+    staged.write_text(files[plan["after_start"][0]["configs"][1]])
+    assert frr.change_argv("option2_PE-ASBR-2", staged) == [
+        "vtysh", "-N", "option2_PE-ASBR-2", "-c", "configure terminal", "-c", "router bgp 2",
+        "-c", "no neighbor 10.2.0.3 shutdown", "-c", "exit"]
