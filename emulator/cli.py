@@ -95,6 +95,8 @@ def version_text() -> str:
     frr = image.package_version("frr") or "not installed"
     lines.append(f"appliance: FRR {frr}, kernel {kernel} (Debian {appliance.SUITE}, "
                  f"{image.rootfs})")
+    lines.append("FRR fixes applied: " + (", ".join(image.fixes()) or "none")
+                 + " (docs/labs/option2.md)")
     return "\n".join(lines)
 
 
@@ -257,7 +259,8 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
     with out.status("building the appliance with mmdebstrap") as status:
         image = appliance.build(force=force,
                                 progress=lambda line: status.update(f"appliance: {line}"))
-    out.print(f"built {image.rootfs} ({image.frr_version()})")
+    out.print(f"built {image.rootfs} (FRR {image.package_version('frr')}, fixes: "
+              f"{', '.join(image.fixes()) or 'none'})")
 
 
 @appliance_app.command("path")

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.paths import cache_dir
+from emulator.runtime import frr_fixes
 
 SUITE = "trixie"
 PACKAGES = [
     "frr", "frr-pythontools", "bird2", "iproute2", "iputils-ping", "procps", "tcpdump",
     "traceroute", "kmod", "linux-image-amd64", "busybox", "openssh-server", "python3",
 ]
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 # Our files in the guest: path in the appliance -> package data beside this module
 # (emulator/runtime/guest/, shipped in the wheel).
 GUEST_DIR = files("emulator.runtime") / "guest"
@@ -40,8 +41,10 @@ DIVERTED = {"/usr/sbin/sshd": "/usr/sbin/sshd.real"}
 def recipe() -> dict:
     files = {path: hashlib.sha256(source.read_bytes()).hexdigest()[:16]
              for path, source in GUEST_FILES.items()}
+    fixes = {fix.name: hashlib.sha256(fix.original.pattern + fix.replacement).hexdigest()[:16]
+             for fix in frr_fixes.FIXES}
     return {"suite": SUITE, "variant": "apt", "packages": PACKAGES, "version": RECIPE_VERSION,
-            "guest_files": files}
+            "guest_files": files, "frr_fixes": fixes}
 
 
 def recipe_id() -> str:
@@ -77,10 +80,13 @@ class Appliance:
     def kernel_version(self) -> str:
         return self.kernel.name.removeprefix("vmlinuz-")
 
-    def frr_version(self) -> str:
-        out = subprocess.run(["chroot", str(self.rootfs), "vtysh", "--version"],
-                             capture_output=True, text=True, check=False)
-        return out.stdout.split("\n")[0].strip()
+    def fixes(self) -> list[str]:
+        """The FRR defect fixes this root filesystem carries (emulator/runtime/frr_fixes.py)."""
+        try:
+            built = json.loads((self.rootfs.parent / "recipe.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return sorted(built.get("frr_fixes", {}))
 
     def package_version(self, package: str) -> str | None:
         """A Debian package's version in the root filesystem, from dpkg's database (no
@@ -145,6 +151,9 @@ def build_locked(target: Path, progress: Callable[[str], None] | None) -> Applia
                 raise LabError(f"mmdebstrap failed (exit {proc.returncode})",
                                hint=f"its output is in {log_path}")
             install_guest_files(staging / "rootfs", log)
+            if progress:
+                progress("fixing FRR defects: " + ", ".join(f.name for f in frr_fixes.FIXES))
+            frr_fixes.apply_all(staging / "rootfs")
         (staging / "recipe.json").write_text(json.dumps(
             {**recipe(), "built_seconds": round(time.monotonic() - started, 1)}, indent=2))
         if target.exists():

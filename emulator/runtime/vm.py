@@ -42,6 +42,7 @@ VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
 CONNECT_SECONDS = 180.0
 HANDSHAKE_SECONDS = 60.0
+RUN_ATTEMPTS = 3
 # While the guest boots, paramiko's transport thread logs every refused banner exchange
 # with a traceback; the boot deadline reports what matters.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
@@ -435,7 +436,10 @@ class VmRuntime(Runtime):
             return self._client
 
     def run(self, command: str, timeout: float = 60.0) -> ExecResult:
-        for attempt in (1, 2):
+        # An emulated guest under load can drop the connection or leave a channel request
+        # unanswered (paramiko: "Timeout opening channel"): try again, on a new connection
+        # from the second failure on (a new connection is served by a new sshd process).
+        for attempt in range(1, RUN_ATTEMPTS + 1):
             try:
                 _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
                 out = stdout.read().decode(errors="replace")
@@ -446,12 +450,13 @@ class VmRuntime(Runtime):
             except (OSError, paramiko.SSHException, EOFError) as exc:
                 with self._lock:
                     transport = self._client.get_transport() if self._client else None
-                    if transport is None or not transport.is_active():
-                        self._client = None  # reconnect (once) on the next attempt
-                if attempt == 2:
+                    if transport is None or not transport.is_active() or attempt >= 2:
+                        self._client = None  # the next attempt connects anew
+                if attempt == RUN_ATTEMPTS:
                     raise RuntimeFailure(
                         f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
                         hint=f"console log: {self.state.vm.get('console')}") from None
+                time.sleep(2 * attempt)
         raise AssertionError("unreachable")
 
     def stream(self, command: str, progress: Progress) -> tuple[int, str]:
