@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -214,12 +215,13 @@ class NetnsLab:
 
     def configure_suites(self, node: str) -> None:
         for suite in self.plan(node)["suites"]:
-            self.apply(node, driver(suite["name"]), suite["config"])
+            self.apply(node, suite["config"], driver(suite["name"]).apply_argv)
 
-    def apply(self, node: str, suite, config: str) -> None:
-        path = self.rendered / node / config
-        result = self.nsexec(node, suite.apply_argv(self.ns(node), path), check=False,
-                             timeout=120)
+    def apply(self, node: str, config: str, argv_for: Callable[[str, Path], list[str]]) -> None:
+        """Hand one rendered file to the router: ``argv_for`` is the suite's way (a whole
+        configuration, or staged lines typed as commands)."""
+        result = self.nsexec(node, argv_for(self.ns(node), self.rendered / node / config),
+                             check=False, timeout=120)
         if result.returncode != 0:
             detail = (result.stdout + result.stderr).strip()
             raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
@@ -236,12 +238,7 @@ class NetnsLab:
                                      f"within {LDP_LABEL_SECONDS:.0f}s (check LDP and OSPF)")
                 time.sleep(1)
             for config in step["configs"]:
-                path = self.rendered / node / config
-                result = self.nsexec(node, suite.change_argv(self.ns(node), path), check=False,
-                                     timeout=120)
-                if result.returncode != 0:
-                    detail = (result.stdout + result.stderr).strip()
-                    raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
+                self.apply(node, config, suite.change_argv)
 
     def route_is_labelled(self, node: str, suite, prefix: str, implicit_null_ok: bool) -> bool:
         result = run(router_argv(self.lab, node, suite.show_argv(f"show ip route {prefix} json")),

@@ -1,5 +1,7 @@
-"""Running checks: phase by phase, in parallel within a phase, each retried until it holds
-or its deadline passes."""
+"""Running checks: phase by phase. A phase runs in rounds: every check still open is probed
+once (in parallel, from shared readings), those that hold are done, the rest are probed again
+in the next round, until all hold or the deadline passes. A phase that does not converge
+therefore costs one deadline, however many of its checks fail."""
 
 from __future__ import annotations
 
@@ -58,20 +60,35 @@ class SharedReadings:
             return result
 
 
-def run_check(check: Check, runtime: Runtime, deadline: float) -> Result:
+def probe_once(check: Check, runtime: Runtime) -> tuple[bool, dict]:
+    try:
+        return check.probe(runtime)
+    except ProbeError as exc:
+        return False, {"error": str(exc)}
+
+
+def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
+              pool: ThreadPoolExecutor) -> list[Result]:
     started = time.monotonic()
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            passed, observed = check.probe(runtime)
-        except ProbeError as exc:
-            passed, observed = False, {"error": str(exc)}
+    results: dict[int, Result] = {}
+    attempts = [0] * len(batch)
+    open_checks = list(range(len(batch)))
+    while open_checks:
+        outcomes = list(pool.map(lambda i: probe_once(batch[i], runtime), open_checks))
         elapsed = time.monotonic() - started
-        if passed or not check.retry or elapsed + RETRY_PAUSE > deadline:
-            return Result(check.name, check.kind, check.node, passed, check.expected, observed,
-                          elapsed, attempts)
-        time.sleep(RETRY_PAUSE)
+        still_open = []
+        for i, (passed, observed) in zip(open_checks, outcomes, strict=True):
+            check = batch[i]
+            attempts[i] += 1
+            if passed or not check.retry or elapsed + RETRY_PAUSE > deadline:
+                results[i] = Result(check.name, check.kind, check.node, passed, check.expected,
+                                    observed, elapsed, attempts[i])
+            else:
+                still_open.append(i)
+        open_checks = still_open
+        if open_checks:
+            time.sleep(RETRY_PAUSE)  # longer than SHARED_READING_SECONDS: fresh readings
+    return [results[i] for i in range(len(batch))]
 
 
 def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
@@ -91,7 +108,7 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                 console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] checking "
                               f"{', '.join(k for k in phase if any(c.kind == k for c in batch))}"
                               f" ({len(batch)} checks)")
-            report.results += list(pool.map(lambda c: run_check(c, runtime, deadline), batch))
+            report.results += run_phase(batch, runtime, deadline, pool)
             runtime.answers.clear()  # a later phase reads afresh
     report.seconds = time.monotonic() - started
     report.passed = bool(report.results) and all(r.passed for r in report.results)

@@ -57,3 +57,36 @@ def test_commands_that_change_or_probe_the_data_plane_are_never_shared():
         shared.exec("P-1", argv)
         shared.exec("P-1", argv)
     assert len(real.calls) == 6
+
+
+def scripted_check(name: str, passes_on: int | None, rounds: list, retry: bool = True):
+    """A check whose probe holds from its ``passes_on``-th attempt (never when None), and
+    records in ``rounds`` which attempt of which check ran."""
+    from emulator.verify.checks import Check
+    attempts = {"n": 0}
+
+    def probe(runtime):
+        attempts["n"] += 1
+        rounds.append((name, attempts["n"]))
+        return passes_on is not None and attempts["n"] >= passes_on, {"attempt": attempts["n"]}
+    return Check(name, "ping", None, "holds", probe, retry=retry)
+
+
+def test_a_phase_retries_its_open_checks_together_until_one_deadline(monkeypatch):
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.05)
+    rounds: list = []
+    batch = [scripted_check("at once", 1, rounds), scripted_check("third try", 3, rounds),
+             scripted_check("never A", None, rounds), scripted_check("never B", None, rounds),
+             scripted_check("no retry", None, rounds, retry=False)]
+    with ThreadPoolExecutor(4) as pool:
+        results = runner.run_phase(batch, SharedReadings(CountingRuntime()), 0.6, pool)
+    assert [r.name for r in results] == [c.name for c in batch]
+    by_name = {r.name: r for r in results}
+    assert by_name["at once"].passed and by_name["at once"].attempts == 1
+    assert by_name["third try"].passed and by_name["third try"].attempts == 3
+    assert by_name["no retry"].attempts == 1 and not by_name["no retry"].passed
+    never = [by_name["never A"], by_name["never B"]]
+    # Both failing checks ran in the same rounds, so the phase cost one deadline, not two.
+    assert not any(r.passed for r in never)
+    assert never[0].attempts == never[1].attempts > 3
+    assert never[0].observed == {"attempt": never[0].attempts}
