@@ -4,6 +4,14 @@ from emulator.runtime import appliance
 
 
 @pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory) -> dict:
+    """The wheel built from the checkout and installed into a fresh virtual environment, and
+    a work folder and state folder for it outside the checkout (tests/wheelkit.py)."""
+    from wheelkit import build_and_install
+    return build_and_install(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
 def appliance_image() -> appliance.Appliance:
     """The Debian 13 + FRR 10.3 root filesystem, built once and cached across runs."""
     return appliance.build(progress=lambda line: print(f"appliance: {line}", flush=True))

@@ -10,15 +10,12 @@ environment) and `pip install` of the wheel and its dependencies need PyPI, or p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from wheelkit import VERSION, run, wheel_run
 
 from emulator.model.build import load_lab
 from emulator.paths import PROJECT_DIR, labs_dir, templates_dir
@@ -27,16 +24,6 @@ from emulator.render import render_lab
 pytestmark = pytest.mark.wheel
 
 SHIPPED = sorted(p.stem for p in labs_dir().glob("*.yml"))
-VERSION = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
-
-
-def run(argv: list[str], cwd: Path, env: dict | None = None, timeout: float = 300,
-        ) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
-    assert result.returncode == 0, f"{argv}: exit {result.returncode}\n{result.stdout}\n" \
-                                   f"{result.stderr}"
-    return result
 
 
 def runtime_files() -> set[str]:
@@ -50,35 +37,13 @@ def runtime_files() -> set[str]:
     return wanted
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> dict:
-    """The sdist and the wheel built from the checkout, and the wheel installed into a fresh
-    virtual environment; the environment mplslab runs in, outside the checkout."""
-    base = tmp_path_factory.mktemp("wheel")
-    assert PROJECT_DIR not in base.resolve().parents
-    dist = base / "dist"
-    # Without arguments, build makes the sdist and then the wheel from the sdist: a file
-    # missing from the sdist is missing from that wheel too.
-    run([sys.executable, "-m", "build", "--outdir", str(dist), str(PROJECT_DIR)], base)
-    wheel = next(dist.glob(f"mplslab-{VERSION}-*.whl"))
-    sdist = next(dist.glob(f"mplslab-{VERSION}.tar.gz"))
-    venv = base / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], base)
-    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-         "--disable-pip-version-check", str(wheel)], base, timeout=600)
-    work = base / "work"
-    work.mkdir()
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("MPLSLAB_") and key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env |= {"MPLSLAB_USER_LABS": str(base / "user-labs"),
-            "XDG_STATE_HOME": str(base / "state"), "PYTHONDONTWRITEBYTECODE": "1"}
-    return {"base": base, "wheel": wheel, "sdist": sdist, "venv": venv, "work": work,
-            "env": env}
+@pytest.fixture
+def installed(installed_wheel) -> dict:
+    return installed_wheel
 
 
 def mplslab(installed: dict, *args: str, env: dict | None = None) -> str:
-    return run([str(installed["venv"] / "bin" / "mplslab"), *args], installed["work"],
-               env=installed["env"] | (env or {}), timeout=120).stdout
+    return wheel_run(installed, *args, env=env, timeout=120).stdout
 
 
 def test_the_wheel_and_the_sdist_carry_everything(installed):
