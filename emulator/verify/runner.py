@@ -18,22 +18,24 @@ from emulator.verify.expectations import derive
 
 RETRY_PAUSE = 2.0
 WORKERS = 4
-# How long one reading of a router's state serves every check that asks for it. Shorter
-# than RETRY_PAUSE, so that a retried check always reads afresh.
-SHARED_READING_SECONDS = 1.5
 
 
 class SharedReadings:
-    """Checks of one phase ask the same routers the same questions (`show mpls table`, the
-    VPNv4 table): each question is put to a router once, and its answer serves every check
-    that asks within SHARED_READING_SECONDS. Under software emulation every vtysh call costs
-    about half a second; the answers are the same as asking each time."""
+    """Checks ask the same routers the same questions (`show mpls table`, the VPNv4 table):
+    within one round of a phase each question is put to a router once, and its answer serves
+    every check of that round. The runner starts every round with a clean slate
+    (``new_round``), so a retried check always reads afresh. Under software emulation every
+    vtysh call costs about half a second; the answers are the same as asking each time."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self.answers: dict[tuple, tuple[float, ExecResult]] = {}
+        self.answers: dict[tuple, ExecResult] = {}
         self.locks: dict[tuple, threading.Lock] = {}
         self.guard = threading.Lock()
+
+    def new_round(self) -> None:
+        with self.guard:
+            self.answers.clear()
 
     def __getattr__(self, name):
         return getattr(self.runtime, name)
@@ -52,11 +54,10 @@ class SharedReadings:
         with self.guard:
             lock = self.locks.setdefault(key, threading.Lock())
         with lock:
-            cached = self.answers.get(key)
-            if cached and time.monotonic() - cached[0] < SHARED_READING_SECONDS:
-                return cached[1]
+            if key in self.answers:
+                return self.answers[key]
             result = self.runtime.exec(node, argv, timeout=timeout)
-            self.answers[key] = (time.monotonic(), result)
+            self.answers[key] = result
             return result
 
 
@@ -74,6 +75,7 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
     attempts = [0] * len(batch)
     open_checks = list(range(len(batch)))
     while open_checks:
+        runtime.new_round()
         outcomes = list(pool.map(lambda i: probe_once(batch[i], runtime), open_checks))
         elapsed = time.monotonic() - started
         still_open = []
@@ -87,7 +89,7 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
                 still_open.append(i)
         open_checks = still_open
         if open_checks:
-            time.sleep(RETRY_PAUSE)  # longer than SHARED_READING_SECONDS: fresh readings
+            time.sleep(RETRY_PAUSE)
     return [results[i] for i in range(len(batch))]
 
 
@@ -109,7 +111,6 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                               f"{', '.join(k for k in phase if any(c.kind == k for c in batch))}"
                               f" ({len(batch)} checks)")
             report.results += run_phase(batch, runtime, deadline, pool)
-            runtime.answers.clear()  # a later phase reads afresh
     report.seconds = time.monotonic() - started
     report.passed = bool(report.results) and all(r.passed for r in report.results)
     return report

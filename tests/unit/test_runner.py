@@ -1,5 +1,5 @@
-"""The runner's shared readings: one question per router per moment, never a stale answer
-to a retry, never a cached change."""
+"""The runner: one question per router per round of a phase, never a stale answer to a
+retry, never a cached change; a phase that does not converge costs one deadline."""
 
 from __future__ import annotations
 
@@ -39,14 +39,28 @@ def test_concurrent_identical_readings_ask_the_router_once():
     assert len(real.calls) == 3
 
 
-def test_a_reading_expires_before_a_retry(monkeypatch):
-    monkeypatch.setattr(runner, "SHARED_READING_SECONDS", 0.1)
+def test_a_new_round_reads_afresh():
     real = CountingRuntime()
     shared = SharedReadings(real)
     assert shared.exec("P-1", SHOW).stdout == "answer 1"
-    time.sleep(0.15)
+    assert shared.exec("P-1", SHOW).stdout == "answer 1"
+    shared.new_round()
     assert shared.exec("P-1", SHOW).stdout == "answer 2"
-    assert runner.RETRY_PAUSE > 1.5
+
+
+def test_each_round_of_a_phase_asks_each_question_once(monkeypatch):
+    from emulator.verify.checks import Check
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.01)
+    real = CountingRuntime()
+
+    def probe(runtime):  # two checks reading the same table, neither ever satisfied
+        runtime.exec("P-1", SHOW)
+        return False, {}
+    batch = [Check(f"c{i}", "mpls-lfib", "P-1", "x", probe) for i in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        results = runner.run_phase(batch, SharedReadings(real), 0.3, pool)
+    rounds = results[0].attempts
+    assert results[1].attempts == rounds and len(real.calls) == rounds
 
 
 def test_commands_that_change_or_probe_the_data_plane_are_never_shared():
