@@ -1,7 +1,7 @@
 """Hostile input: every bad lab file gets one clear message and exit code 2.
 
 Property, for every case: `validate` and `render` exit with 0 or 2, print no traceback, and
-answer within a few seconds. The cases are the hostile inputs found so far (fixtures, each
+never hang (HANG_SECONDS). The cases are the hostile inputs found so far (fixtures, each
 also checked for its message) and seeded random mutations of the shipped labs: deleted
 keys, changed types, duplicated entries, swapped values, huge numbers, odd strings,
 truncated files and binary garbage. FUZZ_SEED and FUZZ_CASES change the run.
@@ -18,7 +18,6 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,9 @@ from emulator.paths import PROJECT_DIR, labs_dir
 
 SEED = int(os.environ.get("FUZZ_SEED", "20240610"))
 CASES = int(os.environ.get("FUZZ_CASES", "400"))
-SECONDS_PER_CASE = 5
+# Not a speed limit (benchmarks measure speed): a case still running after this long is
+# taken for a hang (an alias bomb, a runaway expansion), which no input may cause.
+HANG_SECONDS = 30
 SHIPPED = sorted(labs_dir().glob("*.yml"))
 OPTION1 = (labs_dir() / "option1.yml").read_text()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,26 +61,24 @@ def deadline(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_cli(args: list[str]) -> tuple[int, str, float]:
-    started = time.monotonic()
-    with deadline(SECONDS_PER_CASE * 2):
+def run_cli(args: list[str]) -> tuple[int, str]:
+    with deadline(HANG_SECONDS):
         result = CliRunner().invoke(app, args)
     output = result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         output += f"\nTraceback: {type(result.exception).__name__}: {result.exception}"
-    return result.exit_code, output, time.monotonic() - started
+    return result.exit_code, output
 
 
 def check_case(path: Path, out: Path) -> str:
     """Run validate and render on one file; assert the property; return validate's output."""
     outputs = []
     for args in (["validate", str(path)], ["render", str(path), "--out", str(out)]):
-        code, output, seconds = run_cli(args)
+        code, output = run_cli(args)
         context = f"{' '.join(args[:1])} on:\n{path.read_bytes()[:800]!r}\n-> {output}"
         assert code in (0, 2), context
         assert "Traceback" not in output, context
         assert "internal error" not in output, context
-        assert seconds < SECONDS_PER_CASE, f"{seconds:.1f}s: {context}"
         if code == 2:
             assert output.count("error:") == 1, context
         outputs.append(output)
@@ -248,7 +247,7 @@ def test_render_onto_a_file_or_an_unwritable_place(tmp_path):
     afile.write_text("")
     for out, fragment in ((afile, "is a file"), (afile / "sub", "is a file"),
                           (Path("/proc/mplslab-out"), "")):
-        code, output, _ = run_cli(["render", lab, "--out", str(out)])
+        code, output = run_cli(["render", lab, "--out", str(out)])
         assert code == 2 and "Traceback" not in output, output
         assert fragment in output
 
@@ -259,11 +258,11 @@ def test_list_shows_a_broken_lab_and_the_good_ones(tmp_path, monkeypatch):
     (tmp_path / "broken.yml").write_bytes(b"name: broken\ntitle: \xff\n")
     (tmp_path / "markup.yml").write_text("name: [/]\n")
     monkeypatch.setenv("MPLSLAB_LABS", str(tmp_path))
-    code, output, _ = run_cli(["list"])
+    code, output = run_cli(["list"])
     assert code == 0, output
     assert "broken" in output and "not UTF-8" in " ".join(output.split())
     assert all(path.stem in output for path in SHIPPED)
-    code, output, _ = run_cli(["list", "--json"])
+    code, output = run_cli(["list", "--json"])
     assert code == 0, output
     import json
 
@@ -276,7 +275,7 @@ def test_verify_refuses_an_unwritable_report_before_any_check(tmp_path, monkeypa
     afile = tmp_path / "afile"
     afile.write_text("")
     for option in ("--json", "--junit"):
-        code, output, _ = run_cli(["verify", "option1", option, str(afile / "report")])
+        code, output = run_cli(["verify", "option1", option, str(afile / "report")])
         assert code == 2 and "Traceback" not in output, output
         assert f"{option} {afile / 'report'} cannot be written" in " ".join(output.split())
 
@@ -490,7 +489,6 @@ def mutated_cases():
 
 
 def test_random_mutations_of_the_shipped_labs(tmp_path):
-    started = time.monotonic()
     outcomes = {0: 0, 2: 0}
     for index, content in mutated_cases():
         path = tmp_path / f"case{index}.yml"
@@ -499,4 +497,3 @@ def test_random_mutations_of_the_shipped_labs(tmp_path):
         outcomes[0 if output.startswith("ok") else 2] += 1
     # Mostly refused, some still valid: the mutations reach past the first check.
     assert outcomes[2] > CASES // 2 and outcomes[0] > 0, outcomes
-    assert time.monotonic() - started < 60
