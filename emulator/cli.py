@@ -242,6 +242,27 @@ def render(lab: LabArg,
               emoji=False)
 
 
+@app.command()
+@handle_errors
+def graph(lab: LabArg,
+          out_path: Annotated[Path | None, typer.Option(
+              "--out", "-o", help="file to write (default: <lab>.<format> here)")] = None,
+          fmt: Annotated[str, typer.Option("--format", "-f", help="svg, png or dot")] = "svg",
+          variant: VariantOpt = None) -> None:
+    """Draw the lab: ASes as clusters, routers by role, inter-AS links, BGP sessions by family."""
+    from emulator.training.graph import write
+
+    model = load_lab(lab, variant)
+    target = out_path or Path(f"{model.name}.{fmt}")
+    try:
+        written = write(model, target, fmt)
+    except OSError as exc:
+        raise LabError(f"cannot write {target}: {exc.strerror or exc}",
+                       hint="give a path you can write to (--out)") from None
+    out.print(f"drew {model.name} ({len(model.nodes)} routers, {len(model.sessions)} BGP "
+              f"sessions) into {escape(str(written))}", emoji=False)
+
+
 @appliance_app.command("build")
 @handle_errors
 def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> None:

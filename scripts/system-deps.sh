@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tool needs on the host: QEMU (the micro-VM), mmdebstrap (the appliance
 # root filesystem), iproute2/kmod (namespaces), busybox-static (virtme-ng's initramfs),
-# the ssh client (interactive `mplslab exec`). Installs only what is missing.
+# the ssh client (interactive `mplslab exec`), Graphviz (`mplslab graph`). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
@@ -11,6 +11,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 [ -x /bin/busybox ] || need+=(busybox-static)
+command -v dot >/dev/null || need+=(graphviz)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
