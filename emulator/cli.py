@@ -263,6 +263,78 @@ def graph(lab: LabArg,
               f"sessions) into {escape(str(written))}", emoji=False)
 
 
+@app.command()
+@handle_errors
+def explain(lab: LabArg,
+            prefix: Annotated[str | None, typer.Argument(
+                help="a site prefix, an address in one, or a CE; none: the lab's story")] = None,
+            source: Annotated[str | None, typer.Option(
+                "--from", help="the site a packet starts from (default: one on another PE)")
+            ] = None,
+            variant: VariantOpt = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The slide's walkthrough: who holds a prefix's VPNv4 route with which next hop and
+    label, where they are rewritten, and the label stack on every link of the packet's path."""
+    from emulator.training.explain import story, walkthrough
+
+    model = load_lab(lab, variant)
+    if prefix is None:
+        told = story(model)
+        if as_json:
+            print(json.dumps(told, indent=2))
+            return
+        print_story(told)
+        return
+    walk = walkthrough(model, prefix, source)
+    if as_json:
+        print(json.dumps(walk.as_dict(), indent=2))
+        return
+    print_walkthrough(walk)
+
+
+def print_story(told: dict) -> None:
+    out.print(f"[bold]{escape(told['title'])}[/] ({escape(told['lab'])}"
+              f"{', ' + escape(told['variant']) if told['variant'] else ''})")
+    out.print(escape(told["description"]))
+    for note in told["deviations"]:
+        out.print(f"[yellow]deviation:[/] {escape(note)}")
+    for vpn in told["vpns"]:
+        out.print(f"\n[bold]{escape(vpn['vpn'])}[/]  RD {vpn['rd']}  import "
+                  f"{', '.join(vpn['import'])}  export {', '.join(vpn['export'])}")
+        for site in vpn["sites"]:
+            out.print(f"  {escape(site['prefix'])} behind {escape(site['ce'])} on "
+                      f"{escape(site['pe'])}")
+        for path in vpn["paths"]:
+            out.print(f"  {escape(path['from'])} → {escape(path['to'])}: "
+                      f"{' → '.join(map(escape, path['routers']))}, up to "
+                      f"{path['deepest_stack']} labels")
+    out.print("\n[dim]mplslab explain LAB PREFIX walks one prefix hop by hop[/]")
+
+
+def print_walkthrough(walk) -> None:
+    out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
+              f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
+              f"{escape(walk.origin)}  [dim]({escape(walk.lab)}"
+              f"{', ' + escape(walk.variant) if walk.variant else ''})[/]")
+    table = Table("router", "next hop", "label from", "AS path", title="control plane: "
+                  f"who holds {walk.rd}:{walk.prefix}", title_justify="left")
+    for holder in walk.holders:
+        table.add_row(holder.router, holder.next_hop, holder.label_from,
+                      holder.as_path or "")
+    out.print(table)
+    for reason in dict.fromkeys(h.rewrites for h in walk.holders if h.rewrites):
+        out.print(f"  rewritten: {escape(reason)}")
+    if walk.absent_on:
+        out.print(f"  must hold no route to it: {', '.join(walk.absent_on)}")
+    if walk.links:
+        table = Table("link", "interface", "labels", "what", title=f"data plane: "
+                      f"{walk.packet_from} → {walk.prefix}", title_justify="left")
+        for link in walk.links:
+            table.add_row(link["link"], link["interface"], str(link["labels"]), link["what"])
+        out.print(table)
+    out.print("[dim]the live routers: mplslab verify (vpnv4-route, label-chain, wire-labels)[/]")
+
+
 @appliance_app.command("build")
 @handle_errors
 def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> None:
