@@ -1,7 +1,11 @@
-"""Bring-up figures for a lab: VM boot, deploy, convergence (first full verify), and the
-resident memory of each router's daemons. Prints figures; asserts nothing.
+"""Bring-up figures per lab: VM boot, deploy, convergence (first full verify), the verify of a
+converged lab, and memory (each router's daemons, the whole guest). Prints figures; asserts
+nothing.
 
-    python bench/bringup.py [LAB] [--variant V]
+    python bench/bringup.py [LAB ...] [--variant V] [--all]
+
+With several labs (or --all: every shipped lab, default variant) it ends with one table. Run
+it with no other lab up; with `mplslab vm start` first the VM boot is left out of `up`.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from emulator.model.build import load_lab
+from emulator.paths import labs_dir
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
 from emulator.verify.runner import run_checks
@@ -20,15 +26,37 @@ from emulator.verify.runner import run_checks
 STEP = re.compile(r"^\s+(\d+\.\d)s (.*)$")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("lab", nargs="?", default="option1")
-    parser.add_argument("--variant")
-    args = parser.parse_args()
-    model = load_lab(args.lab, args.variant)
-    command = [sys.executable, "-m", "emulator", "up", args.lab]
-    if args.variant:
-        command += ["--variant", args.variant]
+@dataclass
+class Figures:
+    lab: str
+    routers: int
+    boot: float | None
+    up: float
+    deploy: float | None
+    converge: float
+    verify: float
+    checks: int
+    passed: bool
+    routers_mib: float
+    guest_used_mib: float | None
+
+
+def guest_used_mib(runtime) -> float | None:
+    """Memory in use in the whole guest (the VM runtime), from /proc/meminfo."""
+    run = getattr(runtime, "run", None)
+    if run is None:
+        return None
+    fields = dict(line.split(":", 1) for line in run("cat /proc/meminfo").stdout.splitlines()
+                  if ":" in line)
+    kib = lambda key: int(fields[key].split()[0])  # noqa: E731
+    return (kib("MemTotal") - kib("MemAvailable")) / 1024
+
+
+def measure(lab: str, variant: str | None) -> Figures:
+    model = load_lab(lab, variant)
+    command = [sys.executable, "-m", "emulator", "up", lab]
+    if variant:
+        command += ["--variant", variant]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     up_seconds = time.monotonic() - started
@@ -37,7 +65,7 @@ def main() -> None:
         sys.exit(1)
     steps = [(float(m.group(1)), m.group(2)) for line in result.stdout.splitlines()
              if (m := STEP.match(line))]
-    boot = next((t for t, text in steps if text.startswith("deploying routers")), None)
+    deploying = next((t for t, text in steps if text.startswith("deploying routers")), None)
     booting = next((t for t, text in steps if text.startswith("booting")), None)
     try:
         runtime = make_runtime(LabState.load(model.name))
@@ -49,28 +77,59 @@ def main() -> None:
         verify = time.monotonic() - verify_started
         print(f"lab {model.name} ({model.variant or 'default'}), runtime {runtime.name}, "
               f"{len(model.nodes)} routers")
-        if boot is not None and booting is not None:
-            print(f"VM boot (start to SSH answer): {boot - booting:6.1f} s")
+        if deploying is not None and booting is not None:
+            print(f"VM boot (start to SSH answer): {deploying - booting:6.1f} s")
         print(f"mplslab up, total:             {up_seconds:6.1f} s")
-        if boot is not None:
-            print(f"deploy inside the VM:          {up_seconds - boot:6.1f} s")
+        if deploying is not None:
+            print(f"deploy inside the VM:          {up_seconds - deploying:6.1f} s")
         print(f"first verify (convergence):    {converge:6.1f} s  passed={report.passed}")
         print(f"verify of a converged lab:     {verify:6.1f} s  passed={again.passed} "
               f"({len(again.results)} checks)")
-        slowest = sorted(again.results, key=lambda r: r.seconds, reverse=True)[:3]
-        print("slowest checks: " + ", ".join(f"{r.kind} {r.name} {r.seconds:.1f}s"
-                                             for r in slowest))
         print("resident memory per router (sum of its FRR daemons):")
+        total = 0.0
         for node in model.nodes:
             # Inside the router, `ip netns identify` names its own namespace.
             out = runtime.exec(node.name, ["sh", "-c", "ps -o rss= -p $(ip netns pids "
                                                        "$(ip netns identify) | paste -sd, -)"]
                                ).stdout
-            rss = sum(int(v) for v in out.split() if v.isdigit())
-            print(f"  {node.name:10s} {rss / 1024:6.1f} MiB  ({', '.join(node.daemons)})")
+            rss = sum(int(v) for v in out.split() if v.isdigit()) / 1024
+            total += rss
+            print(f"  {node.name:14s} {rss:6.1f} MiB  ({', '.join(node.daemons)})")
+        guest = guest_used_mib(runtime)
+        if guest is not None:
+            print(f"memory in use in the guest:    {guest:6.0f} MiB")
+        return Figures(model.name, len(model.nodes),
+                       deploying - booting if deploying is not None and booting is not None
+                       else None, up_seconds,
+                       up_seconds - deploying if deploying is not None else None, converge,
+                       verify, len(again.results), report.passed and again.passed, total, guest)
     finally:
         subprocess.run([sys.executable, "-m", "emulator", "down", model.name],
                        capture_output=True, check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("labs", nargs="*")
+    parser.add_argument("--variant")
+    parser.add_argument("--all", action="store_true", help="every shipped lab")
+    args = parser.parse_args()
+    labs = sorted(p.stem for p in labs_dir().glob("*.yml")) if args.all else (
+        args.labs or ["option1"])
+    rows = []
+    for lab in labs:
+        rows.append(measure(lab, args.variant))
+        print(flush=True)
+    if len(rows) > 1:
+        show = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
+        print(f"{'lab':10s} {'routers':>7s} {'boot s':>6s} {'up s':>5s} {'deploy s':>8s} "
+              f"{'converge s':>10s} {'verify s':>8s} {'checks':>6s} {'routers MiB':>11s} "
+              f"{'guest MiB':>9s} passed")
+        for r in rows:
+            print(f"{r.lab:10s} {r.routers:7d} {show(r.boot):>6s} {show(r.up):>5s} "
+                  f"{show(r.deploy):>8s} {show(r.converge):>10s} {show(r.verify):>8s} "
+                  f"{r.checks:6d} {show(r.routers_mib):>11s} {show(r.guest_used_mib):>9s} "
+                  f"{r.passed}")
 
 
 if __name__ == "__main__":
