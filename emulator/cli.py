@@ -624,18 +624,26 @@ def verify(lab: Annotated[str, typer.Argument(help="a running lab")],
            json_path: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
            junit_path: Annotated[Path | None, typer.Option("--junit", help="JUnit XML")] = None,
            deadline: Annotated[float, typer.Option(help="seconds each check may retry")] = 120,
+           kinds: Annotated[list[str] | None, typer.Option(
+               "--kind", help="only checks of this kind (repeatable; default: every kind)")
+           ] = None,
            ) -> None:
     """Check the live routers against what the lab's option requires."""
+    from emulator.verify.checks import KINDS
     from emulator.verify.report import print_report, write_json, write_junit
     from emulator.verify.runner import run_checks
 
+    unknown = [k for k in kinds or [] if k not in KINDS]
+    if unknown:
+        raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
     # A report that cannot be written is refused before any check runs.
     for option, path in (("--json", json_path), ("--junit", junit_path)):
         if path is not None:
             check_output_file(path, option)
     state, runtime = live_runtime(lab)
     model = deployed_model(state)
-    report = run_checks(model, runtime, deadline=deadline, console=out)
+    report = run_checks(model, runtime, deadline=deadline, console=out,
+                        kinds=set(kinds) if kinds else None)
     print_report(report, out)
     if json_path:
         write_json(report, json_path)

@@ -167,3 +167,9 @@ def test_the_cli_module_runs_as_a_program(state_dir):
                             text=True, env={**os.environ, "MPLSLAB_STATE": str(state_dir)},
                             check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_verify_refuses_an_unknown_check_kind_before_anything(state_dir):
+    result = mplslab("verify", "option1", "--kind", "ping", "--kind", "pong")
+    assert result.exit_code == 2, result.output
+    assert "unknown check kind 'pong'" in result.output and "label-steady" in result.output
