@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from emulator.model.build import load_all_variants, load_lab
 from emulator.model.loader import SHIPPED, lab_files
 from emulator.paths import check_output_file, check_output_folder, user_labs_dir
 from emulator.render import render_lab
+
+if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
+    from emulator.training.explain import Walkthrough
 
 # add_completion: typer's --install-completion and --show-completion (bash, zsh, fish, pwsh).
 app = typer.Typer(add_completion=True, no_args_is_help=True,
@@ -311,7 +314,7 @@ def print_story(told: dict) -> None:
     out.print("\n[dim]mplslab explain LAB PREFIX walks one prefix hop by hop[/]")
 
 
-def print_walkthrough(walk) -> None:
+def print_walkthrough(walk: Walkthrough) -> None:
     out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
               f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
               f"{escape(walk.origin)}  [dim]({escape(walk.lab)}"
