@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
+from emulator.verify.expectations import sites
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
 
@@ -43,10 +44,6 @@ class Walkthrough:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def sites(lab: Lab) -> list[Node]:
-    return [n for n in lab.nodes if n.site is not None]
 
 
 def find_site(lab: Lab, what: str) -> Node:
