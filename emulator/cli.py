@@ -280,7 +280,7 @@ def explain(lab: LabArg,
     label, where they are rewritten, and the label stack on every link of the packet's path."""
     from emulator.training.explain import story, walkthrough
 
-    model = load_lab(lab, variant)
+    model = model_of(lab, variant)
     if prefix is None:
         told = story(model)
         if as_json:
@@ -335,6 +335,10 @@ def print_walkthrough(walk: Walkthrough) -> None:
         for link in walk.links:
             table.add_row(link["link"], link["interface"], str(link["labels"]), link["what"])
         out.print(table)
+    for router, reasons in walk.settings.items():
+        for reason in reasons:
+            out.print(f"  {escape(router)}: [cyan]{escape(reason['setting'])}[/] — "
+                      f"{escape(reason['why'])}")
     out.print("[dim]the live routers: mplslab verify (vpnv4-route, label-chain, wire-labels)[/]")
 
 
@@ -467,6 +471,19 @@ def deployed_model(state):
     except (OSError, ValueError):
         raise LabError(f"the deployed model of lab {state.lab} cannot be read ({path})",
                        hint=f"take it down and up again: mplslab down {state.lab}") from None
+
+
+def model_of(lab: str, variant: str | None):
+    """The model of a lab that is up (as deployed: the lab file may have changed since),
+    else the lab file's."""
+    from emulator.runtime.state import LabState, lab_name_of
+
+    name = lab_name_of(lab)
+    if LabState.path(name).is_file():
+        state = LabState.load(name)
+        if variant in (None, state.variant):
+            return deployed_model(state)
+    return load_lab(lab, variant)
 
 
 @app.command()

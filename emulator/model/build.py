@@ -681,6 +681,7 @@ class Builder:
         passes_next_hop = any(not n.ebgp and not n.next_hop_self and "ipv4-vpn" in n.families
                               for n in draft.neighbors.get(None, []))
         host_routes = []
+        reasons: list[topology.Reason] = []
         if ebgp_vpn_peers and passes_next_hop and self.ldp_of(draft):
             # Option B without next-hop-self: the slide's /32 host route to the eBGP
             # neighbour, advertised into the IGP so that an LSP (with a real label, popped
@@ -690,11 +691,24 @@ class Builder:
                 host_routes.append(host)
                 draft.static_routes.append(topology.StaticRoute(prefix=host,
                                                                 nexthop=peer.address))
+                reasons.append(topology.Reason(
+                    setting=f"static route {host} via {peer.address}, redistributed into "
+                            "the IGP and labelled by LDP (install allow-broken-lsp)",
+                    why=f"the VPN routes from eBGP neighbour {peer.peer} keep it as next hop "
+                        "inside this AS (no next-hop-self): the PEs need an LSP to it"))
         if ebgp_vpn and self.ldp_of(draft):
             for vrf_name, neighbors in draft.neighbors.items():
                 draft.neighbors[vrf_name] = [
                     n.model_copy(update={"wait_for_ldp_label": True})
                     if "ipv4-vpn" in n.families and not n.ebgp else n for n in neighbors]
+            waiting = [n.peer for n in draft.neighbors.get(None, []) if n.wait_for_ldp_label]
+            if waiting:
+                reasons.append(topology.Reason(
+                    setting=f"VPNv4 session to {', '.join(waiting)} enabled only once LDP "
+                            "labels the route to it",
+                    why="an Option B ASBR binds its swap entries when the routes arrive: "
+                        "before LDP has a label for the next hop they would lack their "
+                        "transport label for good (docs/labs/option2.md)"))
         interfaces = []
         for interface in draft.interfaces:
             if ebgp_vpn and interface.mpls:
@@ -702,6 +716,13 @@ class Builder:
                 # hop the ASBR rewrites, on both its core and inter-AS interfaces.
                 interface = interface.model_copy(update={"l3vpn_switching": True})
             interfaces.append(interface)
+        switching = [i.name for i in interfaces if i.l3vpn_switching]
+        if switching:
+            reasons.append(topology.Reason(
+                setting=f"mpls bgp l3vpn-multi-domain-switching on {', '.join(switching)}",
+                why="VPNv4 over eBGP without VRFs (Option B): this router rewrites the next "
+                    "hop, so it allocates a label of its own per VPN route and swaps it to "
+                    "the label it received, in both directions"))
         router_id = (draft.loopback.ip if draft.loopback else
                      next(i.address.ip for i in interfaces if i.scope == "site"))
         ospf = []
@@ -721,6 +742,11 @@ class Builder:
                                     redistribute=sorted(body["redistribute"]))
                for vrf, body in draft.rip.items()]
         has_lu = any("ipv4-labeled-unicast" in n.families for n in draft.neighbors.get(None, []))
+        if has_lu:
+            reasons.append(topology.Reason(
+                setting="no bgp network import-check",
+                why="a labelled loopback (BGP labelled unicast) is announced with itself as "
+                    "next hop; the import check would mark it invalid"))
         bgp = []
         if draft.neighbors.get(None) or (vrfs and draft.provider):
             bgp.append(topology.BgpInstance(
@@ -735,12 +761,9 @@ class Builder:
                 neighbors=draft.neighbors.get(vrf.name, [])))
         ldp = any(i.ldp for i in interfaces)
         mpls = any(i.mpls for i in interfaces)
-        daemons = ["mgmtd", "zebra"]
-        daemons += ["bgpd"] if bgp else []
-        daemons += ["ospfd"] if ospf else []
-        daemons += ["ripd"] if rip else []
-        daemons += ["ldpd"] if ldp else []
-        daemons += ["staticd"] if draft.static_routes else []
+        protocols = [name for name, runs in (("bgp", bgp), ("ospf", ospf), ("rip", rip),
+                                             ("ldp", ldp), ("static", draft.static_routes))
+                     if runs]
         suites = {"igp": "frr", "ldp": "frr", "bgp": "frr", **draft.spec.suites}
         site = None
         if draft.spec.site is not None:
@@ -752,7 +775,12 @@ class Builder:
             loopback=draft.loopback, interfaces=interfaces, suites=suites, site=site, vrfs=vrfs,
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,
-            fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, daemons=daemons)
+            fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, protocols=protocols,
+            reasons=reasons + ([topology.Reason(
+                setting="mpls fec nexthop-resolution",
+                why="BGP next hops learned with a label (labelled unicast or an Option B "
+                    "eBGP peer) must resolve over LDP-labelled IGP routes")]
+                if ldp and (has_lu or ebgp_vpn) else []))
 
 
 def load_all_variants(lab: str) -> list[topology.Lab]:

@@ -114,6 +114,18 @@ class Site(Model):
     address: ipaddress.IPv4Interface
 
 
+# Which entry of Node.suites runs each protocol.
+PROTOCOL_KIND = {"bgp": "bgp", "ospf": "igp", "rip": "igp", "static": "igp", "ldp": "ldp"}
+
+
+class Reason(Model):
+    """Why the builder derived a setting the lab file does not state: `mplslab explain` and
+    the docs print these beside the setting."""
+
+    setting: str  # as a template prints it, e.g. "mpls bgp l3vpn-multi-domain-switching on eth1"
+    why: str
+
+
 class Node(Model):
     name: str
     role: Role
@@ -138,13 +150,19 @@ class Node(Model):
     # zebra resolves BGP labelled next hops over IGP/LDP labelled routes (FRR >= 10.2).
     fec_nexthop_resolution: bool = False
     mpls: bool = False
-    daemons: list[str]
+    # The routing protocols it runs (bgp, ospf, rip, ldp, static); its suites say by whom.
+    protocols: list[str]
+    reasons: list[Reason] = []
 
     def interface(self, name: str) -> Interface:
         for interface in self.interfaces:
             if interface.name == name:
                 return interface
         raise KeyError(f"{self.name} has no interface {name}")
+
+    def runs(self, suite: str) -> list[str]:
+        """The protocols this node's ``suite`` runs (static routes go with the IGP's)."""
+        return [p for p in self.protocols if self.suites[PROTOCOL_KIND[p]] == suite]
 
     @property
     def core_bgp(self) -> BgpInstance | None:

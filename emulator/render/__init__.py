@@ -36,8 +36,8 @@ def render_frr_conf(node: Node) -> str:
 
 
 def render_daemons(node: Node) -> str:
-    return environment().get_template("daemons.j2").render(node=node,
-                                                           all_daemons=frr.DAEMONS_FILE)
+    return environment().get_template("daemons.j2").render(
+        node=node, all_daemons=frr.DAEMONS_FILE, running=frr.daemons(node.runs(frr.NAME)))
 
 
 def kernel_setup(lab: Lab, node: Node) -> dict:
@@ -99,14 +99,25 @@ def frr_files(node: Node) -> tuple[dict[str, str], dict, list[dict]]:
     """FRR's files for one node, its entry in the plan, and its staged steps."""
     steps, staged = after_ldp_label(node)
     files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
-    entry = {"name": frr.NAME, "daemons": frr.ordered(node.daemons), "config": "frr.conf"}
+    entry = {"name": frr.NAME, "daemons": frr.daemons(node.runs(frr.NAME)),
+             "config": "frr.conf"}
     return files, entry, steps
 
 
+# Each suite's files for a node: (files, its entry in the plan, its staged steps).
+SUITE_FILES = {frr.NAME: frr_files}
+
+
 def node_plan(lab: Lab, node: Node) -> tuple[dict[str, str], dict]:
-    """Every file of one node and its deploy plan (setup.json)."""
-    files, entry, steps = frr_files(node)
-    plan = {"node": node.name, "kernel": kernel_setup(lab, node), "suites": [entry],
+    """Every file of one node and its deploy plan (setup.json): the suites its protocols
+    select, FRR first (its zebra owns the kernel's routes and labels)."""
+    files, entries, steps = {}, [], []
+    for name in sorted(set(node.suites.values()), key=lambda s: s != frr.NAME):
+        suite_files, entry, suite_steps = SUITE_FILES[name](node)
+        files |= suite_files
+        entries.append(entry)
+        steps += suite_steps
+    plan = {"node": node.name, "kernel": kernel_setup(lab, node), "suites": entries,
             "after_start": steps}
     return files, plan
 

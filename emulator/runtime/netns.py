@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from emulator.suites import driver, frr
+from emulator.suites import SUITES, driver
 
 RUN_ROOT = Path("/run/mplslab")
 READY_SECONDS = 60.0
@@ -123,10 +123,10 @@ class NetnsLab:
                 self.kernel_setup(node, [end["interface"] for link in description["links"]
                                          for end in (link["a"], link["b"])
                                          if end["node"] == node])
-            log("starting FRR daemons")
+            log("starting the routing daemons")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.start_suites, nodes))
-            log("applying frr.conf on every router")
+            log("applying each router's configuration")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.configure_suites, nodes))
             waiting = [n for n in nodes if self.plan(n)["after_start"]]
@@ -184,11 +184,8 @@ class NetnsLab:
         ns = self.ns(node)
         logs = self.run_dir / node
         logs.mkdir(parents=True, exist_ok=True)
-        shutil.chown(logs, "frr", "frr")
-        etc = frr.ETC / ns
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "vtysh.conf").touch()
-        shutil.chown(etc, "frr", "frr")
+        shutil.chown(logs, suite.USER, suite.USER)
+        suite.prepare(ns)
         for daemon in daemons:
             # The daemon detaches (-d): its output goes to a file, never to a pipe we would
             # wait on for ever.
@@ -279,8 +276,9 @@ class NetnsLab:
             for ns in set(namespaces) & set(self.namespaces()):
                 run(["ip", "netns", "del", ns], check=False)  # one more try, one by one
         for ns in namespaces:
-            shutil.rmtree(frr.RUN / ns, ignore_errors=True)
-            shutil.rmtree(frr.ETC / ns, ignore_errors=True)
+            for suite in SUITES.values():
+                for folder in suite.state_dirs(ns):
+                    shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def stop_deploy(self) -> None:
@@ -308,8 +306,8 @@ class NetnsLab:
         routers = {}
         for ns in self.namespaces():
             node = ns.split("_", 1)[1]
-            pids = {daemon: path.read_text().strip()
-                    for daemon, path in frr.pid_files(ns).items()}
+            pids = {daemon: path.read_text().strip() for suite in SUITES.values()
+                    for daemon, path in suite.pid_files(ns).items()}
             running = [d for d, pid in pids.items() if pid.isdigit() and alive(int(pid))]
             routers[node] = sorted(running)
         return {"lab": self.lab, "routers": routers}

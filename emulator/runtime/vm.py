@@ -248,6 +248,9 @@ class VmRuntime(Runtime):
     def __init__(self, state: LabState):
         super().__init__(state)
         self._client: paramiko.SSHClient | None = None
+        # Connections given up on while other threads may still be reading from them:
+        # closed with the runtime.
+        self._retired: list[paramiko.SSHClient] = []
         self._lock = threading.Lock()
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
@@ -402,7 +405,7 @@ class VmRuntime(Runtime):
                 self.client(deadline=0).exec_command("true", timeout=60)[1].read()
                 return
             except (OSError, paramiko.SSHException, EOFError):
-                self._client = None
+                self.close()  # nothing else uses it while the guest boots
                 time.sleep(2)
 
     # -- SSH ------------------------------------------------------------------------------
@@ -450,7 +453,9 @@ class VmRuntime(Runtime):
             except (OSError, paramiko.SSHException, EOFError) as exc:
                 with self._lock:
                     transport = self._client.get_transport() if self._client else None
-                    if transport is None or not transport.is_active() or attempt >= 2:
+                    if self._client is not None and (
+                            transport is None or not transport.is_active() or attempt >= 2):
+                        self._retired.append(self._client)
                         self._client = None  # the next attempt connects anew
                 if attempt == RUN_ATTEMPTS:
                     raise RuntimeFailure(
@@ -497,9 +502,11 @@ class VmRuntime(Runtime):
         return {**json.loads(result.stdout), "vm": self.state.vm}
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in [*self._retired, self._client]:
+            if client is not None:
+                client.close()
+        self._retired.clear()
+        self._client = None
 
     def down(self) -> None:
         """Remove the lab's routers; power the VM off when no other lab (or `vm start`)

@@ -1,8 +1,9 @@
 """Routing suites: the software that runs a router's protocols (FRR; BIRD next).
 
 One driver per suite owns everything about that suite: its daemons, the files it renders
-(templates under ``templates/<suite>/``), how it starts and takes its configuration, and how
-the verifier asks it questions. A node's ``suites`` select the drivers.
+(templates under ``templates/<suite>/``), how it starts and takes its configuration
+(``<suite>.py``), and how it answers the verifier's questions with the neutral records of
+``records.py`` (``<suite>_probes.py``). A node's ``suites`` (protocol → suite) select them.
 
 Drivers use the standard library only: the namespace runtime imports them inside the
 micro-VM, where the project's dependencies are absent.
@@ -10,10 +11,17 @@ micro-VM, where the project's dependencies are absent.
 
 from __future__ import annotations
 
-from emulator.suites import frr
+from types import ModuleType
+
+from emulator.suites import frr, frr_probes
 
 SUITES = {frr.NAME: frr}
+PROBES = {frr_probes.NAME: frr_probes}
 
 
-def driver(name: str):
+def driver(name: str) -> ModuleType:
     return SUITES[name]
+
+
+def probes(name: str) -> ModuleType:
+    return PROBES[name]

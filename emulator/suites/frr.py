@@ -6,9 +6,13 @@ Standard library only (imported by the namespace runtime inside the micro-VM).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from emulator.suites.records import IMPLICIT_NULL
+
 NAME = "frr"
+USER = "frr"  # the daemons drop to it; their log folders are given to it
 TEMPLATES = "frr"
 BIN = Path("/usr/lib/frr")
 RUN = Path("/run/frr")
@@ -20,15 +24,34 @@ DAEMONS = ["mgmtd", "zebra", "staticd", "ospfd", "ripd", "isisd", "ldpd", "bgpd"
 DAEMONS_FILE = ["bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "ldpd", "nhrpd",
                 "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd",
                 "staticd"]
-# The label FRR shows for penultimate-hop popping (RFC 3032 implicit null).
-IMPLICIT_NULL = 3
 # Which daemon answers a `show` command: naming it saves vtysh connecting to all of them
 # (each vtysh connection costs ~0.5 s under software emulation).
 SHOW_DAEMON = {"bgp": "bgpd", "ip ospf": "ospfd", "mpls ldp": "ldpd", "ip rip": "ripd"}
 
 
-def ordered(daemons: list[str]) -> list[str]:
-    return sorted(daemons, key=DAEMONS.index)
+# The daemon that runs each protocol; mgmtd and zebra run on every router.
+PROTOCOL_DAEMONS = {"bgp": "bgpd", "ospf": "ospfd", "rip": "ripd", "ldp": "ldpd",
+                    "static": "staticd"}
+
+
+def daemons(protocols: list[str]) -> list[str]:
+    """The daemons a router running ``protocols`` needs, in start order."""
+    return sorted({"mgmtd", "zebra", *(PROTOCOL_DAEMONS[p] for p in protocols)},
+                  key=DAEMONS.index)
+
+
+def prepare(pathspace: str) -> None:
+    """Before a router's first daemon starts: its configuration folder, with the vtysh.conf
+    that vtysh reads (absent, vtysh complains on every call)."""
+    etc = ETC / pathspace
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "vtysh.conf").touch()
+    shutil.chown(etc, USER, USER)
+
+
+def state_dirs(pathspace: str) -> list[Path]:
+    """What a router's daemons leave on the host: removed by `down`."""
+    return [RUN / pathspace, ETC / pathspace]
 
 
 def start_argv(daemon: str, pathspace: str, log_file: Path) -> list[str]:

@@ -41,6 +41,8 @@ class Walkthrough:
     absent_on: list[str]
     packet_from: str | None
     links: list[dict]
+    # Settings the model derived on the routers of the walk, and why (the builder's reasons).
+    settings: dict[str, list[dict]]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -132,13 +134,17 @@ def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
         holders.append(Holder(view.holder, next_hop, view.allocator,
                               rewrite_reason(lab, views, view, origin), as_path))
     sender = packet_source(semantics, ce, source)
-    links = ([hop_line(h) for h in semantics.wire_path(sender.name, ce.name)]
-             if sender is not None else [])
+    hops = semantics.wire_path(sender.name, ce.name) if sender is not None else []
+    links = [hop_line(h) for h in hops]
+    on_walk = [*(h.router for h in holders), *(h.sender for h in hops)]
+    settings = {name: [reason.model_dump() for reason in lab.node(name).reasons]
+                for name in dict.fromkeys(on_walk) if lab.node(name).reasons}
     return Walkthrough(lab=lab.name, variant=lab.variant, prefix=str(ce.site.prefix),
                        vpn=vpn.name, rd=vpn.rd, route_targets=list(vpn.export_targets),
                        site=ce.name, origin=origin.name, holders=holders,
                        absent_on=semantics.vpn_absent_on(),
-                       packet_from=sender.name if sender else None, links=links)
+                       packet_from=sender.name if sender else None, links=links,
+                       settings=settings)
 
 
 def story(lab: Lab) -> dict:

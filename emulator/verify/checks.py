@@ -1,4 +1,5 @@
-"""Checks: one fact about the live routers, probed by reading FRR's (or the kernel's) JSON.
+"""Checks: one fact about the live routers, probed through their routing suite's answers
+(neutral records, ``emulator.suites.records``) or the kernel's own JSON.
 
 A check's ``probe`` returns ``(passed, observed)``; the runner retries it until it passes or
 its deadline passes, then reports expected and observed side by side.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.runtime.base import Runtime
-from emulator.suites import frr
+from emulator.suites.records import ProbeError
 
 KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
          "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels", "label-steady"]
@@ -71,31 +72,6 @@ class Report:
         return {"lab": self.lab, "variant": self.variant, "passed": self.passed,
                 "seconds": round(self.seconds, 2), "notes": self.notes,
                 "checks": [r.as_dict() for r in self.results]}
-
-
-class ProbeError(Exception):
-    """The router did not answer the way a probe needs (daemon down, bad JSON)."""
-
-
-def vtysh_json(runtime: Runtime, node: str, command: str) -> Any:
-    """`vtysh -c '<command> json'` on one router, parsed. Raises ProbeError."""
-    result = runtime.exec(node, frr.show_argv(f"{command} json"))
-    text = result.stdout.strip()
-    if result.returncode != 0 or not text:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ProbeError(f"{node}: `{command} json` failed: "
-                         f"{detail[-1] if detail else f'exit {result.returncode}'}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise ProbeError(f"{node}: `{command} json` did not return JSON: {text[:120]}") from None
-
-
-def vtysh_text(runtime: Runtime, node: str, command: str) -> str:
-    result = runtime.exec(node, frr.show_argv(command))
-    if result.returncode != 0:
-        raise ProbeError(f"{node}: `{command}` failed: {result.stderr.strip()[-200:]}")
-    return result.stdout
 
 
 def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from types import ModuleType
 
 from emulator.model.topology import Lab, Node
 from emulator.runtime.base import CaptureFailed, Runtime, Tap
-from emulator.suites.frr import IMPLICIT_NULL
-from emulator.verify.checks import (
-    Check,
-    ProbeError,
-    kernel_mpls_routes,
-    label_stack,
-    ping,
-    vtysh_json,
-    vtysh_text,
-)
+from emulator.suites import probes
+from emulator.suites.records import IMPLICIT_NULL, LfibEntry, ProbeError, Route
+from emulator.verify.checks import Check, kernel_mpls_routes, label_stack, ping
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
-FAMILY_KEYS = {"ipv4-unicast": "ipv4Unicast", "ipv4-vpn": "ipv4Vpn",
-               "ipv4-labeled-unicast": "ipv4LabeledUnicast"}
+
+def suite(lab: Lab, node: str, protocol: str) -> ModuleType:
+    """The probes of the suite that speaks ``protocol`` (bgp, igp, ldp) on ``node``: the
+    checks ask every suite the same questions and read the same neutral records."""
+    return probes(lab.node(node).suites.get(protocol, "frr"))
 
 
 def derive(lab: Lab) -> list[Check]:
@@ -58,22 +55,21 @@ def bgp_session_checks(lab: Lab) -> list[Check]:
         for instance in node.bgp:
             vrf = instance.vrf or "default"
             for neighbor in instance.neighbors:
-                families = [FAMILY_KEYS[f] for f in neighbor.families]
+                families = list(neighbor.families)
                 checks.append(Check(
                     name=f"{node.name} → {neighbor.peer} ({neighbor.session})",
                     kind="bgp-session", node=node.name,
                     expected={"peer": str(neighbor.address), "vrf": vrf,
                               "state": {f: "Established" for f in families}},
-                    probe=_bgp_session_probe(node.name, vrf, str(neighbor.address), families)))
+                    probe=_bgp_session_probe(suite(lab, node.name, "bgp"), node.name, vrf,
+                                             str(neighbor.address), families)))
     return checks
 
 
-def _bgp_session_probe(node: str, vrf: str, peer: str, families: list[str]):
+def _bgp_session_probe(asks: ModuleType, node: str, vrf: str, peer: str, families: list[str]):
     def probe(runtime: Runtime):
-        summary = vtysh_json(runtime, node, "show bgp vrf all summary")
-        tables = summary.get(vrf, {})
-        state = {f: tables.get(f, {}).get("peers", {}).get(peer, {}).get("state", "absent")
-                 for f in families}
+        held = {(s.vrf, s.family, s.peer): s.state for s in asks.bgp_sessions(runtime, node)}
+        state = {f: held.get((vrf, f, peer), "absent") for f in families}
         return all(s == "Established" for s in state.values()), {"state": state}
     return probe
 
@@ -88,15 +84,14 @@ def ldp_session_checks(lab: Lab) -> list[Check]:
                     name=f"{node.name} → {peer.name} LDP on {interface.name}",
                     kind="ldp-session", node=node.name,
                     expected={"neighbor": str(peer.router_id), "state": "OPERATIONAL"},
-                    probe=_ldp_probe(node.name, str(peer.router_id))))
+                    probe=_ldp_probe(suite(lab, node.name, "ldp"), node.name,
+                                     str(peer.router_id))))
     return checks
 
 
-def _ldp_probe(node: str, neighbor_id: str):
+def _ldp_probe(asks: ModuleType, node: str, neighbor_id: str):
     def probe(runtime: Runtime):
-        neighbors = vtysh_json(runtime, node, "show mpls ldp neighbor").get("neighbors", [])
-        state = next((n["state"] for n in neighbors if n.get("neighborId") == neighbor_id),
-                     "absent")
+        state = asks.ldp_neighbors(runtime, node).get(neighbor_id, "absent")
         return state == "OPERATIONAL", {"neighbor": neighbor_id, "state": state}
     return probe
 
@@ -116,7 +111,8 @@ def igp_adjacency_checks(lab: Lab) -> list[Check]:
                     kind="igp-adjacency", node=node.name,
                     expected={"protocol": "ospf", "neighbor": str(peer.router_id),
                               "state": "Full"},
-                    probe=_ospf_probe(node.name, instance.vrf, str(peer.router_id))))
+                    probe=_ospf_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
+                                      str(peer.router_id))))
         for instance in node.rip:
             for name in instance.interfaces:
                 interface = node.interface(name)
@@ -128,31 +124,21 @@ def igp_adjacency_checks(lab: Lab) -> list[Check]:
                     name=f"{node.name} → {interface.peer.node} RIPv2 on {name}{where}",
                     kind="igp-adjacency", node=node.name,
                     expected={"protocol": "rip", "source": gateway},
-                    probe=_rip_probe(node.name, instance.vrf, gateway)))
+                    probe=_rip_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
+                                     gateway)))
     return checks
 
 
-def _ospf_probe(node: str, vrf: str | None, neighbor_id: str):
-    command = f"show ip ospf{f' vrf {vrf}' if vrf else ''} neighbor"
-
+def _ospf_probe(asks: ModuleType, node: str, vrf: str | None, neighbor_id: str):
     def probe(runtime: Runtime):
-        data = vtysh_json(runtime, node, command)
-        if vrf:
-            data = data.get(vrf, {})  # a VRF instance's answer is keyed by the VRF's name
-        neighbors = data.get("neighbors", {})
-        states = [n.get("nbrState", "?") for n in neighbors.get(neighbor_id, [])]
-        state = states[0].split("/")[0] if states else "absent"
+        state = asks.ospf_neighbors(runtime, node, vrf).get(neighbor_id, "absent")
         return state == "Full", {"neighbor": neighbor_id, "state": state}
     return probe
 
 
-def _rip_probe(node: str, vrf: str | None, gateway: str):
-    command = f"show ip rip{f' vrf {vrf}' if vrf else ''} status"
-
+def _rip_probe(asks: ModuleType, node: str, vrf: str | None, gateway: str):
     def probe(runtime: Runtime):
-        text = vtysh_text(runtime, node, command)
-        sources = text.split("Routing Information Sources:")[-1]
-        heard = any(line.split()[:1] == [gateway] for line in sources.splitlines())
+        heard = gateway in asks.rip_sources(runtime, node, vrf)
         return heard, {"source": gateway, "heard": heard}
     return probe
 
@@ -162,23 +148,17 @@ def sites(lab: Lab) -> list[Node]:
     return [n for n in lab.nodes if n.site is not None]
 
 
-def vpn_path(runtime: Runtime, view: VpnView) -> dict | None:
+def vpn_route(runtime: Runtime, lab: Lab, view: VpnView) -> Route | None:
     """The best path of a VPNv4 route under the expected RD, or None."""
-    data = vtysh_json(runtime, view.holder, f"show bgp ipv4 vpn {view.prefix}")
-    for path in data.get(view.rd, {}).get("paths", []):
-        if path.get("bestpath", {}).get("overall"):
-            return path
-    return None
+    return suite(lab, view.holder, "bgp").vpn_routes(runtime, view.holder, view.prefix).get(
+        view.rd)
 
 
-def describe_path(path: dict | None, rd: str) -> dict:
-    if path is None:
+def describe_route(route: Route | None, rd: str) -> dict:
+    if route is None:
         return {"route": "absent"}
-    communities = path.get("extendedCommunity", {}).get("string", "")
-    return {"rd": rd, "next_hop": (path.get("nexthops") or [{}])[0].get("ip"),
-            "route_targets": sorted({c.removeprefix("RT:") for c in communities.split()
-                                     if c.startswith("RT:")}),
-            "label": path.get("remoteLabel")}
+    return {"rd": rd, "next_hop": route.next_hop, "route_targets": list(route.route_targets),
+            "label": route.label}
 
 
 def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
@@ -196,49 +176,39 @@ def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                        if view.never_in_path else ""))
             checks.append(Check(
                 name=f"{view.holder}: {view.rd}:{view.prefix}", kind="vpnv4-route",
-                node=view.holder, expected=expected, probe=_vpnv4_probe(view)))
+                node=view.holder, expected=expected, probe=_vpnv4_probe(lab, view)))
         for router in semantics.vpn_absent_on():
             checks.append(Check(
                 name=f"{router} holds no route to {ce.site.prefix}", kind="vpnv4-route",
                 node=router, expected={"route": "absent"},
-                probe=_absent_probe(router, str(ce.site.prefix))))
+                probe=_absent_probe(suite(lab, router, "bgp"), router, str(ce.site.prefix))))
     return checks
 
 
-def _vpnv4_probe(view: VpnView):
+def _vpnv4_probe(lab: Lab, view: VpnView):
     def probe(runtime: Runtime):
-        path = vpn_path(runtime, view)
-        observed = describe_path(path, view.rd)
-        if path is None:
+        route = vpn_route(runtime, lab, view)
+        observed = describe_route(route, view.rd)
+        if route is None:
             return False, observed
-        targets_ok = set(view.route_targets) <= set(observed["route_targets"])
-        label_ok = isinstance(observed["label"], int)
+        targets_ok = set(view.route_targets) <= set(route.route_targets)
+        label_ok = isinstance(route.label, int)
         if view.next_hop is None:
-            next_hop_ok = path.get("nhVrfName") == view.vpn or \
-                path.get("announceNexthopSelf") is True
+            next_hop_ok = route.exported_from == view.vpn or route.self_next_hop
         else:
-            next_hop_ok = observed["next_hop"] == str(view.next_hop)
+            next_hop_ok = route.next_hop == str(view.next_hop)
         as_path_ok = True
         if view.as_path is not None:
-            tokens = as_path_of(path)
-            observed["as_path"] = " ".join(tokens) or "(empty)"
-            as_path_ok = (tokens[:len(view.as_path)] == [str(a) for a in view.as_path]
-                          and not {str(a) for a in view.never_in_path} & set(tokens))
+            observed["as_path"] = " ".join(route.as_path) or "(empty)"
+            as_path_ok = (list(route.as_path[:len(view.as_path)]) == [str(a) for a in view.as_path]
+                          and not {str(a) for a in view.never_in_path} & set(route.as_path))
         return targets_ok and label_ok and next_hop_ok and as_path_ok, observed
     return probe
 
 
-def as_path_of(path: dict) -> list[str]:
-    """The AS numbers of a path in FRR's JSON, nearest first."""
-    aspath = path.get("aspath")
-    text = aspath.get("string", "") if isinstance(aspath, dict) else str(path.get("path", ""))
-    return [token for token in text.replace("{", " ").replace("}", " ").split()
-            if token.isdigit()]
-
-
-def _absent_probe(router: str, prefix: str):
+def _absent_probe(asks: ModuleType, router: str, prefix: str):
     def probe(runtime: Runtime):
-        routes = vtysh_json(runtime, router, f"show ip route {prefix}")
+        routes = asks.ip_routes(runtime, router, prefix=prefix)
         return not routes, {"route": sorted(routes) or "absent"}
     return probe
 
@@ -254,38 +224,38 @@ def vrf_route_checks(lab: Lab) -> list[Check]:
             checks.append(Check(
                 name=f"{node.name} VRF {vrf.name}", kind="vrf-route", node=node.name,
                 expected={"present": present, "absent": absent},
-                probe=_vrf_probe(node.name, vrf.name, present, absent)))
+                probe=_vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
+                                 absent)))
     return checks
 
 
-def _vrf_probe(node: str, vrf: str, present: list[str], absent: list[str]):
+def _vrf_probe(asks: ModuleType, node: str, vrf: str, present: list[str], absent: list[str]):
     def probe(runtime: Runtime):
-        table = vtysh_json(runtime, node, f"show ip route vrf {vrf}")
-        held = {p for p, routes in table.items() if any(r.get("installed") for r in routes)}
-        observed = {"present": sorted(p for p in present if p in held),
+        table = asks.ip_routes(runtime, node, vrf=vrf)
+        observed = {"present": sorted(p for p in present if table.get(p)),
                     "leaked": sorted(p for p in absent if p in table)}
         return observed["present"] == present and not observed["leaked"], observed
     return probe
 
 
 # -- labels ---------------------------------------------------------------------------------
-def held_label(runtime: Runtime, view: VpnView) -> int | None:
+def held_label(runtime: Runtime, lab: Lab, view: VpnView) -> int | None:
     """The label a router holds for the route: the one it pushes (or, at the origin, the one
     it allocated and advertises)."""
-    path = vpn_path(runtime, view)
-    return path.get("remoteLabel") if path else None
+    route = vpn_route(runtime, lab, view)
+    return route.label if route else None
 
 
-def lfib_entry(runtime: Runtime, node: str, label: int) -> tuple[dict | None, dict | None]:
-    table = vtysh_json(runtime, node, "show mpls table")
-    return table.get(str(label)), kernel_mpls_routes(runtime, node).get(label)
+def lfib_entry(runtime: Runtime, lab: Lab, node: str, label: int,
+               protocol: str = "bgp") -> tuple[LfibEntry | None, dict | None]:
+    """The entry for an in-label as the suite that allocated it installed it (``protocol``
+    says which: a VPN or labelled-unicast label is BGP's), and the kernel's."""
+    table = suite(lab, node, protocol).lfib(runtime, node)
+    return table.get(label), kernel_mpls_routes(runtime, node).get(label)
 
 
-def describe_entry(frr: dict | None, kernel: dict | None) -> dict:
-    hops = (frr or {}).get("nexthops", [])
-    return {"frr": (f"installed={frr.get('installed')} out "
-                    f"{[h.get('interface') for h in hops]} stack "
-                    f"{[h.get('outLabelStack') for h in hops]}") if frr else "absent",
+def describe_entry(entry: LfibEntry | None, kernel: dict | None) -> dict:
+    return {"frr": entry.describe() if entry else "absent",
             "kernel": (f"dev {kernel.get('dev')}" + (f" to {kernel['to']}" if 'to' in kernel
                                                      else "")) if kernel else "absent"}
 
@@ -295,9 +265,9 @@ def views_by_holder(semantics: Semantics, ce: Node) -> dict[str, VpnView]:
 
 
 def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
-    """Every VPN label a router allocated is installed, in FRR and in the kernel: popping
-    into the VRF at the origin, swapping to the label it received where it rewrote the next
-    hop (an Option B ASBR)."""
+    """Every VPN label a router allocated is installed, in its suite and in the kernel:
+    popping into the VRF at the origin, swapping to the label it received where it rewrote
+    the next hop (an Option B ASBR)."""
     checks = []
     seen = set()
     for ce in sites(lab):
@@ -314,7 +284,7 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                     kind="mpls-lfib", node=view.allocator,
                     expected={"frr": f"installed, out interface {view.vpn}",
                               "kernel": f"dev {view.vpn}"},
-                    probe=_pop_probe(allocator)))
+                    probe=_pop_probe(lab, allocator)))
             else:
                 checks.append(Check(
                     name=f"{view.allocator}: VPN label of {view.prefix} swaps towards "
@@ -323,7 +293,7 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                     expected={"in": f"the label {view.holder} pushes",
                               "out": f"stack ending in the label from "
                                      f"{allocator.allocator}", "kernel": "installed"},
-                    probe=_swap_probe(view, allocator)))
+                    probe=_swap_probe(lab, view, allocator)))
     return checks
 
 
@@ -338,49 +308,47 @@ def host_route_checks(lab: Lab) -> list[Check]:
                 kind="mpls-lfib", node=node.name,
                 expected={"frr": f"an LDP entry, out label implicit-null via "
                                  f"{host.network_address}", "kernel": "installed"},
-                probe=_host_route_probe(node.name, str(host.network_address))))
+                probe=_host_route_probe(lab, node.name, str(host.network_address))))
     return checks
 
 
-def _host_route_probe(node: str, neighbor: str):
+def _host_route_probe(lab: Lab, node: str, neighbor: str):
     def probe(runtime: Runtime):
-        table = vtysh_json(runtime, node, "show mpls table")
+        table = suite(lab, node, "ldp").lfib(runtime, node)
         kernel = kernel_mpls_routes(runtime, node)
         for label, entry in table.items():
-            for hop in entry.get("nexthops", []):
-                if hop.get("type") == "LDP" and hop.get("nexthop") == neighbor:
-                    ok = bool(hop.get("installed") and hop.get("outLabel") == IMPLICIT_NULL
-                              and int(label) in kernel)
-                    return ok, {"label": int(label), "out": hop.get("outLabel"),
-                                "kernel": "installed" if int(label) in kernel else "absent"}
+            for hop in entry.hops:
+                if hop.source == "LDP" and hop.via == neighbor:
+                    out = hop.out_labels[0] if hop.out_labels else None
+                    ok = hop.installed and out == IMPLICIT_NULL and label in kernel
+                    return ok, {"label": label, "out": out,
+                                "kernel": "installed" if label in kernel else "absent"}
         return False, {"entry": f"no LDP entry via {neighbor}"}
     return probe
 
 
-def _pop_probe(origin: VpnView):
+def _pop_probe(lab: Lab, origin: VpnView):
     def probe(runtime: Runtime):
-        label = held_label(runtime, origin)
+        label = held_label(runtime, lab, origin)
         if label is None:
             return False, {"label": "no VPN route at the origin"}
-        frr, kernel = lfib_entry(runtime, origin.holder, label)
-        out = [h.get("interface") for h in (frr or {}).get("nexthops", [])]
-        ok = bool(frr and frr.get("installed") and origin.vpn in out and kernel
-                  and kernel.get("dev") == origin.vpn)
-        return ok, {"label": label, **describe_entry(frr, kernel)}
+        entry, kernel = lfib_entry(runtime, lab, origin.holder, label)
+        ok = bool(entry and entry.installed
+                  and origin.vpn in [h.interface for h in entry.hops]
+                  and kernel and kernel.get("dev") == origin.vpn)
+        return ok, {"label": label, **describe_entry(entry, kernel)}
     return probe
 
 
-def _swap_probe(view: VpnView, allocator: VpnView):
+def _swap_probe(lab: Lab, view: VpnView, allocator: VpnView):
     def probe(runtime: Runtime):
-        pushed = held_label(runtime, view)
-        received = held_label(runtime, allocator)
+        pushed = held_label(runtime, lab, view)
+        received = held_label(runtime, lab, allocator)
         if pushed is None or received is None:
             return False, {"in": pushed, "received": received}
-        frr, kernel = lfib_entry(runtime, view.allocator, pushed)
-        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
-        ok = bool(frr and frr.get("installed") and kernel
-                  and any(stack and stack[-1] == received for stack in stacks))
-        return ok, {"in": pushed, "received": received, **describe_entry(frr, kernel)}
+        entry, kernel = lfib_entry(runtime, lab, view.allocator, pushed)
+        ok = bool(entry and kernel and entry.swaps_to(received))
+        return ok, {"in": pushed, "received": received, **describe_entry(entry, kernel)}
     return probe
 
 
@@ -402,37 +370,33 @@ def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                 expected={"pushed": f"an in-label of {view.allocator}",
                           view.allocator: (f"swaps to the label from {allocator.allocator}"
                                            if rewrites else "pops into the VRF")},
-                probe=_chain_probe(view, allocator)))
+                probe=_chain_probe(lab, view, allocator)))
     return checks
 
 
-def _chain_probe(view: VpnView, allocator: VpnView):
+def _chain_probe(lab: Lab, view: VpnView, allocator: VpnView):
     def probe(runtime: Runtime):
-        pushed = held_label(runtime, view)
-        received = held_label(runtime, allocator)
+        pushed = held_label(runtime, lab, view)
+        received = held_label(runtime, lab, allocator)
         observed = {"pushed": pushed, f"{view.allocator} holds": received}
         if pushed is None or received is None:
             return False, observed
+        entry, _ = lfib_entry(runtime, lab, view.allocator, pushed)
+        installed = bool(entry and entry.installed)
         if allocator.next_hop is None:
             # The allocator originated the route: the label it advertises is the one pushed.
-            frr, _ = lfib_entry(runtime, view.allocator, pushed)
-            observed[view.allocator] = "installed" if frr and frr.get("installed") else "absent"
-            return pushed == received and bool(frr and frr.get("installed")), observed
-        frr, _ = lfib_entry(runtime, view.allocator, pushed)
-        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
-        observed[view.allocator] = f"{pushed} -> {stacks}" if frr else "absent"
-        return bool(frr and frr.get("installed")
-                    and any(s and s[-1] == received for s in stacks)), observed
+            observed[view.allocator] = "installed" if installed else "absent"
+            return pushed == received and installed, observed
+        observed[view.allocator] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
+                                    if entry else "absent")
+        return bool(entry and entry.swaps_to(received)), observed
     return probe
 
 
-def lu_label(runtime: Runtime, node: str, prefix: str) -> int | None:
+def lu_label(runtime: Runtime, lab: Lab, node: str, prefix: str) -> int | None:
     """The label a router holds for a labelled loopback (best path), or None."""
-    data = vtysh_json(runtime, node, f"show bgp ipv4 labeled-unicast {prefix}")
-    for path in data.get("paths", []):
-        if path.get("bestpath", {}).get("overall"):
-            return path.get("remoteLabel")
-    return None
+    route = suite(lab, node, "bgp").labeled_unicast_route(runtime, node, prefix)
+    return route.label if route else None
 
 
 def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
@@ -458,7 +422,7 @@ def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                           allocator: "originates it" if from_origin else
                           ("swaps onto the LDP path to it" if received_from == origin.name
                            else f"swaps to the LU label from {received_from}")},
-                probe=_lu_chain_probe(holder, allocator, received_from, prefix, from_origin)))
+                probe=_lu_chain_probe(lab, holder, allocator, prefix, from_origin)))
     loopbacks = sorted(str(o.loopback.network) for o in origins)
     for node in lab.nodes:
         if node.role == "asbr" and node.core_bgp and node.core_bgp.family(
@@ -466,36 +430,34 @@ def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
             checks.append(Check(
                 name=f"{node.name} labeled-unicast holds the BGP next hops only",
                 kind="label-chain", node=node.name, expected={"routes": loopbacks},
-                probe=_lu_table_probe(node.name, loopbacks)))
+                probe=_lu_table_probe(suite(lab, node.name, "bgp"), node.name, loopbacks)))
     return checks
 
 
-def _lu_chain_probe(holder: str, allocator: str, received_from: str, prefix: str,
-                    from_origin: bool):
+def _lu_chain_probe(lab: Lab, holder: str, allocator: str, prefix: str, from_origin: bool):
     def probe(runtime: Runtime):
-        pushed = lu_label(runtime, holder, prefix)
+        pushed = lu_label(runtime, lab, holder, prefix)
         observed: dict = {"pushed": pushed}
         if pushed is None:
             return False, observed
         if from_origin:
             return pushed == IMPLICIT_NULL, observed
-        frr, kernel = lfib_entry(runtime, allocator, pushed)
-        stacks = [h.get("outLabelStack") or [] for h in (frr or {}).get("nexthops", [])]
-        observed[allocator] = f"{pushed} -> {stacks}" if frr else "absent"
-        installed = bool(frr and frr.get("installed") and kernel)
-        received = lu_label(runtime, allocator, prefix)
+        entry, kernel = lfib_entry(runtime, lab, allocator, pushed)
+        observed[allocator] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
+                               if entry else "absent")
+        installed = bool(entry and entry.installed and kernel)
+        received = lu_label(runtime, lab, allocator, prefix)
         observed[f"{allocator} holds"] = received
         if received in (None, IMPLICIT_NULL):
             # The allocator got the loopback from its origin: it swaps onto LDP (or pops).
             return installed and received == IMPLICIT_NULL, observed
-        return installed and any(s and s[-1] == received for s in stacks), observed
+        return installed and bool(entry and entry.swaps_to(received)), observed
     return probe
 
 
-def _lu_table_probe(node: str, loopbacks: list[str]):
+def _lu_table_probe(asks: ModuleType, node: str, loopbacks: list[str]):
     def probe(runtime: Runtime):
-        routes = sorted(vtysh_json(runtime, node, "show bgp ipv4 labeled-unicast")
-                        .get("routes", {}))
+        routes = asks.labeled_unicast_prefixes(runtime, node)
         return routes == loopbacks, {"routes": routes}
     return probe
 

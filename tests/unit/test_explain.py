@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from shipped import lab_variants
 from typer.testing import CliRunner
 
 from emulator.cli import app
 from emulator.errors import LabError
 from emulator.model.build import load_lab
-from emulator.model.loader import read_raw
-from emulator.paths import labs_dir
 from emulator.training.explain import find_site, story, walkthrough
-
-
-def lab_variants():
-    for path in sorted(labs_dir().glob("*.yml")):
-        raw, _ = read_raw(path)
-        for variant in list(raw.get("variants") or {}) or [None]:
-            yield path.stem, variant
 
 
 def test_option3_next_hop_and_label_stay_pe1s_and_three_labels_leave_pe2():
@@ -44,6 +36,13 @@ def test_option2_says_where_and_why_next_hop_and_label_are_rewritten():
     assert "eBGP to PE-ASBR-1" in by_router["PE-ASBR-1"].rewrites
     assert "next-hop-self towards PE-1" in by_router["PE-1"].rewrites
     assert by_router["PE-2"].rewrites is None
+    # The builder's reasons for what it derived on the routers of the walk.
+    switching = [r for r in walk.settings["PE-ASBR-1"]
+                 if r["setting"].startswith("mpls bgp l3vpn-multi-domain-switching")]
+    assert switching and "rewrites the next hop" in switching[0]["why"]
+    assert not any(r["setting"].startswith("static route") for r in walk.settings["PE-ASBR-1"])
+    no_nhs = walkthrough(load_lab("option2", "no-next-hop-self"), "CE-4")
+    assert any(r["setting"].startswith("static route") for r in no_nhs.settings["PE-ASBR-2"])
 
 
 def test_option1_re_exports_at_the_pe_asbr_of_the_other_as():

@@ -5,18 +5,10 @@ vtysh --dryrun runs by chroot into the appliance root filesystem: no VM, no daem
 """
 
 import pytest
+from shipped import lab_variants
 
 from emulator.model.build import load_lab
-from emulator.model.loader import read_raw
-from emulator.paths import labs_dir
 from emulator.runtime.appliance import check_config
-
-
-def lab_variants():
-    for path in sorted(labs_dir().glob("*.yml")):
-        raw, _ = read_raw(path)
-        for variant in list(raw.get("variants") or {}) or [None]:
-            yield path.stem, variant
 
 
 @pytest.mark.frr_parser

@@ -60,9 +60,9 @@ def test_option1_defaults_fill_what_the_file_leaves_out():
     assert [lab.node(c).asn for c in ("CE-1", "CE-2", "CE-3", "CE-4")] == [
         65001, 65002, 65003, 65004]
     assert lab.node("CE-2").site.address == ipaddress.IPv4Interface("152.12.4.1/24")
-    assert pe1.daemons == ["mgmtd", "zebra", "bgpd", "ospfd", "ldpd"]
-    assert lab.node("P-1").daemons == ["mgmtd", "zebra", "ospfd", "ldpd"]
-    assert lab.node("CE-1").daemons == ["mgmtd", "zebra", "bgpd"]
+    assert pe1.protocols == ["bgp", "ospf", "ldp"]
+    assert lab.node("P-1").protocols == ["ospf", "ldp"]
+    assert lab.node("CE-1").protocols == ["bgp"]
 
 
 def test_option1_back_to_back_vrfs_use_one_vlan_per_vpn():

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from emulator import suites
 from emulator.model.topology import Lab
 from emulator.runtime.base import ExecResult, Tap
+from emulator.suites import frr_probes
+from emulator.suites.records import ProbeError
 from emulator.verify.runner import run_checks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -148,3 +151,53 @@ def test_a_ping_that_cannot_run_proves_no_isolation():
     report, failed = replay(model, altered)
     isolation = {r.name for r in report.results if r.kind == "isolation"}
     assert isolation and isolation <= failed
+
+
+# -- the FRR probes' records, read from the same recording ---------------------------------
+def test_frr_answers_become_neutral_records():
+    _, recording = load("option3")
+    router = ReplayRuntime(recording)
+    sessions = {(s.vrf, s.family, s.peer): s for s in frr_probes.bgp_sessions(router, "RR-1")}
+    assert sessions[("default", "ipv4-vpn", "10.2.0.1")].established
+    routes = frr_probes.vpn_routes(router, "PE-2", "152.12.4.0/24")
+    route = routes["1:27"]
+    assert route.next_hop == "10.1.0.1" and route.route_targets == ("1:222",)
+    assert isinstance(route.label, int) and route.as_path[:1] == ("1",)
+    origin = frr_probes.vpn_routes(router, "PE-1", "149.27.2.0/24")["1:27"]
+    assert origin.exported_from == "VPN-A" and origin.self_next_hop
+    table = frr_probes.lfib(router, "PE-1")
+    pops = [e for e in table.values() if any(h.interface == "VPN-A" for h in e.hops)]
+    assert pops and all(e.installed for e in pops)
+    assert frr_probes.ldp_neighbors(router, "P-1") and set(
+        frr_probes.ldp_neighbors(router, "P-1").values()) == {"OPERATIONAL"}
+    assert frr_probes.labeled_unicast_prefixes(router, "ASBR-1") == [
+        "10.1.0.1/32", "10.1.0.4/32", "10.2.0.1/32", "10.2.0.4/32"]
+
+
+def test_a_router_that_does_not_answer_is_a_probe_error_naming_it():
+    _, recording = load("option3")
+    with pytest.raises(ProbeError, match="PE-9: `show mpls table json` failed"):
+        frr_probes.lfib(ReplayRuntime(recording), "PE-9")
+
+
+def test_each_protocol_is_asked_of_the_suite_that_speaks_it_on_that_node(monkeypatch):
+    """A node whose BGP is another suite's (BIRD on a carrier PE) has its BGP questions put
+    to that suite's probes and its LDP questions to FRR's; every other node's to FRR's."""
+    model, recording = load("option3")
+    pe2 = model.node("PE-2")
+    pe2.suites["bgp"] = "bird"
+    asked: list[tuple[str, str]] = []
+
+    class OtherSuite:
+        def __getattr__(self, question):
+            def answer(router, node, *args, **kwargs):
+                asked.append((node, question))
+                return getattr(frr_probes, question)(router, node, *args, **kwargs)
+            return answer
+
+    monkeypatch.setitem(suites.PROBES, "bird", OtherSuite())
+    _, failed = replay(model, recording)
+    assert not failed
+    assert asked and {node for node, _ in asked} == {"PE-2"}
+    assert {q for _, q in asked} >= {"bgp_sessions", "vpn_routes", "ip_routes", "lfib"}
+    assert "ldp_neighbors" not in {q for _, q in asked}

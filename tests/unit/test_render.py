@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from shipped import lab_variants
 
 from emulator.model.build import load_lab
 from emulator.render import kernel_setup, node_plan, render_daemons, render_frr_conf, render_lab
@@ -92,3 +93,24 @@ def test_a_staged_config_is_applied_as_the_commands_an_operator_would_type(tmp_p
     assert frr.change_argv("option2_PE-ASBR-2", staged) == [
         "vtysh", "-N", "option2_PE-ASBR-2", "-c", "configure terminal", "-c", "router bgp 2",
         "-c", "no neighbor 10.2.0.3 shutdown", "-c", "exit"]
+
+
+# Lines the builder derives from the scenario (no lab file states them): each must come with
+# the builder's reason, so that `mplslab explain` can say why it is there.
+DERIVED_LINES = ["mpls bgp l3vpn-multi-domain-switching", "no bgp network import-check",
+                 "mpls fec nexthop-resolution", "install allow-broken-lsp"]
+
+
+@pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
+def test_every_derived_setting_comes_with_its_reason(lab_name, variant):
+    lab = load_lab(lab_name, variant)
+    for node in lab.nodes:
+        files, plan = node_plan(lab, node)
+        text = "\n".join(files.values())
+        settings = " / ".join(r.setting for r in node.reasons)
+        for line in DERIVED_LINES:
+            said = line.removeprefix("install ") in settings
+            assert (line in text) == said, (node.name, line, settings)
+        assert bool(plan["after_start"]) == ("enabled only once" in settings), node.name
+        for host in node.ldp_host_routes:
+            assert f"static route {host}" in settings

@@ -104,3 +104,6 @@ def test_a_phase_retries_its_open_checks_together_until_one_deadline(monkeypatch
     assert not any(r.passed for r in never)
     assert never[0].attempts == never[1].attempts > 3
     assert never[0].observed == {"attempt": never[0].attempts}
+    # A check that holds is never probed again.
+    assert [n for name, n in rounds if name == "at once"] == [1]
+    assert [n for name, n in rounds if name == "third try"] == [1, 2, 3]

@@ -1,0 +1,138 @@
+"""FRRouting 10.3's answers to the verifier's questions: `vtysh -c '... json'`, parsed into
+the neutral records of ``emulator.suites.records``.
+
+Every command here is addressed to the one daemon that answers it (``frr.show_argv``); the
+JSON shapes are FRR 10.3's, as recorded from live routers in tests/unit/fixtures/.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from emulator.suites import frr
+from emulator.suites.records import LfibEntry, LfibHop, ProbeError, Route, Router, Session
+
+NAME = frr.NAME
+FAMILIES = {"ipv4Unicast": "ipv4-unicast", "ipv4Vpn": "ipv4-vpn",
+            "ipv4LabeledUnicast": "ipv4-labeled-unicast"}
+
+
+def show_json(router: Router, node: str, command: str) -> Any:
+    """`vtysh -c '<command> json'` on one router, parsed. Raises ProbeError."""
+    result = router.exec(node, frr.show_argv(f"{command} json"))
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise ProbeError(f"{node}: `{command} json` failed: "
+                         f"{detail[-1] if detail else f'exit {result.returncode}'}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise ProbeError(f"{node}: `{command} json` did not return JSON: {text[:120]}") from None
+
+
+def show_text(router: Router, node: str, command: str) -> str:
+    result = router.exec(node, frr.show_argv(command))
+    if result.returncode != 0:
+        raise ProbeError(f"{node}: `{command}` failed: {result.stderr.strip()[-200:]}")
+    return result.stdout
+
+
+# -- sessions and adjacencies ------------------------------------------------------------
+def bgp_sessions(router: Router, node: str) -> list[Session]:
+    summary = show_json(router, node, "show bgp vrf all summary")
+    return [Session(vrf=vrf, family=FAMILIES[key], peer=peer, state=info.get("state", "?"))
+            for vrf, tables in summary.items() if isinstance(tables, dict)
+            for key, table in tables.items() if key in FAMILIES and isinstance(table, dict)
+            for peer, info in table.get("peers", {}).items()]
+
+
+def ldp_neighbors(router: Router, node: str) -> dict[str, str]:
+    """LDP neighbours by LSR id, with their session state."""
+    neighbors = show_json(router, node, "show mpls ldp neighbor").get("neighbors", [])
+    return {n["neighborId"]: n.get("state", "?") for n in neighbors if "neighborId" in n}
+
+
+def ospf_neighbors(router: Router, node: str, vrf: str | None) -> dict[str, str]:
+    """OSPF neighbours by router id, with their adjacency state ("Full", without the DR role)."""
+    data = show_json(router, node, f"show ip ospf{f' vrf {vrf}' if vrf else ''} neighbor")
+    if vrf:
+        data = data.get(vrf, {})  # a VRF instance's answer is keyed by the VRF's name
+    return {neighbor: states[0].get("nbrState", "?").split("/")[0]
+            for neighbor, states in data.get("neighbors", {}).items() if states}
+
+
+def rip_sources(router: Router, node: str, vrf: str | None) -> set[str]:
+    """The gateways RIP has heard updates from (10.3 has no JSON for it: the text table)."""
+    text = show_text(router, node, f"show ip rip{f' vrf {vrf}' if vrf else ''} status")
+    sources = text.split("Routing Information Sources:")[-1]
+    return {line.split()[0] for line in sources.splitlines()[1:] if line.split()}
+
+
+# -- routes --------------------------------------------------------------------------------
+def route_of(prefix: str, path: dict, rd: str | None = None) -> Route:
+    communities = path.get("extendedCommunity", {}).get("string", "")
+    return Route(
+        prefix=prefix, rd=rd, next_hop=(path.get("nexthops") or [{}])[0].get("ip"),
+        label=path.get("remoteLabel"),
+        route_targets=tuple(sorted({c.removeprefix("RT:") for c in communities.split()
+                                    if c.startswith("RT:")})),
+        as_path=as_path_of(path), exported_from=path.get("nhVrfName"),
+        self_next_hop=path.get("announceNexthopSelf") is True)
+
+
+def as_path_of(path: dict) -> tuple[str, ...]:
+    """The AS numbers of a path, nearest first (AS_SET members included)."""
+    aspath = path.get("aspath")
+    text = aspath.get("string", "") if isinstance(aspath, dict) else str(path.get("path", ""))
+    return tuple(token for token in text.replace("{", " ").replace("}", " ").split()
+                 if token.isdigit())
+
+
+def best(paths: list[dict]) -> dict | None:
+    return next((p for p in paths if p.get("bestpath", {}).get("overall")), None)
+
+
+def vpn_routes(router: Router, node: str, prefix: str) -> dict[str, Route]:
+    """The best VPNv4 path for ``prefix`` under each RD the router holds it."""
+    data = show_json(router, node, f"show bgp ipv4 vpn {prefix}")
+    routes = {}
+    for rd, entry in data.items():
+        path = best(entry.get("paths", [])) if isinstance(entry, dict) else None
+        if path is not None:
+            routes[rd] = route_of(prefix, path, rd)
+    return routes
+
+
+def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | None:
+    path = best(show_json(router, node, f"show bgp ipv4 labeled-unicast {prefix}")
+                .get("paths", []))
+    return route_of(prefix, path) if path else None
+
+
+def labeled_unicast_prefixes(router: Router, node: str) -> list[str]:
+    return sorted(show_json(router, node, "show bgp ipv4 labeled-unicast").get("routes", {}))
+
+
+def ip_routes(router: Router, node: str, *, vrf: str | None = None,
+              prefix: str | None = None) -> dict[str, bool]:
+    """The routing table (of a VRF, or for one prefix): prefix → whether a route to it is
+    installed in the kernel."""
+    command = "show ip route" + (f" vrf {vrf}" if vrf else "") + (f" {prefix}" if prefix else "")
+    return {p: any(r.get("installed") for r in routes)
+            for p, routes in show_json(router, node, command).items()}
+
+
+# -- labels --------------------------------------------------------------------------------
+def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
+    """zebra's label table: every in-label and what each path does with it."""
+    return {int(label): LfibEntry(
+        label=int(label), installed=bool(entry.get("installed")),
+        hops=tuple(LfibHop(source=hop.get("type", "?"), via=hop.get("nexthop"),
+                           interface=hop.get("interface"),
+                           out_labels=tuple(hop.get("outLabelStack")
+                                            or ([hop["outLabel"]] if "outLabel" in hop else [])),
+                           installed=bool(hop.get("installed")))
+                   for hop in entry.get("nexthops", [])))
+        for label, entry in show_json(router, node, "show mpls table").items()}
