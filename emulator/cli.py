@@ -255,7 +255,7 @@ def graph(lab: LabArg,
     """Draw the lab: ASes as clusters, routers by role, inter-AS links, BGP sessions by family."""
     from emulator.training.graph import write
 
-    model = load_lab(lab, variant)
+    model = model_of(lab, variant)
     target = out_path or Path(f"{model.name}.{fmt}")
     try:
         written = write(model, target, fmt)
@@ -264,6 +264,45 @@ def graph(lab: LabArg,
                        hint="give a path you can write to (--out)") from None
     out.print(f"drew {model.name} ({len(model.nodes)} routers, {len(model.sessions)} BGP "
               f"sessions) into {escape(str(written))}", emoji=False)
+
+
+@app.command()
+@handle_errors
+def report(lab: LabArg,
+           html_dir: Annotated[Path, typer.Option(
+               "--html", help="folder to write index.html into (created when missing)")],
+           results_path: Annotated[Path | None, typer.Option(
+               "--results", help="a `verify --json` report (default: verify the lab if up)")
+           ] = None,
+           variant: VariantOpt = None,
+           deadline: Annotated[float, typer.Option(
+               help="seconds each check may retry, when the lab is verified now")] = 120,
+           ) -> None:
+    """One HTML page: the topology, the verify results, and per site prefix the walkthrough
+    with the live labels drawn over the packet's path."""
+    from emulator.runtime.state import LabState, lab_name_of
+    from emulator.training.report import load_results, write
+
+    check_output_folder(html_dir, "--html")
+    model = model_of(lab, variant)
+    results = None
+    if results_path is not None:
+        results = load_results(results_path, model)
+    elif LabState.path(lab_name_of(lab)).is_file() and variant in (
+            None, LabState.load(lab_name_of(lab)).variant):
+        from emulator.verify.runner import run_checks
+
+        _, runtime = live_runtime(lab)
+        results = run_checks(model, runtime, deadline=deadline, console=out).as_dict()
+    else:
+        out.print(f"{model.name} is not up: the page has the topology and the walkthroughs, "
+                  "without verify results (--results FILE adds a saved report)")
+    try:
+        page = write(model, results, html_dir)
+    except OSError as exc:
+        raise LabError(f"cannot write into {html_dir}: {exc.strerror or exc}",
+                       hint="give a folder you can write to (--html)") from None
+    out.print(f"wrote {escape(str(page))}", emoji=False)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tool needs on the host: QEMU (the micro-VM), mmdebstrap (the appliance
 # root filesystem), iproute2/kmod (namespaces), busybox-static (virtme-ng's initramfs),
-# the ssh client (interactive `mplslab exec`), Graphviz (`mplslab graph`). Installs only what is missing.
+# the ssh client (interactive `mplslab exec`), Graphviz (`mplslab graph`, `mplslab report`),
+# headless Chromium (the tests open `mplslab report`'s page in it). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
@@ -12,6 +13,8 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v dot >/dev/null || need+=(graphviz)
+command -v chromium-headless-shell >/dev/null || need+=(chromium-headless-shell)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

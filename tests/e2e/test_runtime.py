@@ -69,7 +69,7 @@ def test_interrupted_up_leaves_nothing(signum):
         for line in process.stdout:
             output.append(line)
             # Interrupt once the VM (or the routers) exist: the worst moment to stop.
-            if "booting the micro-VM" in line or "starting FRR daemons" in line:
+            if "booting the micro-VM" in line or "starting the routing daemons" in line:
                 time.sleep(3)
                 break
             assert time.monotonic() < deadline, "".join(output)
