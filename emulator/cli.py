@@ -23,6 +23,7 @@ from emulator.render import render_lab
 
 if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
     from emulator.training.explain import Walkthrough
+    from emulator.training.report import LiveWalk
 
 # add_completion: typer's --install-completion and --show-completion (bash, zsh, fish, pwsh).
 app = typer.Typer(add_completion=True, no_args_is_help=True,
@@ -255,7 +256,7 @@ def graph(lab: LabArg,
     """Draw the lab: ASes as clusters, routers by role, inter-AS links, BGP sessions by family."""
     from emulator.training.graph import write
 
-    model = model_of(lab, variant)
+    model, _ = model_of(lab, variant)
     target = out_path or Path(f"{model.name}.{fmt}")
     try:
         written = write(model, target, fmt)
@@ -280,16 +281,14 @@ def report(lab: LabArg,
            ) -> None:
     """One HTML page: the topology, the verify results, and per site prefix the walkthrough
     with the live labels drawn over the packet's path."""
-    from emulator.runtime.state import LabState, lab_name_of
     from emulator.training.report import load_results, write
 
     check_output_folder(html_dir, "--html")
-    model = model_of(lab, variant)
+    model, deployed = model_of(lab, variant)
     results = None
     if results_path is not None:
         results = load_results(results_path, model)
-    elif LabState.path(lab_name_of(lab)).is_file() and variant in (
-            None, LabState.load(lab_name_of(lab)).variant):
+    elif deployed:
         from emulator.verify.runner import run_checks
 
         _, runtime = live_runtime(lab)
@@ -314,12 +313,16 @@ def explain(lab: LabArg,
                 "--from", help="the site a packet starts from (default: one on another PE)")
             ] = None,
             variant: VariantOpt = None,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            deadline: Annotated[float, typer.Option(
+                help="seconds to wait for the live labels, when the lab is up")] = 60,
+            ) -> None:
     """The slide's walkthrough: who holds a prefix's VPNv4 route with which next hop and
-    label, where they are rewritten, and the label stack on every link of the packet's path."""
-    from emulator.training.explain import story, walkthrough
+    label, where they are rewritten, and the label stack on every link of the packet's path;
+    with the lab up, the labels its routers hold and the stacks captured on the wire."""
+    from emulator.training.explain import find_site, story, walkthrough
 
-    model = model_of(lab, variant)
+    model, deployed = model_of(lab, variant)
     if prefix is None:
         told = story(model)
         if as_json:
@@ -328,10 +331,26 @@ def explain(lab: LabArg,
         print_story(told)
         return
     walk = walkthrough(model, prefix, source)
+    live = None
+    if deployed:
+        # The lab is up: the labels its routers hold along this walk, and a capture of the
+        # packet's path, from the checks that observe them.
+        from emulator.training.report import live_walk, walk_checks
+        from emulator.verify.runner import run_checks
+
+        destination = str(find_site(model, prefix).site.address.ip)
+        routes, wire = walk_checks(walk, destination)
+        _, runtime = live_runtime(lab)
+        results = run_checks(model, runtime, deadline=deadline,
+                             names={*routes, *([wire] if wire else [])}).as_dict()
+        live = live_walk(walk, destination, results)
     if as_json:
-        print(json.dumps(walk.as_dict(), indent=2))
+        told = walk.as_dict()
+        if live is not None:
+            told["live"] = {"labels": live.labels, "stacks": live.stacks}
+        print(json.dumps(told, indent=2))
         return
-    print_walkthrough(walk)
+    print_walkthrough(walk, live)
 
 
 def print_story(told: dict) -> None:
@@ -353,32 +372,43 @@ def print_story(told: dict) -> None:
     out.print("\n[dim]mplslab explain LAB PREFIX walks one prefix hop by hop[/]")
 
 
-def print_walkthrough(walk: Walkthrough) -> None:
+def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
+    """The walk as tables; with ``live``, the labels the routers held and the stacks seen."""
     out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
               f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
               f"{escape(walk.origin)}  [dim]({escape(walk.lab)}"
               f"{', ' + escape(walk.variant) if walk.variant else ''})[/]")
-    table = Table("router", "next hop", "label from", "AS path", title="control plane: "
+    columns = ["router", "next hop", "label from", "AS path"] + (["live label"] if live else [])
+    table = Table(*columns, title="control plane: "
                   f"who holds {walk.rd}:{walk.prefix}", title_justify="left")
     for holder in walk.holders:
-        table.add_row(holder.router, holder.next_hop, holder.label_from,
-                      holder.as_path or "")
+        row = [holder.router, holder.next_hop, holder.label_from, holder.as_path or ""]
+        if live:
+            row.append(str(live.labels.get(holder.router, "?")))
+        table.add_row(*row)
     out.print(table)
     for reason in dict.fromkeys(h.rewrites for h in walk.holders if h.rewrites):
         out.print(f"  rewritten: {escape(reason)}")
     if walk.absent_on:
         out.print(f"  must hold no route to it: {', '.join(walk.absent_on)}")
     if walk.links:
-        table = Table("link", "interface", "labels", "what", title=f"data plane: "
-                      f"{walk.packet_from} → {walk.prefix}", title_justify="left")
+        seen = bool(live and live.stacks)
+        table = Table("link", "interface", "labels", "what", *(["seen"] if seen else []),
+                      title=f"data plane: {walk.packet_from} → {walk.prefix}",
+                      title_justify="left")
         for link in walk.links:
-            table.add_row(link["link"], link["interface"], str(link["labels"]), link["what"])
+            row = [link["link"], link["interface"], str(link["labels"]), link["what"]]
+            if seen:
+                row.append(live.stacks.get(link["link"].replace(" → ", "→"), "?"))
+            table.add_row(*row)
         out.print(table)
     for router, reasons in walk.settings.items():
         for reason in reasons:
             out.print(f"  {escape(router)}: [cyan]{escape(reason['setting'])}[/] — "
                       f"{escape(reason['why'])}")
-    out.print("[dim]the live routers: mplslab verify (vpnv4-route, label-chain, wire-labels)[/]")
+    if live is None:
+        out.print("[dim]with the lab up, explain shows the labels its routers hold; mplslab "
+                  "verify checks them all[/]")
 
 
 @appliance_app.command("build")
@@ -513,16 +543,16 @@ def deployed_model(state):
 
 
 def model_of(lab: str, variant: str | None):
-    """The model of a lab that is up (as deployed: the lab file may have changed since),
-    else the lab file's."""
+    """(model, deployed): the model of a lab that is up, as deployed (the lab file may have
+    changed since), else the lab file's."""
     from emulator.runtime.state import LabState, lab_name_of
 
     name = lab_name_of(lab)
     if LabState.path(name).is_file():
         state = LabState.load(name)
         if variant in (None, state.variant):
-            return deployed_model(state)
-    return load_lab(lab, variant)
+            return deployed_model(state), True
+    return load_lab(lab, variant), False
 
 
 @app.command()

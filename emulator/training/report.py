@@ -61,23 +61,35 @@ def path_picture(live: LiveWalk) -> graphviz.Digraph:
     return graph
 
 
-def live_walks(lab: Lab, results: dict | None) -> list[LiveWalk]:
+def walk_checks(walk: Walkthrough, destination: str) -> tuple[list[str], str | None]:
+    """The names of the checks that observe a walk: the VPNv4 route on each holder, and the
+    capture of a packet along its path (when verify captures that very path)."""
+    routes = [f"{holder.router}: {walk.rd}:{walk.prefix}" for holder in walk.holders]
+    wire = f"{walk.packet_from} → {destination} ({walk.vpn})" if walk.packet_from else None
+    return routes, wire
+
+
+def live_walk(walk: Walkthrough, destination: str, results: dict | None) -> LiveWalk:
+    """``walk`` with the labels the live routers held and the stacks seen on the wire, from
+    a verify report (its checks' observed values)."""
     checks = {c["name"]: c for c in (results or {}).get("checks", [])}
+    live = LiveWalk(walk)
+    routes, wire = walk_checks(walk, destination)
+    for holder, name in zip(walk.holders, routes, strict=True):
+        if isinstance(checks.get(name, {}).get("observed"), dict):
+            live.labels[holder.router] = checks[name]["observed"].get("label")
+    if wire in checks and isinstance(checks[wire].get("observed"), dict):
+        live.wire_check = wire
+        live.stacks = {k: str(v) for k, v in checks[wire]["observed"].items()}
+    return live
+
+
+def live_walks(lab: Lab, results: dict | None) -> list[LiveWalk]:
     walks = []
     for ce in sites(lab):
-        walk = walkthrough(lab, str(ce.site.prefix))
-        live = LiveWalk(walk)
-        for holder in walk.holders:
-            check = checks.get(f"{holder.router}: {walk.rd}:{walk.prefix}")
-            if check and isinstance(check.get("observed"), dict):
-                live.labels[holder.router] = check["observed"].get("label")
-        if walk.packet_from:
-            destination = str(ce.site.address.ip)
-            name = f"{walk.packet_from} → {destination} ({walk.vpn})"
-            if name in checks and isinstance(checks[name].get("observed"), dict):
-                live.wire_check = name
-                live.stacks = {k: str(v) for k, v in checks[name]["observed"].items()}
-        if walk.links:
+        live = live_walk(walkthrough(lab, str(ce.site.prefix)), str(ce.site.address.ip),
+                         results)
+        if live.walk.links:
             live.path_svg = svg(path_picture(live))
         walks.append(live)
     return walks

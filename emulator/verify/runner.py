@@ -94,9 +94,12 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
 
 
 def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
-               console: Console | None = None, kinds: set[str] | None = None) -> Report:
+               console: Console | None = None, kinds: set[str] | None = None,
+               names: set[str] | None = None) -> Report:
+    """Every check of the lab, or those of ``kinds``, or those named in ``names``."""
     started = time.monotonic()
-    checks = [c for c in derive(lab) if kinds is None or c.kind in kinds]
+    checks = [c for c in derive(lab) if (kinds is None or c.kind in kinds)
+              and (names is None or c.name in names)]
     report = Report(lab=lab.name, variant=lab.variant, passed=False, seconds=0.0,
                     notes=list(lab.deviations))
     runtime.status()  # fails fast, with the runtime's own message, when the lab is not up

@@ -27,6 +27,7 @@ def test_option3_from_the_installed_wheel_verifies_with_next_hop_and_label_uncha
     try:
         up = wheel_run(installed_wheel, "up", "option3", timeout=900)
         assert "option3 is up" in up.stdout
+        assert "booting the micro-VM" in up.stdout  # its own, not the session's
         wheel_run(installed_wheel, "verify", "option3", "--json", str(report_path),
                   "--deadline", str(CONVERGE), timeout=900, check=False)
     finally:

@@ -4,8 +4,10 @@ VPN routes' AS path."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from labkit import running_lab, verify_all
+from labkit import mplslab, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -26,3 +28,11 @@ def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(t
         assert depths == {"PE-2→P-2": 3, "P-2→ASBR-4": 2, "ASBR-4→ASBR-3": 2,
                           "ASBR-3→P-T": 3, "P-T→ASBR-2": 2, "ASBR-2→ASBR-1": 2,
                           "ASBR-1→P-1": 2, "P-1→PE-1": 1}
+        # The slide's walk, live: explain shows the labels the routers hold now (the ones
+        # verify saw, labels do not move in a converged lab) and a capture of the path.
+        told = json.loads(mplslab("explain", "option4", "152.12.4.1", "--json").stdout)
+        assert told["live"]["labels"] == {router: s["label"] for router, s in
+                                          zip(("PE-1", "RR-1", "RR-2", "PE-2"), seen,
+                                              strict=True)}
+        assert {link: int(stack.split()[0]) for link, stack in
+                told["live"]["stacks"].items()} == depths

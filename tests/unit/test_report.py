@@ -103,3 +103,20 @@ def test_the_page_renders_in_a_real_browser(page):
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000, "the screenshot is empty"
     print(f"screenshot: {shot}")
+
+
+def test_the_checks_a_walk_names_are_checks_verify_runs():
+    """`explain` on a running lab runs just the checks that observe the walk, by name: every
+    name it asks for must be one verify derives (a renamed check would leave it blind)."""
+    from emulator.training.explain import walkthrough
+    from emulator.training.report import walk_checks
+    from emulator.verify.expectations import derive
+
+    model, _ = load("option3")
+    names = {c.name for c in derive(model)}
+    for ce in sites(model):
+        routes, wire = walk_checks(walkthrough(model, str(ce.site.prefix)),
+                                   str(ce.site.address.ip))
+        assert set(routes) <= names
+    routes, wire = walk_checks(walkthrough(model, "152.12.4.0/24"), "152.12.4.1")
+    assert wire in names  # the slide's walk: CE-3 to 152.12.4.1
