@@ -34,6 +34,9 @@ app.add_typer(appliance_app, name="appliance")
 vm_app = typer.Typer(no_args_is_help=True,
                      help="The shared micro-VM: keep it running between labs, or stop it.")
 app.add_typer(vm_app, name="vm")
+exercise_app = typer.Typer(no_args_is_help=True,
+                           help="Break/fix exercises on a running lab, graded by verify.")
+app.add_typer(exercise_app, name="exercise")
 out = Console()
 err = Console(stderr=True)
 
@@ -409,6 +412,124 @@ def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
     if live is None:
         out.print("[dim]with the lab up, explain shows the labels its routers hold; mplslab "
                   "verify checks them all[/]")
+
+
+@exercise_app.command("list")
+@handle_errors
+def exercise_list(lab: LabArg, variant: VariantOpt = None,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The exercises of a lab (derived from its model, like its checks)."""
+    from emulator.training.exercises import exercises
+
+    model, _ = model_of(lab, variant)
+    found = exercises(model)
+    if as_json:
+        print(json.dumps([{"name": e.name, "title": e.title, "symptom": e.symptom,
+                           "fails": e.fails} for e in found], indent=2))
+        return
+    table = Table("exercise", "what breaks", "symptom", title=f"exercises of {model.name}",
+                  title_justify="left")
+    for exercise in found:
+        table.add_row(exercise.name, exercise.title, exercise.symptom)
+    out.print(table)
+    out.print(f"[dim]mplslab exercise start {model.name} NAME, on the running lab[/]")
+
+
+def running_exercise_lab(lab: str):
+    """(state, runtime, model, folder) of a running lab, for the exercise commands."""
+    from emulator.runtime.state import LabState
+
+    state, runtime = live_runtime(lab)
+    return state, runtime, deployed_model(state), LabState.folder(state.lab)
+
+
+def apply_changes(runtime, changes) -> None:
+    """Type each router's configuration commands into its vtysh; a refused one stops."""
+    from emulator.suites import frr
+
+    for change in changes:
+        result = runtime.exec(change.router, frr.configure_argv(change.lines))
+        refused = [line for line in (result.stdout + result.stderr).splitlines()
+                   if line.startswith("%")]
+        if result.returncode != 0 or refused:
+            raise LabError(f"{change.router} refused the exercise's configuration: "
+                           f"{(refused or [result.stderr.strip()])[0]}",
+                           hint="report it with the lab file; `mplslab down` and `up` "
+                                "restore the lab")
+
+
+@exercise_app.command("start")
+@handle_errors
+def exercise_start(lab: LabArg,
+                   name: Annotated[str, typer.Argument(help="from `mplslab exercise list`")],
+                   ) -> None:
+    """Break the running lab as the exercise says, and tell the symptom."""
+    from emulator.training.exercises import EXERCISE_FILE, find, save
+
+    state, runtime, model, folder = running_exercise_lab(lab)
+    exercise = find(model, name)
+    if (folder / EXERCISE_FILE).exists():
+        raise LabError(f"an exercise is already running on lab {state.lab}",
+                       hint=f"finish it first: mplslab exercise solution {state.lab} --apply")
+    apply_changes(runtime, exercise.breaks)
+    save(folder, exercise)
+    out.print(f"[bold]{escape(exercise.name)}[/] started on {state.lab}.")
+    out.print(f"symptom: {escape(exercise.symptom)}")
+    out.print(f"[dim]find and fix it on the routers (mplslab exec {state.lab} ROUTER), then: "
+              f"mplslab exercise check {state.lab}[/]")
+
+
+@exercise_app.command("check")
+@handle_errors
+def exercise_check(lab: LabArg,
+                   deadline: Annotated[float, typer.Option(
+                       help="seconds each check may retry (the lab reconverges after a fix)")
+                   ] = 90,
+                   json_path: Annotated[Path | None, typer.Option(
+                       "--json", help="the verify report as JSON")] = None) -> None:
+    """Grade the running exercise with verify: solved when every check holds."""
+    from emulator.training.exercises import current, finish
+    from emulator.verify.report import print_report, write_json
+    from emulator.verify.runner import run_checks
+
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    state, runtime, model, folder = running_exercise_lab(lab)
+    exercise = current(folder, state.lab)
+    report = run_checks(model, runtime, deadline=deadline, console=out)
+    if json_path is not None:
+        write_json(report, json_path)
+    if report.passed:
+        finish(folder)
+        out.print(f"[bold green]solved[/]: {exercise.name} — all {len(report.results)} checks "
+                  "hold again.")
+        out.print(f"why: {escape(exercise.why)}")
+        return
+    print_report(report, out, failures_only=True)
+    out.print(f"[bold]not yet[/]: {escape(exercise.symptom)}")
+    out.print(f"hint: {escape(exercise.hint)}")
+    raise typer.Exit(1)
+
+
+@exercise_app.command("solution")
+@handle_errors
+def exercise_solution(lab: LabArg,
+                      apply: Annotated[bool, typer.Option(
+                          "--apply", help="configure the fix on the routers")] = False,
+                      ) -> None:
+    """The running exercise's fix, explained; --apply configures it."""
+    from emulator.training.exercises import current
+
+    state, runtime, _, folder = running_exercise_lab(lab)
+    exercise = current(folder, state.lab)
+    out.print(f"[bold]{escape(exercise.name)}[/]: {escape(exercise.why)}")
+    for change in exercise.fixes:
+        out.print(f"on {escape(change.router)} (vtysh, configure terminal):")
+        for line in change.lines:
+            out.print(f"  {escape(line)}", highlight=False)
+    if apply:
+        apply_changes(runtime, exercise.fixes)
+        out.print(f"applied; grade it: mplslab exercise check {state.lab}")
 
 
 @appliance_app.command("build")

@@ -723,6 +723,11 @@ class Builder:
                 why="VPNv4 over eBGP without VRFs (Option B): this router rewrites the next "
                     "hop, so it allocates a label of its own per VPN route and swaps it to "
                     "the label it received, in both directions"))
+            reasons.append(topology.Reason(
+                setting="no bgp suppress-duplicates",
+                why="FRR 10.3 on an Option B ASBR can re-bind a VPN route's local label after "
+                    "convergence and then suppress the update carrying the new one as a "
+                    "duplicate (docs/labs/option2.md, trap 3)"))
         router_id = (draft.loopback.ip if draft.loopback else
                      next(i.address.ip for i in interfaces if i.scope == "site"))
         ospf = []

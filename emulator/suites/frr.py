@@ -80,10 +80,13 @@ def change_argv(pathspace: str, config: Path) -> list[str]:
     (`-f` would make bgpd treat it as a configuration read, with its deferred processing)."""
     lines = [line.strip() for line in config.read_text().splitlines()
              if line.strip() and not line.lstrip().startswith(("!", "{#"))]
-    argv = ["vtysh", "-N", pathspace, "-c", "configure terminal"]
-    for line in lines:
-        argv += ["-c", line]
-    return argv
+    return ["vtysh", "-N", pathspace, *configure_argv(lines)[1:]]
+
+
+def configure_argv(lines: list[str]) -> list[str]:
+    """Configuration commands typed in order into one vtysh, as a user at the prompt would
+    (the runtime's exec gives vtysh the router's pathspace)."""
+    return ["vtysh", "-c", "configure terminal", *(a for line in lines for a in ("-c", line))]
 
 
 def show_argv(command: str) -> list[str]:

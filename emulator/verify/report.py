@@ -21,7 +21,24 @@ def short(value) -> str:
     return str(value)
 
 
-def print_report(report: Report, console: Console) -> None:
+def print_report(report: Report, console: Console, failures_only: bool = False) -> None:
+    """The table of every check (unless ``failures_only``), each failure's expected and
+    observed values, and the verdict."""
+    if not failures_only:
+        print_table(report, console)
+    for result in report.results:
+        if not result.passed:
+            console.print(f"[bold red]FAIL[/] {escape(f'[{result.kind}]')} {escape(result.name)}")
+            console.print(f"    expected: {escape(short(result.expected))}", highlight=False)
+            console.print(f"    observed: {escape(short(result.observed))}", highlight=False)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    failed = sum(not r.passed for r in report.results)
+    verdict = "[bold green]PASSED[/]" if report.passed else f"[bold red]FAILED[/] ({failed} failed)"
+    console.print(f"{verdict}: {len(report.results)} checks in {report.seconds:.1f}s")
+
+
+def print_table(report: Report, console: Console) -> None:
     table = Table(title=f"{report.lab}" + (f" ({report.variant})" if report.variant else ""),
                   title_justify="left")
     table.add_column("kind")
@@ -35,16 +52,6 @@ def print_report(report: Report, console: Console) -> None:
                           "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]",
                           f"{result.seconds:.1f}", end_section=index == len(results) - 1)
     console.print(table)
-    for result in report.results:
-        if not result.passed:
-            console.print(f"[bold red]FAIL[/] {escape(f'[{result.kind}]')} {escape(result.name)}")
-            console.print(f"    expected: {escape(short(result.expected))}", highlight=False)
-            console.print(f"    observed: {escape(short(result.observed))}", highlight=False)
-    for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
-    failed = sum(not r.passed for r in report.results)
-    verdict = "[bold green]PASSED[/]" if report.passed else f"[bold red]FAILED[/] ({failed} failed)"
-    console.print(f"{verdict}: {len(report.results)} checks in {report.seconds:.1f}s")
 
 
 def write_json(report: Report, path: Path) -> None:

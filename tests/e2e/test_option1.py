@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from labkit import CONVERGE, failing, mplslab, running_lab, verify_all
+from labkit import CONVERGE, failing, mplslab, run_exercise, running_lab, verify_all
 
 from emulator.verify.runner import run_checks
 
@@ -40,31 +40,17 @@ def test_exec_answers_from_the_live_router(option1):
     assert json.loads(answer.stdout)["ipv4Vpn"]["peers"]["10.1.0.3"]["state"] == "Established"
 
 
-def vtysh(runtime, node, *commands):
-    argv = ["configure terminal", *commands]
-    result = runtime.exec(node, ["vtysh", "-N", f"option1_{node}",
-                                 *[a for c in argv for a in ("-c", c)]])
-    assert result.returncode == 0, result.stderr
-
-
-def test_removed_rt_import_fails_only_that_vrf(option1):
-    model, runtime = option1
-    vtysh(runtime, "PE-2", "router bgp 2 vrf VPN-B", "address-family ipv4 unicast",
-          "no rt vpn import 1:222")
-    try:
-        report = run_checks(model, runtime, deadline=BROKEN)
-        assert failing(report) == {
-            "PE-2 VRF VPN-B",
-            "CE-2 (VPN-B-1) → CE-3 (VPN-B-2)",
-            "CE-3 (VPN-B-2) → CE-2 (VPN-B-1)",
-            "CE-3 → 152.12.4.1 (VPN-B)",
-        }
-        observed = next(r for r in report.results if r.name == "PE-2 VRF VPN-B").observed
-        assert observed["present"] == ["152.12.5.0/24"]
-    finally:
-        vtysh(runtime, "PE-2", "router bgp 2 vrf VPN-B", "address-family ipv4 unicast",
-              "rt vpn import 1:222")
-    assert run_checks(model, runtime, deadline=CONVERGE).passed
+def test_rt_import_exercise_fails_only_that_vrf_until_solved(option1, tmp_path):
+    """The rt-import exercise (PE-2's VRF VPN-A imports nothing): exactly that VRF's table,
+    the pings between its site and VPN-A's other site, and VPN-A's captured path fail;
+    `exercise solution --apply` restores it and `exercise check` grades it solved."""
+    failed = run_exercise("option1", "rt-import", tmp_path)
+    assert failed == {
+        "PE-2 VRF VPN-A",
+        "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)",
+        "CE-4 (VPN-A-2) → CE-1 (VPN-A-1)",
+        "CE-4 → 149.27.2.1 (VPN-A)",
+    }
 
 
 def test_shut_core_link_fails_as1_and_everything_across_it(option1):

@@ -4,7 +4,7 @@ rewritten at each PE-ASBR, one label across the inter-AS link; both next-hop var
 from __future__ import annotations
 
 import pytest
-from labkit import running_lab, verify_all
+from labkit import run_exercise, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +22,12 @@ def test_option2_next_hop_self_rewrites_labels(tmp_path):
         assert swap["kernel"].endswith(f"/{swap['received']}"), swap
         wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
         assert wire["PE-ASBR-2→PE-ASBR-1"].startswith("1 ")
+        # The trainer's classic: PE-ASBR-1 without next-hop-self towards PE-1. PE-1 keeps
+        # AS 2's routes, with PE-ASBR-2's link address as next hop, which AS 1 cannot reach.
+        failed = run_exercise("option2", "next-hop-self", tmp_path)
+        assert "PE-1: 1:27:152.12.5.0/24" in failed
+        assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
+        assert not any(name.startswith("PE-2:") for name in failed)  # AS 2 is untouched
 
 
 def test_option2_without_next_hop_self_keeps_the_lsp_to_the_far_asbr(tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from labkit import mplslab, running_lab, verify_all
+from labkit import mplslab, run_exercise, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -36,3 +36,9 @@ def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(t
                                               strict=True)}
         assert {link: int(stack.split()[0]) for link, stack in
                 told["live"]["stacks"].items()} == depths
+        # The labelled-unicast session between provider 1 and the transit shut down: the
+        # loopbacks no longer cross, so neither do the VPNs; each provider's inside holds.
+        failed = run_exercise("option4", "inter-as-session", tmp_path)
+        assert "ASBR-1 → ASBR-2 (inter-as-lu-1)" in failed
+        assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
+        assert not any("LDP" in name or "OSPF" in name for name in failed)

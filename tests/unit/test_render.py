@@ -97,7 +97,8 @@ def test_a_staged_config_is_applied_as_the_commands_an_operator_would_type(tmp_p
 
 # Lines the builder derives from the scenario (no lab file states them): each must come with
 # the builder's reason, so that `mplslab explain` can say why it is there.
-DERIVED_LINES = ["mpls bgp l3vpn-multi-domain-switching", "no bgp network import-check",
+DERIVED_LINES = ["mpls bgp l3vpn-multi-domain-switching", "no bgp suppress-duplicates",
+                 "no bgp network import-check",
                  "mpls fec nexthop-resolution", "install allow-broken-lsp"]
 
 

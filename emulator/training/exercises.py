@@ -1,0 +1,217 @@
+"""Break/fix exercises that grade themselves: each one breaks a running lab the way trainers
+break it in class, states the symptom, and is graded by `verify`.
+
+Exercises are derived from the lab model, like the checks, so every lab (shipped or written
+from docs/lab-format.md) gets those that make sense for it:
+
+- ``rt-import``: a PE's VRF stops importing its VPN's route target (any lab with a PE VRF);
+- ``inter-as-session``: the BGP session that crosses the AS boundary is shut down (per-VRF
+  IPv4 in Option A, VPNv4 in Option B, labelled IPv4 in Options C and 4);
+- ``inter-as-link``: where no BGP session crosses it (Option A with an IGP or static routes
+  between the PE-ASBRs), the inter-AS link is shut down on one side;
+- ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE.
+
+What the routers are told to break and to fix is FRR configuration, one template per
+exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from emulator.errors import LabError
+from emulator.model.topology import BgpNeighbor, Lab, Node
+from emulator.render import environment
+
+EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise runs
+
+
+@dataclass
+class Change:
+    router: str
+    lines: list[str]  # configuration commands, typed in order after `configure terminal`
+
+
+@dataclass
+class Exercise:
+    name: str
+    title: str
+    symptom: str  # what the trainee is told at the start
+    hint: str  # given when a check still fails
+    why: str  # the solution's explanation
+    fails: list[str]  # kinds of checks that must fail while the lab is broken
+    breaks: list[Change]
+    fixes: list[Change]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def change(node: Node, template: str, fix: bool, **context) -> Change:
+    text = environment().get_template(template).render(node=node, fix=fix, **context)
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("!")]
+    return Change(node.name, lines)
+
+
+def both(node: Node, template: str, **context) -> tuple[list[Change], list[Change]]:
+    return ([change(node, template, False, **context)],
+            [change(node, template, True, **context)])
+
+
+def rt_import(lab: Lab) -> Exercise | None:
+    """The last PE with a VRF whose VPN has a site behind another PE stops importing."""
+    sites = [n for n in lab.nodes if n.site is not None]
+    for node in reversed([n for n in lab.nodes if n.role == "pe"]):
+        for vrf in node.vrfs:
+            members = [s for s in sites if s.site.vpn == vrf.name]
+            local = [s for s in members if any(i.peer and i.peer.node == s.name
+                                               for i in node.interfaces)]
+            if not local or len(local) == len(members):
+                continue
+            targets = " ".join(vrf.import_targets)
+            breaks, fixes = both(node, "exercise_rt_import.j2", vrf=vrf, asn=node.asn)
+            return Exercise(
+                name="rt-import", title=f"{node.name} VRF {vrf.name} imports nothing",
+                symptom=f"The sites of {vrf.name} behind {node.name} "
+                        f"({', '.join(s.name for s in local)}) no longer reach the other "
+                        f"sites of {vrf.name}; every BGP session is up.",
+                hint=f"Compare `show bgp ipv4 vpn` on {node.name} (the routes are there, with "
+                     f"their RTs) with `show bgp vrf {vrf.name} ipv4 unicast`: what decides "
+                     "which VPNv4 routes enter a VRF?",
+                why=f"A VRF imports the VPNv4 routes whose route targets match its import "
+                    f"list; {node.name}'s VRF {vrf.name} must import {targets} "
+                    f"(`rt vpn import {targets}` under `router bgp {node.asn} vrf "
+                    f"{vrf.name}`, address-family ipv4 unicast).",
+                fails=["vrf-route", "ping"], breaks=breaks, fixes=fixes)
+    return None
+
+
+def crossing_sessions(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
+    """The BGP sessions on the links between provider ASes, from the lower AS's side."""
+    found = []
+    for node in lab.nodes:
+        for instance in node.bgp:
+            for neighbor in instance.neighbors:
+                peer = lab.node(neighbor.peer)
+                crossing = any(i.scope == "inter-as" and i.peer and i.peer.node == peer.name
+                               for i in node.interfaces)
+                if crossing and node.asn < peer.asn:
+                    found.append((node, neighbor))
+    return found
+
+
+def inter_as_session(lab: Lab) -> Exercise | None:
+    sessions = crossing_sessions(lab)
+    if not sessions:
+        return None
+    node, neighbor = sessions[0]
+    families = ", ".join(neighbor.families)
+    where = f" vrf {neighbor.vrf}" if neighbor.vrf else ""
+    breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
+                         asn=node.asn)
+    return Exercise(
+        name="inter-as-session",
+        title=f"the inter-AS session between {node.name} and {neighbor.peer} is shut down",
+        symptom=(f"The sites of {neighbor.vrf}" if neighbor.vrf else "Sites")
+        + f" no longer reach those behind the other AS (AS {neighbor.remote_as}); traffic "
+          "inside each AS still flows.",
+        hint=f"`show bgp{where} summary` on the routers at the AS boundary: which session is "
+             "not Established, and what does its state say?",
+        why=f"{node.name} has `neighbor {neighbor.address} shutdown` under `router bgp "
+            f"{node.asn}{where}`: the session towards {neighbor.peer} ({families}) is "
+            "administratively down, so nothing crosses the boundary. `no neighbor "
+            f"{neighbor.address} shutdown` brings it back.",
+        fails=["bgp-session", "ping"], breaks=breaks, fixes=fixes)
+
+
+def inter_as_link(lab: Lab) -> Exercise | None:
+    if crossing_sessions(lab):
+        return None  # inter-as-session breaks the boundary the more instructive way
+    for node in lab.nodes:
+        for interface in node.interfaces:
+            if interface.scope == "inter-as" and interface.address and interface.peer and \
+                    node.asn < lab.node(interface.peer.node).asn:
+                breaks, fixes = both(node, "exercise_interface_shutdown.j2",
+                                     interface=interface)
+                what = f" ({interface.vrf}'s)" if interface.vrf else ""
+                return Exercise(
+                    name="inter-as-link",
+                    title=f"{node.name}'s inter-AS interface {interface.name}{what} is shut "
+                          "down",
+                    symptom=(f"The sites of {interface.vrf}" if interface.vrf else "Sites")
+                    + " no longer reach those behind the other AS; traffic inside each AS "
+                      "still flows.",
+                    hint=f"Follow a ping hop by hop (`mplslab exec {lab.name} {node.name} -- "
+                         "ip -br link`, `show interface brief` in vtysh): where does it stop?",
+                    why=f"{interface.name} on {node.name} is administratively down "
+                        f"(`shutdown` under `interface {interface.name}`): the routes learned "
+                        f"across it are gone. `no shutdown` brings it back.",
+                    fails=["ping"], breaks=breaks, fixes=fixes)
+    return None
+
+
+def next_hop_self(lab: Lab) -> Exercise | None:
+    """An Option B ASBR that sets itself as next hop towards its PE stops doing so."""
+    for node in lab.nodes:
+        if not any(i.l3vpn_switching for i in node.interfaces) or node.core_bgp is None:
+            continue
+        for neighbor in node.core_bgp.family("ipv4-vpn"):
+            if neighbor.next_hop_self and not neighbor.ebgp:
+                breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor,
+                                     asn=node.asn)
+                return Exercise(
+                    name="next-hop-self",
+                    title=f"{node.name} no longer sets itself as next hop towards "
+                          f"{neighbor.peer}",
+                    symptom=f"{neighbor.peer} still lists the other AS's VPN routes, but its "
+                            "sites cannot reach them.",
+                    hint=f"On {neighbor.peer}: `show bgp ipv4 vpn` — what is the next hop of "
+                         "the other AS's routes, and does this AS have a route (and an LSP) "
+                         "to it?",
+                    why=f"The other AS's routes arrive at {node.name} with the far ASBR's "
+                        "link address as next hop, which this AS's IGP does not carry. "
+                        f"`neighbor {neighbor.address} next-hop-self` (address-family ipv4 "
+                        f"vpn) makes {node.name} the next hop, reached over LDP, and its "
+                        "own label swaps to the far ASBR's (the slide's label walk). The "
+                        "other way out is the /32 host route (lab variant "
+                        "no-next-hop-self).",
+                    fails=["vpnv4-route", "ping"], breaks=breaks, fixes=fixes)
+    return None
+
+
+DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self]
+
+
+def exercises(lab: Lab) -> list[Exercise]:
+    return [e for derive in DERIVERS if (e := derive(lab)) is not None]
+
+
+def find(lab: Lab, name: str) -> Exercise:
+    found = {e.name: e for e in exercises(lab)}
+    if name not in found:
+        raise LabError(f"lab {lab.name} has no exercise {name!r}",
+                       hint=f"its exercises: {', '.join(found) or 'none'} "
+                            f"(mplslab exercise list {lab.name})")
+    return found[name]
+
+
+def save(folder: Path, exercise: Exercise) -> None:
+    (folder / EXERCISE_FILE).write_text(json.dumps(exercise.as_dict(), indent=2) + "\n")
+
+
+def current(folder: Path, lab: str) -> Exercise:
+    try:
+        data = json.loads((folder / EXERCISE_FILE).read_text())
+    except OSError:
+        raise LabError(f"no exercise is running on lab {lab}",
+                       hint=f"start one: mplslab exercise list {lab}") from None
+    data["breaks"] = [Change(**c) for c in data["breaks"]]
+    data["fixes"] = [Change(**c) for c in data["fixes"]]
+    return Exercise(**data)
+
+
+def finish(folder: Path) -> None:
+    (folder / EXERCISE_FILE).unlink(missing_ok=True)
