@@ -44,14 +44,14 @@ lab-status: setup
 
 # Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
 test: setup appliance
-	$(PYTEST) -v $(PYTEST_ARGS) tests/unit tests/e2e
+	$(PYTEST) -v --durations=40 $(PYTEST_ARGS) tests/unit tests/e2e
 
 # The fast part: without FRR's parser and without the wheel test (build, install, run).
 test-unit: setup
 	$(PYTEST) -q tests/unit -m "not frr_parser and not wheel"
 
 test-e2e: setup appliance
-	$(PYTEST) -v tests/e2e
+	$(PYTEST) -v --durations=0 tests/e2e
 
 lint: setup
 	$(VENV)/bin/ruff check emulator tests bench
