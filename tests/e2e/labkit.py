@@ -118,3 +118,24 @@ def run_exercise(lab: str, name: str, folder: Path) -> set[str]:
     solved = mplslab("exercise", "check", lab, "--deadline", str(CONVERGE), check=False)
     assert solved.returncode == 0 and "solved" in solved.stdout, solved.stdout[-3000:]
     return failed
+
+
+def assert_live_walk(lab: str, prefix: str) -> dict:
+    """`mplslab explain LAB PREFIX --json` on the running lab, checked by check_live_walk."""
+    return check_live_walk(json.loads(mplslab("explain", lab, prefix, "--json").stdout))
+
+
+def check_live_walk(told: dict) -> dict:
+    """A live walk (`explain --json` on a running lab): the label stack on every link has
+    the depth the walk requires, and routers whose label comes from the same allocator hold
+    the same label (numbers are the routers' own; who allocates is fixed)."""
+    live = told["live"]
+    depths = {link["link"].replace(" → ", "→"): link["labels"] for link in told["links"]}
+    seen = {link: int(stack.split()[0]) for link, stack in live["stacks"].items()}
+    assert seen == depths, (seen, depths)
+    by_allocator: dict[str, set] = {}
+    for holder in told["holders"]:
+        by_allocator.setdefault(holder["label_from"], set()).add(live["labels"][holder["router"]])
+    assert all(len(labels) == 1 and None not in labels for labels in by_allocator.values()), \
+        by_allocator
+    return told

@@ -7,7 +7,15 @@ import json
 import time
 
 import pytest
-from labkit import CONVERGE, failing, mplslab, run_exercise, running_lab, verify_all
+from labkit import (
+    CONVERGE,
+    assert_live_walk,
+    failing,
+    mplslab,
+    run_exercise,
+    running_lab,
+    verify_all,
+)
 
 from emulator.verify.runner import run_checks
 
@@ -33,6 +41,9 @@ def test_verify_passes_with_every_kind(option1, tmp_path):
     assert path["PE-2→P-2"].startswith("2 ") and path["P-1→PE-1"].startswith("1 ")
     junit = (tmp_path / "option1.xml").read_text()
     assert junit.count("<testcase") == len(report["checks"]) and "<failure" not in junit
+    # The slide's walk, live: each AS allocates its own label for the prefix.
+    told = assert_live_walk("option1", "152.12.4.1")
+    assert {h["label_from"] for h in told["holders"]} == {"PE-1", "PE-ASBR-2"}
 
 
 def test_exec_answers_from_the_live_router(option1):

@@ -4,7 +4,7 @@ variant passes the same verification."""
 from __future__ import annotations
 
 import pytest
-from labkit import running_lab, verify_all
+from labkit import run_exercise, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -13,3 +13,8 @@ pytestmark = pytest.mark.e2e
 def test_every_inter_as_protocol_variant_verifies(variant, tmp_path):
     with running_lab("option1", variant):
         assert verify_all("option1", tmp_path)["variant"] == variant
+        if variant == "static":
+            # No session crosses the boundary: the exercise shuts VPN-A's inter-AS link.
+            failed = run_exercise("option1", "inter-as-link", tmp_path)
+            assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
+            assert "CE-2 (VPN-B-1) → CE-3 (VPN-B-2)" not in failed

@@ -4,7 +4,7 @@ rewritten at each PE-ASBR, one label across the inter-AS link; both next-hop var
 from __future__ import annotations
 
 import pytest
-from labkit import run_exercise, running_lab, verify_all
+from labkit import assert_live_walk, run_exercise, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +22,10 @@ def test_option2_next_hop_self_rewrites_labels(tmp_path):
         assert swap["kernel"].endswith(f"/{swap['received']}"), swap
         wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
         assert wire["PE-ASBR-2→PE-ASBR-1"].startswith("1 ")
+        # The slide's walk, live: three allocators (PE-1, then each ASBR re-allocates).
+        told = assert_live_walk("option2", "152.12.4.1")
+        assert {h["label_from"] for h in told["holders"]} == {"PE-1", "PE-ASBR-1",
+                                                               "PE-ASBR-2"}
         # The trainer's classic: PE-ASBR-1 without next-hop-self towards PE-1. PE-1 keeps
         # AS 2's routes, with PE-ASBR-2's link address as next hop, which AS 1 cannot reach.
         failed = run_exercise("option2", "next-hop-self", tmp_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from labkit import CONVERGE
+from labkit import CONVERGE, check_live_walk
 from wheelkit import wheel_run
 
 from emulator.runtime.vm import owned_pids
@@ -30,6 +30,8 @@ def test_option3_from_the_installed_wheel_verifies_with_next_hop_and_label_uncha
         assert "booting the micro-VM" in up.stdout  # its own, not the session's
         wheel_run(installed_wheel, "verify", "option3", "--json", str(report_path),
                   "--deadline", str(CONVERGE), timeout=900, check=False)
+        told = json.loads(wheel_run(installed_wheel, "explain", "option3", "152.12.4.1",
+                                    "--json", timeout=600, check=False).stdout or "{}")
     finally:
         down = wheel_run(installed_wheel, "down", "option3", timeout=300, check=False)
     report = json.loads(report_path.read_text())
@@ -37,6 +39,9 @@ def test_option3_from_the_installed_wheel_verifies_with_next_hop_and_label_uncha
               for c in report["checks"] if not c["passed"]]
     assert report["passed"] and not failed, "\n".join(failed)
     assert {c["kind"] for c in report["checks"]} == set(KINDS)
+    # The slide's walk, live: PE-1's label all the way, three labels leaving PE-2.
+    check_live_walk(told)
+    assert {h["label_from"] for h in told["holders"]} == {"PE-1"}
     checks = {c["name"]: c for c in report["checks"]}
     # The slide's three identical "VPN-v4 update" boxes: PE-1's next hop and label.
     seen = [checks[f"{router}: 1:27:152.12.4.0/24"]["observed"]
