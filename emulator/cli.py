@@ -486,23 +486,32 @@ def exercise_check(lab: LabArg,
                        help="seconds each check may retry (the lab reconverges after a fix)")
                    ] = 90,
                    json_path: Annotated[Path | None, typer.Option(
-                       "--json", help="the verify report as JSON")] = None) -> None:
+                       "--json", help="the verify report as JSON")] = None,
+                   kinds: Annotated[list[str] | None, typer.Option(
+                       "--kind", help="grade on checks of this kind only (repeatable; "
+                                      "default: every check)")] = None) -> None:
     """Grade the running exercise with verify: solved when every check holds."""
     from emulator.training.exercises import current, finish
+    from emulator.verify.checks import KINDS
     from emulator.verify.report import print_report, write_json
     from emulator.verify.runner import run_checks
 
+    unknown = [k for k in kinds or [] if k not in KINDS]
+    if unknown:
+        raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
     if json_path is not None:
         check_output_file(json_path, "--json")
     state, runtime, model, folder = running_exercise_lab(lab)
     exercise = current(folder, state.lab)
-    report = run_checks(model, runtime, deadline=deadline, console=out)
+    report = run_checks(model, runtime, deadline=deadline, console=out,
+                        kinds=set(kinds) if kinds else None)
     if json_path is not None:
         write_json(report, json_path)
     if report.passed:
         finish(folder)
-        out.print(f"[bold green]solved[/]: {exercise.name} — all {len(report.results)} checks "
-                  "hold again.")
+        scope = f" of kind {', '.join(kinds)}" if kinds else ""
+        out.print(f"[bold green]solved[/]: {exercise.name} — all {len(report.results)} checks"
+                  f"{scope} hold again.")
         out.print(f"why: {escape(exercise.why)}")
         return
     print_report(report, out, failures_only=True)
