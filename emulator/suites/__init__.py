@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from emulator.suites import frr, frr_probes
+from emulator.suites import bird_probes, frr, frr_probes
 
 SUITES = {frr.NAME: frr}
-PROBES = {frr_probes.NAME: frr_probes}
+# BIRD's probes come first (tested against real BIRD output, docs/research/bird/); its driver
+# and templates arrive with the carrier-supporting-carrier labs.
+PROBES = {frr_probes.NAME: frr_probes, bird_probes.NAME: bird_probes}
 
 
 def driver(name: str) -> ModuleType:

@@ -1,0 +1,227 @@
+"""BIRD 2.17's answers to the verifier's questions: `birdc show ...`, parsed into the neutral
+records of ``emulator.suites.records``.
+
+BIRD runs BGP on the carrier PEs of the carrier-supporting-carrier labs (FRR 10.3 has no
+labelled unicast inside a VRF); docs/research/bird/ holds the construction and the verbatim
+outputs these parsers are tested against (tests/unit/test_bird_probes.py). BIRD's tables are
+named by our templates: the VPNv4 table ``VPN_TABLE``, a VRF's IPv4 table ``vrf_<VRF>``,
+the label table ``MPLS_TABLE``. Commands are addressed as `birdc show ...`; the runtime
+points birdc at the router's own control socket, as it gives vtysh the router's pathspace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from emulator.suites.records import (
+    IMPLICIT_NULL,
+    LfibEntry,
+    LfibHop,
+    ProbeError,
+    Route,
+    Router,
+    Session,
+)
+
+NAME = "bird"
+VPN_TABLE = "vpntab"
+MPLS_TABLE = "mtab"
+VRF_TABLE_PREFIX = "vrf_"
+# BGP channel names → the lab format's address families.
+FAMILIES = {"ipv4": "ipv4-unicast", "ipv4-mpls": "ipv4-labeled-unicast",
+            "vpn4-mpls": "ipv4-vpn", "vpn4": "ipv4-vpn"}
+
+ROUTE_LINE = re.compile(
+    r"^(?P<net>\S.*?)(?: mpls (?P<local>\d+))?\s+"
+    r"(?P<dest>unicast|blackhole|unreachable|prohibited)"
+    r" \[(?P<proto>\S+) (?P<since>[^\]]+?)(?: from (?P<source>\S+))?\]"
+    r"(?P<flag> [*!])?")
+VIA_LINE = re.compile(r"^\t(?:via (?P<via>\S+) on (?P<dev>\S+)|dev (?P<onlydev>\S+))"
+                      r"(?: mpls (?P<labels>[\d/]+))?")
+ATTRIBUTE_LINE = re.compile(r"^\t(?P<key>[\w.]+): ?(?P<value>.*)$")
+ROUTE_TARGET = re.compile(r"\(rt, ([^,]+), ([^)]+)\)")
+
+
+def show(router: Router, node: str, *words: str) -> str:
+    """`birdc show ...` on one router; the banner line dropped. Raises ProbeError."""
+    command = ["birdc", "show", *words]
+    result = router.exec(node, command)
+    text = result.stdout
+    if result.returncode != 0:
+        detail = (result.stderr or text).strip().splitlines()
+        raise ProbeError(f"{node}: `{' '.join(command[1:])}` failed: "
+                         f"{detail[-1] if detail else f'exit {result.returncode}'}")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("BIRD "))
+
+
+# -- sessions ------------------------------------------------------------------------------
+@dataclass
+class Protocol:
+    name: str
+    kind: str
+    state: str
+    info: str
+    fields: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def parse_protocols(text: str) -> list[Protocol]:
+    """`show protocols all`: one block per protocol (its line unindented), its session
+    fields (four spaces), its channels (`  Channel <name>`, then their fields)."""
+    protocols: list[Protocol] = []
+    channel: dict[str, str] | None = None
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("Name "):
+            continue
+        if not line[0].isspace():
+            parts = line.split(None, 5)
+            protocols.append(Protocol(parts[0], parts[1], parts[3],
+                                      parts[5].strip() if len(parts) > 5 else ""))
+            channel = None
+            continue
+        if not protocols:
+            continue
+        current = protocols[-1]
+        stripped = line.strip()
+        if line.startswith("  Channel "):
+            channel = current.channels.setdefault(stripped.split()[1], {})
+        elif ":" in stripped:
+            key, value = (part.strip() for part in stripped.split(":", 1))
+            if key == "BGP state":
+                current.fields[key] = value
+                channel = None
+            elif channel is not None and line.startswith("    ") and not line.startswith(
+                    "      "):
+                channel.setdefault(key, value)
+            elif channel is None:
+                current.fields.setdefault(key, value)
+    return protocols
+
+
+def bgp_sessions(router: Router, node: str) -> list[Session]:
+    """One record per BGP protocol and channel: Established when the session is and that
+    channel is up. A channel's table says the VRF (``vrf_<VRF>``; others: the default)."""
+    sessions = []
+    for protocol in parse_protocols(show(router, node, "protocols", "all")):
+        if protocol.kind != "BGP" or "Neighbor address" not in protocol.fields:
+            continue
+        state = protocol.fields.get("BGP state", protocol.state)
+        for name, channel in protocol.channels.items():
+            if name not in FAMILIES:
+                continue  # the `mpls` channel carries no routes of its own
+            table = channel.get("Table", "")
+            vrf = table.removeprefix(VRF_TABLE_PREFIX) if table.startswith(
+                VRF_TABLE_PREFIX) else "default"
+            up = state == "Established" and channel.get("State") == "UP"
+            sessions.append(Session(vrf=vrf, family=FAMILIES[name],
+                                    peer=protocol.fields["Neighbor address"],
+                                    state="Established" if up else state))
+    return sessions
+
+
+# -- routes --------------------------------------------------------------------------------
+@dataclass
+class BirdRoute:
+    net: str
+    local_label: int | None
+    proto: str
+    primary: bool
+    synced: bool  # in the kernel ("!" marks a primary route the kernel refused)
+    kind: str = ""  # the route's source: BGP, L3VPN, static, ...
+    hops: list[tuple[str | None, str | None, tuple[int, ...]]] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def parse_routes(text: str) -> list[BirdRoute]:
+    """`show route table X all`: each route's first line, its next hops, its attributes. A
+    route line indented by spaces is another route for the previous net."""
+    routes: list[BirdRoute] = []
+    net = ""
+    for line in text.splitlines():
+        if not line or line.startswith("Table "):
+            continue
+        if line.startswith("\t"):
+            if not routes:
+                continue
+            hop = VIA_LINE.match(line)
+            attribute = ATTRIBUTE_LINE.match(line)
+            if hop:
+                labels = tuple(int(x) for x in hop["labels"].split("/")) if hop["labels"] \
+                    else ()
+                routes[-1].hops.append((hop["via"], hop["dev"] or hop["onlydev"], labels))
+            elif line.startswith("\tType: "):
+                routes[-1].kind = line.split()[1]
+            elif attribute:
+                routes[-1].attributes[attribute["key"]] = attribute["value"]
+            continue
+        # Another route for the same net starts with spaces, without the net.
+        continued = line.startswith(" ")
+        match = ROUTE_LINE.match(f"- {line.strip()}" if continued else line)
+        if match is None:
+            continue
+        if not continued:
+            net = match["net"]
+        flag = (match["flag"] or "").strip()
+        routes.append(BirdRoute(net=net, proto=match["proto"],
+                                local_label=int(match["local"]) if match["local"] else None,
+                                primary=bool(flag), synced=flag == "*"))
+    return routes
+
+
+def record(route: BirdRoute, prefix: str, rd: str | None = None) -> Route:
+    attributes = route.attributes
+    stack = [int(x) for x in attributes.get("BGP.mpls_label_stack", "").split()]
+    local = route.kind == "L3VPN"  # exported here from a VRF by the L3VPN protocol
+    return Route(
+        prefix=prefix, rd=rd, next_hop=attributes.get("BGP.next_hop"),
+        label=stack[-1] if stack else (route.local_label if local else None),
+        route_targets=tuple(sorted(f"{a}:{b}" for a, b in ROUTE_TARGET.findall(
+            attributes.get("BGP.ext_community", "")))),
+        as_path=tuple(attributes.get("BGP.as_path", "").split()),
+        exported_from=route.proto if local else None, self_next_hop=local)
+
+
+def vpn_routes(router: Router, node: str, prefix: str) -> dict[str, Route]:
+    """The best VPNv4 path for ``prefix`` under each RD (BIRD's net: `<RD> <prefix>`)."""
+    routes = {}
+    for route in parse_routes(show(router, node, "route", "table", VPN_TABLE, "all")):
+        rd, _, net = route.net.partition(" ")
+        if net == prefix and route.primary:
+            routes[rd] = record(route, prefix, rd)
+    return routes
+
+
+def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | None:
+    """A labelled route of the default table (a carrier CE's view)."""
+    for route in parse_routes(show(router, node, "route", "table", "master4", prefix, "all")):
+        if route.net == prefix and route.primary and route.local_label is not None:
+            return record(route, prefix)
+    return None
+
+
+def ip_routes(router: Router, node: str, *, vrf: str | None = None,
+              prefix: str | None = None) -> dict[str, bool]:
+    """A table (a VRF's, or the default one) or one prefix of it: prefix → installed."""
+    table = f"{VRF_TABLE_PREFIX}{vrf}" if vrf else "master4"
+    words = ["route", "table", table, *([prefix] if prefix else [])]
+    held: dict[str, bool] = {}
+    for route in parse_routes(show(router, node, *words)):
+        held[route.net] = held.get(route.net, False) or route.synced
+    return held
+
+
+# -- labels --------------------------------------------------------------------------------
+def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
+    """BIRD's label table: each in-label, what it swaps to (an empty stack pops), installed
+    when the kernel took it."""
+    entries = {}
+    for route in parse_routes(show(router, node, "route", "table", MPLS_TABLE, "all")):
+        if not route.primary or not route.net.isdigit():
+            continue
+        hops = tuple(LfibHop(source=route.kind or route.proto, via=via, interface=dev,
+                             out_labels=labels or (IMPLICIT_NULL,), installed=route.synced)
+                     for via, dev, labels in route.hops)
+        entries[int(route.net)] = LfibEntry(label=int(route.net), installed=route.synced,
+                                            hops=hops)
+    return entries
