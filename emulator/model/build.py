@@ -766,6 +766,12 @@ class Builder:
                 neighbors=draft.neighbors.get(vrf.name, [])))
         ldp = any(i.ldp for i in interfaces)
         mpls = any(i.mpls for i in interfaces)
+        fec_resolution = ldp and (has_lu or ebgp_vpn)
+        if fec_resolution:
+            reasons.append(topology.Reason(
+                setting="mpls fec nexthop-resolution",
+                why="BGP next hops learned with a label (labelled unicast or an Option B "
+                    "eBGP peer) must resolve over LDP-labelled IGP routes"))
         protocols = [name for name, runs in (("bgp", bgp), ("ospf", ospf), ("rip", rip),
                                              ("ldp", ldp), ("static", draft.static_routes))
                      if runs]
@@ -780,12 +786,8 @@ class Builder:
             loopback=draft.loopback, interfaces=interfaces, suites=suites, site=site, vrfs=vrfs,
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,
-            fec_nexthop_resolution=ldp and (has_lu or ebgp_vpn), mpls=mpls, protocols=protocols,
-            reasons=reasons + ([topology.Reason(
-                setting="mpls fec nexthop-resolution",
-                why="BGP next hops learned with a label (labelled unicast or an Option B "
-                    "eBGP peer) must resolve over LDP-labelled IGP routes")]
-                if ldp and (has_lu or ebgp_vpn) else []))
+            fec_nexthop_resolution=fec_resolution, mpls=mpls, protocols=protocols,
+            reasons=reasons)
 
 
 def load_all_variants(lab: str) -> list[topology.Lab]:
