@@ -85,7 +85,7 @@ def measure(lab: str, variant: str | None) -> Figures:
         print(f"first verify (convergence):    {converge:6.1f} s  passed={report.passed}")
         print(f"verify of a converged lab:     {verify:6.1f} s  passed={again.passed} "
               f"({len(again.results)} checks)")
-        print("resident memory per router (sum of its FRR daemons):")
+        print("resident memory per router (sum of its routing daemons):")
         total = 0.0
         for node in model.nodes:
             # Inside the router, `ip netns identify` names its own namespace.
@@ -94,7 +94,7 @@ def measure(lab: str, variant: str | None) -> Figures:
                                ).stdout
             rss = sum(int(v) for v in out.split() if v.isdigit()) / 1024
             total += rss
-            print(f"  {node.name:14s} {rss:6.1f} MiB  ({', '.join(node.daemons)})")
+            print(f"  {node.name:14s} {rss:6.1f} MiB  ({', '.join(node.protocols)})")
         guest = guest_used_mib(runtime)
         if guest is not None:
             print(f"memory in use in the guest:    {guest:6.0f} MiB")
