@@ -435,6 +435,15 @@ def exercise_list(lab: LabArg, variant: VariantOpt = None,
     out.print(f"[dim]mplslab exercise start {model.name} NAME, on the running lab[/]")
 
 
+def refuse_unknown_kinds(kinds: list[str] | None) -> None:
+    """A `--kind` that names no check kind is refused before anything runs."""
+    from emulator.verify.checks import KINDS
+
+    unknown = [k for k in kinds or [] if k not in KINDS]
+    if unknown:
+        raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
+
+
 def running_exercise_lab(lab: str):
     """(state, runtime, model, folder) of a running lab, for the exercise commands."""
     from emulator.runtime.state import LabState
@@ -492,13 +501,10 @@ def exercise_check(lab: LabArg,
                                       "default: every check)")] = None) -> None:
     """Grade the running exercise with verify: solved when every check holds."""
     from emulator.training.exercises import current, finish
-    from emulator.verify.checks import KINDS
     from emulator.verify.report import print_report, write_json
     from emulator.verify.runner import run_checks
 
-    unknown = [k for k in kinds or [] if k not in KINDS]
-    if unknown:
-        raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
+    refuse_unknown_kinds(kinds)
     if json_path is not None:
         check_output_file(json_path, "--json")
     state, runtime, model, folder = running_exercise_lab(lab)
@@ -848,13 +854,10 @@ def verify(lab: Annotated[str, typer.Argument(help="a running lab")],
            ] = None,
            ) -> None:
     """Check the live routers against what the lab's option requires."""
-    from emulator.verify.checks import KINDS
     from emulator.verify.report import print_report, write_json, write_junit
     from emulator.verify.runner import run_checks
 
-    unknown = [k for k in kinds or [] if k not in KINDS]
-    if unknown:
-        raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
+    refuse_unknown_kinds(kinds)
     # A report that cannot be written is refused before any check runs.
     for option, path in (("--json", json_path), ("--junit", junit_path)):
         if path is not None:
