@@ -15,7 +15,7 @@ from emulator.errors import LabError
 from emulator.model import schema, topology
 from emulator.model.loader import SourceMap, load_lab_file, quote
 
-PROVIDER_ROLES = {"pe", "p", "rr", "asbr", "pe-asbr"}
+PROVIDER_ROLES = {"pe", "p", "rr", "asbr", "pe-asbr", "csc-ce"}
 CUSTOMER_ROLES = {"ce", "host"}
 # Provider routers that hold VRFs: where customers attach and back-to-back VRFs end.
 VRF_ROLES = {"pe", "pe-asbr"}
@@ -142,6 +142,8 @@ class Builder:
         self.drafts: dict[str, NodeDraft] = {}
         self.links: list[topology.Link] = []
         self.sessions: list[topology.BgpSession] = []
+        # Per provider router, the routers its core links reach (a customer carrier's site).
+        self.core_group: dict[str, str] = {}
 
     # -- errors ---------------------------------------------------------------------------
     def fail(self, message: str, loc: tuple, hint: str | None = None) -> LabError:
@@ -158,6 +160,7 @@ class Builder:
             self.add_link(index, link)
         self.check_cores()
         self.add_sites()
+        self.add_externals()
         for index, session in enumerate(self.lab.bgp):
             self.add_session(index, session)
         self.check_frr_can_do()
@@ -180,7 +183,8 @@ class Builder:
             autonomous_systems=[
                 topology.AutonomousSystem(
                     asn=a.asn, name=a.name or f"AS {a.asn}", igp=a.igp,
-                    label_distribution=list(a.label_distribution), transit=a.transit)
+                    label_distribution=list(a.label_distribution), transit=a.transit,
+                    carrier_vpn=a.carrier_vpn)
                 for a in self.lab.autonomous_systems
             ] + [
                 topology.AutonomousSystem(asn=asn, name=f"customer AS {asn}", igp="none",
@@ -202,6 +206,10 @@ class Builder:
                 raise self.fail(f"AS {system.asn} is defined twice",
                                 ("autonomous_systems", index, "asn"))
             seen_asn.add(system.asn)
+            if system.carrier_vpn is not None and system.carrier_vpn not in lab.vpns:
+                raise self.fail(f"unknown VPN {quote(system.carrier_vpn)}",
+                                ("autonomous_systems", index, "carrier_vpn"),
+                                hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
         for name, node in lab.nodes.items():
             if node.role in PROVIDER_ROLES:
                 if node.asn is None:
@@ -218,10 +226,22 @@ class Builder:
                 raise self.fail(f"unknown VPN {quote(node.site.vpn)}",
                                 ("nodes", name, "site", "vpn"),
                                 hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
-            if node.suites.get("bgp") == "bird":
-                raise self.fail("BGP in BIRD (carrier-supporting-carrier PEs) is not built yet",
-                                ("nodes", name, "suites"),
-                                hint="use frr until the CsC labs land")
+            for protocol, suite in node.suites.items():
+                if suite == "bird" and (protocol != "bgp" or node.role != "pe"):
+                    raise self.fail(f"BIRD runs BGP on a carrier's PE only, not {protocol} on "
+                                    f"a {node.role}", ("nodes", name, "suites", protocol),
+                                    hint="FRR runs everything else: remove the entry")
+            if node.role == "csc-ce" and node.asn in self.ases and \
+                    self.ases[node.asn].carrier_vpn is None:
+                raise self.fail(f"{name} is a csc-ce, but AS {node.asn} is no customer carrier",
+                                ("nodes", name, "role"),
+                                hint=f"give AS {node.asn} carrier_vpn: the backbone's VPN "
+                                     "its sites attach to")
+            if node.external is not None and (node.asn not in self.ases or
+                                              self.ases[node.asn].carrier_vpn is None):
+                raise self.fail(f"{name} originates external routes, but its AS is no "
+                                "customer carrier", ("nodes", name, "external"),
+                                hint="external routes belong to an AS with carrier_vpn")
         names: dict[str, int] = {}
         attachments: dict[frozenset[str], int] = {}
         for index, link in enumerate(lab.links):
@@ -330,6 +350,8 @@ class Builder:
                 self.claimed.add(*span(node.loopback))
             if node.site is not None:
                 claim(node.site.prefix, ("nodes", name, "site", "prefix"))
+            if node.external is not None:
+                claim(node.external, ("nodes", name, "external"))
         for index, link in enumerate(self.lab.links):
             if link.subnet is not None:
                 claim(link.subnet, ("links", index, "subnet"))
@@ -374,6 +396,20 @@ class Builder:
                 name="lo", kind="loopback", address=draft.loopback, scope="loopback",
                 igp=self.igp_of(draft) != "none"))
 
+    def carrier_of(self, draft: NodeDraft) -> schema.AutonomousSystem | None:
+        """The customer-carrier AS a provider router belongs to, if it is one."""
+        system = self.ases.get(draft.asn) if draft.provider else None
+        return system if system is not None and system.carrier_vpn else None
+
+    def carrier_attachment(self, a: NodeDraft, b: NodeDraft
+                           ) -> tuple[NodeDraft, NodeDraft] | None:
+        """(backbone PE, csc-ce) when a link attaches a customer carrier to its backbone."""
+        for pe, ce in ((a, b), (b, a)):
+            if ce.spec.role == "csc-ce" and pe.spec.role in VRF_ROLES and pe.asn != ce.asn \
+                    and self.carrier_of(pe) is None:
+                return pe, ce
+        return None
+
     def igp_of(self, draft: NodeDraft) -> str:
         return self.ases[draft.asn].igp if draft.provider else "none"
 
@@ -388,10 +424,22 @@ class Builder:
             raise self.fail(f"{a.name} and {b.name} are both customer routers: links behind "
                             "a CE are not built yet", ("links", index, "endpoints"),
                             hint="attach each CE to a provider router")
-        if a.provider and b.provider:
+        carrier = self.carrier_attachment(a, b)
+        if carrier:
+            scope = "attachment"
+            if link.protocol not in (None, "ebgp-labeled-unicast") or link.vrfs:
+                raise self.fail(f"a customer carrier's {carrier[1].name} attaches to "
+                                f"{carrier[0].name} with eBGP labelled unicast, in VPN "
+                                f"{self.ases[carrier[1].asn].carrier_vpn}",
+                                ("links", index), hint="remove protocol and vrfs")
+        elif a.provider and b.provider:
             scope = "core" if a.asn == b.asn else "inter-as"
         else:
             scope = "attachment"
+        if link.protocol == "ebgp-labeled-unicast" and not carrier:
+            raise self.fail("ebgp-labeled-unicast joins a customer carrier's csc-ce to a PE",
+                            ("links", index, "protocol"),
+                            hint="a CE of an ordinary VPN takes ebgp, ospf, rip or static")
         if link.vrfs and scope == "attachment":
             raise self.fail("vrfs (one VLAN per VRF) joins two provider routers; a CE link "
                             "takes its VRF from the CE's site", ("links", index, "vrfs"))
@@ -408,7 +456,7 @@ class Builder:
                                     f"both ends; {draft.name} is a {draft.spec.role}",
                                     ("links", index, "vrfs"),
                                     hint="only a pe or pe-asbr holds VRFs")
-        if scope == "attachment":
+        if scope == "attachment" and not carrier:
             customer, provider = (b, a) if a.provider else (a, b)
             if provider.spec.role not in VRF_ROLES:
                 raise self.fail(f"{customer.name} (a {customer.spec.role}) is attached to "
@@ -424,6 +472,8 @@ class Builder:
                             ("links", index, "protocol"))
         if scope == "core":
             pool = self.pool(a.asn, "links")
+        elif carrier:
+            pool = self.pool(carrier[0].asn, "links")
         elif scope == "attachment":
             pool = self.pool((a if a.provider else b).asn, "links")
         else:
@@ -433,7 +483,8 @@ class Builder:
             name=name, a=topology.Endpoint(node=a.name, interface=eth_a),
             b=topology.Endpoint(node=b.name, interface=eth_b), scope=scope,
             vrfs=dict(link.vrfs or {}),
-            protocol=(link.protocol or self.lab.defaults.pe_ce_protocol)
+            protocol="ebgp-labeled-unicast" if carrier else
+            (link.protocol or self.lab.defaults.pe_ce_protocol)
             if scope == "attachment" or link.vrfs else None))
         if link.vrfs:
             # One logical interface and VRF per VPN client on the one physical link.
@@ -450,6 +501,12 @@ class Builder:
             return
         subnet = link.subnet or self.allocate(pool, ("links", index), LINK_PREFIXLEN)
         vrf = None
+        if carrier:
+            vrf = self.ases[carrier[1].asn].carrier_vpn
+            self.connect(a, eth_a, b, eth_b, subnet, scope, name, vrf=vrf)
+            self.attach_protocol(a, eth_a, b, eth_b, vrf, "ebgp-labeled-unicast",
+                                 ("links", index))
+            return
         if scope == "attachment":
             customer = a if not a.provider else b
             if customer.spec.site is None:
@@ -473,13 +530,15 @@ class Builder:
         for index, (draft, ifname, addr, peer, peer_if, peer_addr) in enumerate((
                 (a, if_a, addr_a, b, if_b, addr_b), (b, if_b, addr_b, a, if_a, addr_a))):
             core = scope == "core"
+            # Labelled packets cross a customer carrier's attachment both ways.
+            carrier = scope == "attachment" and draft.provider and peer.provider
             draft.interfaces.append(topology.Interface(
                 name=ifname, kind="vlan" if vlan else "veth", address=addr, scope=scope,
                 parent=parents[index] if parents else None, vlan=vlan,
-                vrf=vrf if draft.provider or vlan else None,
+                vrf=vrf if draft.spec.role in VRF_ROLES or vlan else None,
                 peer=topology.Peer(node=peer.name, interface=peer_if, address=peer_addr),
                 link=link, igp=core and self.igp_of(draft) != "none",
-                ldp=core and self.ldp_of(draft), mpls=core))
+                ldp=core and self.ldp_of(draft), mpls=core or carrier))
 
     def attach_protocol(self, a: NodeDraft, if_a: str, b: NodeDraft, if_b: str, vrf: str,
                         protocol: str, loc: tuple) -> None:
@@ -487,7 +546,15 @@ class Builder:
         for me, my_if, other, other_if in ((a, if_a, b, if_b), (b, if_b, a, if_a)):
             my_vrf = vrf if me.provider else None
             other_addr = next(i for i in other.interfaces if i.name == other_if).address
-            if protocol == "ebgp":
+            if protocol == "ebgp-labeled-unicast":
+                me.neighbors[my_vrf if me.spec.role in VRF_ROLES else None].append(
+                    topology.BgpNeighbor(
+                        session=f"{a.name}--{b.name}", peer=other.name, address=other_addr.ip,
+                        remote_as=other.asn, families=["ipv4-labeled-unicast"],
+                        vrf=my_vrf if me.spec.role in VRF_ROLES else None, ebgp=True,
+                        export_only=None if me.spec.role in VRF_ROLES else "internal",
+                        allowas_in=me.spec.role not in VRF_ROLES))
+            elif protocol == "ebgp":
                 if me.asn == other.asn:
                     raise self.fail(f"eBGP between {me.name} and {other.name} needs two ASes",
                                     loc, hint="give the CE its own asn")
@@ -522,6 +589,10 @@ class Builder:
                 name=self.attachment_session(a, b, vrf), a=a.name, b=b.name,
                 families=["ipv4-unicast"], ebgp=True, multihop=False,
                 vrf=vrf))
+        elif protocol == "ebgp-labeled-unicast":
+            self.sessions.append(topology.BgpSession(
+                name=f"{a.name}--{b.name}", a=a.name, b=b.name,
+                families=["ipv4-labeled-unicast"], ebgp=True, multihop=False, vrf=vrf))
 
     @staticmethod
     def attachment_session(a: NodeDraft, b: NodeDraft, vrf: str) -> str:
@@ -582,11 +653,22 @@ class Builder:
                 raise self.fail(f"{name} is a {draft.spec.role} with no link: its site is "
                                 "reachable from nowhere", ("nodes", name),
                                 hint="attach it to a PE in links")
-        for asn in self.ases:
+        self.core_group = {name: root(name) for name in parent}
+        for asn, system in self.ases.items():
             members = [n for n, d in self.drafts.items() if d.provider and d.asn == asn]
             groups: dict[str, list[str]] = defaultdict(list)
             for name in members:
                 groups[root(name)].append(name)
+            if system.carrier_vpn:
+                # A customer carrier's sites are apart: the backbone's VPN joins them, and
+                # each site reaches it through a csc-ce.
+                for group in groups.values():
+                    if not any(self.drafts[n].spec.role == "csc-ce" for n in group):
+                        raise self.fail(
+                            f"{', '.join(group)} of customer carrier AS {asn} reach no csc-ce "
+                            "over core links: the site is cut off from the backbone",
+                            ("nodes", group[0]), hint="link the site to its csc-ce")
+                continue
             if len(groups) < 2:
                 continue
             # Name the smallest group: usually the one router someone forgot to link.
@@ -599,6 +681,25 @@ class Builder:
                             hint=f"link {alone[0]} to a router of AS {asn} (a core link "
                                  "joins two provider routers of one AS)")
 
+    def add_externals(self) -> None:
+        """A customer carrier's external routes (network N): a dummy interface holds the
+        prefix's first address, so that a ping can reach it."""
+        for draft in self.drafts.values():
+            external = draft.spec.external
+            if external is None:
+                continue
+            first_host = next(iter(external.hosts()))
+            draft.interfaces.append(topology.Interface(
+                name="ext0", kind="dummy",
+                address=ipaddress.IPv4Interface(f"{first_host}/{external.prefixlen}"),
+                scope="external"))
+
+    def site_peers(self, draft: NodeDraft) -> list[NodeDraft]:
+        """The routers of a customer carrier's site (its core group), the router included."""
+        group = self.core_group.get(draft.name)
+        return [d for name, d in self.drafts.items()
+                if d.asn == draft.asn and self.core_group.get(name) == group]
+
     # -- BGP sessions from the lab file ---------------------------------------------------
     def add_session(self, index: int, session: schema.BgpSession) -> None:
         a, b = (self.drafts[n] for n in session.between)
@@ -606,20 +707,33 @@ class Builder:
         name = session.name or f"{a.name}--{b.name}"
         ebgp = a.asn != b.asn
         over_loopbacks = not ebgp or session.multihop
+        adjacent = [i for i in a.interfaces if i.peer and i.peer.node == b.name and not i.vrf]
+        carrier_lu = (not ebgp and self.carrier_of(a) is not None and adjacent
+                      and session.families == ["ipv4-labeled-unicast"])
+        if carrier_lu:
+            # Inside a customer carrier's site, labelled unicast between neighbours peers
+            # over their link: between loopbacks, the ASBR's own loopback would come back
+            # to it with a next hop through itself (docs/labs/csc.md).
+            over_loopbacks = False
         if over_loopbacks:
             for draft in (a, b):
                 if draft.loopback is None:
                     raise self.fail(f"{draft.name} has no loopback to peer from", loc)
             addr_a, addr_b = a.loopback.ip, b.loopback.ip
         else:
-            shared = [i for i in a.interfaces if i.peer and i.peer.node == b.name and not i.vrf]
+            shared = adjacent
             if not shared:
                 raise self.fail(f"single-hop eBGP between {a.name} and {b.name} needs a direct "
                                 "link between them", loc,
                                 hint="add the link, or set multihop: true to peer loopbacks")
             addr_a, addr_b = shared[0].address.ip, shared[0].peer.address.ip
         for me, other, other_addr in ((a, b, addr_b), (b, a, addr_a)):
+            export_only = None
+            if self.carrier_of(me) is not None:
+                export_only = ("internal" if session.families == ["ipv4-labeled-unicast"]
+                               else "external")
             me.neighbors[None].append(topology.BgpNeighbor(
+                export_only=export_only,
                 session=name, peer=other.name, address=other_addr, remote_as=other.asn,
                 families=list(session.families), ebgp=ebgp,
                 update_source="lo" if over_loopbacks else None,
@@ -630,7 +744,8 @@ class Builder:
             # A PE or RR originates its own loopback (the BGP next hop others need) into
             # labeled-unicast, from the unicast table (network under ipv4 unicast): FRR
             # would advertise an IGP-learned loopback with implicit-null (FRR issue 2750).
-            if ("ipv4-labeled-unicast" in session.families and me.spec.role in ("pe", "rr")
+            if ("ipv4-labeled-unicast" in session.families
+                    and (me.spec.role in ("pe", "rr") or self.carrier_of(me) is not None)
                     and me.loopback.network not in me.bgp_networks):
                 me.bgp_networks.append(me.loopback.network)
         if ebgp and not session.multihop:
@@ -728,6 +843,13 @@ class Builder:
                 why="FRR 10.3 on an Option B ASBR can re-bind a VPN route's local label after "
                     "convergence and then suppress the update carrying the new one as a "
                     "duplicate (docs/labs/option2.md, trap 3)"))
+        carrier = self.carrier_of(draft)
+        internal_routes: list[ipaddress.IPv4Network] = []
+        distance = None
+        redistribute_internal_bgp = False
+        if carrier is not None:
+            internal_routes, distance, redistribute_internal_bgp = self.carrier_routing(
+                draft, carrier, reasons)
         router_id = (draft.loopback.ip if draft.loopback else
                      next(i.address.ip for i in interfaces if i.scope == "site"))
         ospf = []
@@ -735,7 +857,8 @@ class Builder:
             ospf.append(topology.OspfInstance(
                 vrf=None, router_id=router_id,
                 interfaces=[i.name for i in interfaces if i.igp], passive=["lo"],
-                redistribute=["static"] if host_routes else []))
+                redistribute=["static"] if host_routes else [],
+                redistribute_internal_bgp=redistribute_internal_bgp))
         for vrf, body in draft.ospf.items():
             if vrf is None and ospf:
                 raise LabError(f"{draft.name}: OSPF towards a CE in the default table would "
@@ -759,7 +882,7 @@ class Builder:
                 networks=draft.bgp_networks,
                 # A labelled loopback arrives with itself as next hop ("prefix loops through
                 # itself"); FRR's import check would mark it invalid.
-                import_check=not has_lu))
+                import_check=not has_lu, distance=distance))
         for vrf in vrfs:
             bgp.append(topology.BgpInstance(
                 asn=draft.asn, router_id=router_id, vrf=vrf.name,
@@ -787,7 +910,52 @@ class Builder:
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,
             fec_nexthop_resolution=fec_resolution, mpls=mpls, protocols=protocols,
-            reasons=reasons)
+            reasons=reasons, internal_routes=internal_routes, external=draft.spec.external)
+
+
+    def carrier_routing(self, draft: NodeDraft, carrier: schema.AutonomousSystem,
+                        reasons: list[topology.Reason]) -> tuple[list, int | None, bool]:
+        """What a customer carrier's router needs for carrier supporting carrier: its
+        internal routes (every loopback of its AS, the only routes the backbone may carry),
+        the loopbacks a csc-ce originates into labelled unicast for its site, its external
+        routes into its own iBGP. Returns (internal routes, BGP distance, whether the IGP
+        redistributes BGP's internal routes)."""
+        internal = sorted(d.loopback.network for d in self.drafts.values()
+                          if d.asn == draft.asn and d.loopback is not None)
+        neighbors = draft.neighbors.get(None, [])
+        if draft.spec.external is not None and neighbors:
+            draft.bgp_networks.append(draft.spec.external)
+        if draft.spec.role != "csc-ce":
+            return internal, None, False
+        # The site's loopbacks that reach this csc-ce by the IGP only (no labelled session of
+        # their own to it): it originates them towards the backbone.
+        labelled_peers = {n.peer for n in neighbors if n.families == ["ipv4-labeled-unicast"]}
+        for peer in self.site_peers(draft):
+            if peer.loopback is not None and peer.name not in labelled_peers and \
+                    peer.loopback.network not in draft.bgp_networks:
+                draft.bgp_networks.append(peer.loopback.network)
+        reasons.append(topology.Reason(
+            setting="neighbor allowas-in 1 and set as-path replace (from the backbone PE)",
+            why=f"the other sites of AS {draft.asn} are the same AS: their routes reach this "
+                f"site with {draft.asn} in the AS path; this csc-ce accepts them and replaces "
+                "its AS with the backbone's, as the PE's as-override would (BIRD has none), "
+                "so that the site's other routers accept them too"))
+        distance = None
+        if any(not n.ebgp and n.families == ["ipv4-labeled-unicast"] for n in neighbors):
+            distance = 20
+            reasons.append(topology.Reason(
+                setting="distance bgp 20 20 20",
+                why="the labelled route to a site router learned over iBGP labelled unicast "
+                    "must beat the IGP's route to be installed: only an installed route gets "
+                    "the local label this csc-ce advertises to the backbone"))
+        redistribute = "ldp" not in carrier.label_distribution
+        if redistribute:
+            reasons.append(topology.Reason(
+                setting="redistribute bgp route-map CSC-INTERNAL (OSPF)",
+                why="the site runs no MPLS: its routers learn the other sites' loopbacks (the "
+                    "BGP next hops of the external routes) from the IGP, and this csc-ce "
+                    "pushes the backbone's label"))
+        return internal, distance, redistribute
 
 
 def load_all_variants(lab: str) -> list[topology.Lab]:

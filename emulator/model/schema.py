@@ -139,11 +139,11 @@ NodeName = Annotated[str, Field(pattern=NODE_NAME)]
 ItemName = Annotated[str, Field(pattern=ITEM_NAME)]
 Label = Annotated[str, Field(pattern=LABEL)]
 
-Role = Literal["ce", "pe", "p", "rr", "asbr", "pe-asbr", "host"]
+Role = Literal["ce", "pe", "p", "rr", "asbr", "pe-asbr", "host", "csc-ce"]
 Igp = Literal["ospf", "isis", "none"]
 LabelDistribution = Literal["ldp", "bgp-lu"]
 AddressFamily = Literal["ipv4-unicast", "ipv4-vpn", "ipv4-labeled-unicast"]
-VrfProtocol = Literal["ebgp", "ospf", "rip", "static"]
+VrfProtocol = Literal["ebgp", "ospf", "rip", "static", "ebgp-labeled-unicast"]
 RoutingSuite = Literal["frr", "bird"]
 # What the verifier derives its option-specific expectations from.
 Scenario = Literal[
@@ -172,6 +172,9 @@ class AutonomousSystem(Strict):
     links: Annotated[Network | None, AfterValidator(_pool_of_link_subnets)] = None
     # A transit AS (option4) carries labelled loopbacks but is kept out of the VPN AS path.
     transit: bool = False
+    # A customer carrier (carrier supporting carrier): its sites are joined by the backbone
+    # carrier's VPN of this name, which its csc-ce routers attach to.
+    carrier_vpn: str | None = None
 
 
 class Vpn(Strict):
@@ -193,8 +196,11 @@ class Node(Strict):
     asn: Asn | None = None
     site: Site | None = None
     loopback: Address | None = None
+    # Routes external to a customer carrier (its Internet routes, the slides' network N),
+    # originated here into the carrier's own iBGP: they must never enter the backbone.
+    external: Network | None = None
     # Which routing suite speaks each protocol; FRR by default. Carrier-supporting-carrier
-    # PEs run BGP in BIRD beside FRR's IGP and LDP.
+    # PEs run BGP in BIRD beside FRR's IGP and LDP (FRR has no labelled unicast in a VRF).
     suites: dict[Literal["bgp", "igp", "ldp"], RoutingSuite] = {}
 
     @model_validator(mode="after")
@@ -203,6 +209,10 @@ class Node(Strict):
             raise ValueError(f"only a ce or host carries a site, not a {self.role}")
         if self.role == "ce" and self.site is None:
             raise ValueError("a ce needs a site: {name, vpn, prefix}")
+        if self.external is not None and self.role not in ("asbr", "pe", "p", "rr",
+                                                             "csc-ce"):
+            raise ValueError(f"external routes are originated by a provider router of a "
+                             f"customer carrier, not by a {self.role}")
         return self
 
 

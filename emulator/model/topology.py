@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
 
-InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site"]
+InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site", "external"]
 
 
 class Model(BaseModel):
@@ -62,6 +62,13 @@ class BgpNeighbor(Model):
     # to the peer carries an LDP label. FRR's bgpd resolves an Option B swap entry once, when
     # the route arrives, and never adds a transport label that LDP installs later.
     wait_for_ldp_label: bool = False
+    # Carrier supporting carrier: what a customer carrier's router sends on this session,
+    # its internal routes (loopbacks: over labelled unicast, towards the backbone) or its
+    # external ones (over its own iBGP, never through the backbone).
+    export_only: Literal["internal", "external"] | None = None
+    # Accept routes carrying this router's own AS once (a customer carrier's sites share
+    # its AS, and the backbone passes the AS path on).
+    allowas_in: bool = False
 
 
 class OspfInstance(Model):
@@ -70,6 +77,9 @@ class OspfInstance(Model):
     interfaces: list[str]
     passive: list[str] = []
     redistribute: list[str] = []
+    # Redistribute BGP's internal routes only (a CSC-CE hands the other sites' loopbacks to
+    # a site IGP without MPLS).
+    redistribute_internal_bgp: bool = False
 
 
 class RipInstance(Model):
@@ -102,6 +112,9 @@ class BgpInstance(Model):
     neighbors: list[BgpNeighbor] = []
     networks: list[ipaddress.IPv4Network] = []
     import_check: bool = True
+    # eBGP, iBGP and local administrative distance when BGP must beat the IGP (a CSC-CE's
+    # labelled route to its own site's ASBR is only installed, and so labelled, if it wins).
+    distance: int | None = None
 
     def family(self, family: AddressFamily) -> list[BgpNeighbor]:
         return [n for n in self.neighbors if family in n.families]
@@ -153,6 +166,10 @@ class Node(Model):
     # The routing protocols it runs (bgp, ospf, rip, ldp, static); its suites say by whom.
     protocols: list[str]
     reasons: list[Reason] = []
+    # A customer carrier's internal routes (its routers' loopbacks): what its labelled
+    # sessions may carry and its iBGP for external routes may not.
+    internal_routes: list[ipaddress.IPv4Network] = []
+    external: ipaddress.IPv4Network | None = None
 
     def interface(self, name: str) -> Interface:
         for interface in self.interfaces:
@@ -190,6 +207,7 @@ class AutonomousSystem(Model):
     label_distribution: list[str]
     transit: bool
     customer: bool = False
+    carrier_vpn: str | None = None
 
 
 class Vpn(Model):

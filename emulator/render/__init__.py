@@ -17,9 +17,11 @@ from pathlib import Path
 
 import jinja2
 
+from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
+from emulator.runtime.netns import namespace
 from emulator.paths import templates_dir
-from emulator.suites import frr
+from emulator.suites import bird, bird_probes, frr
 
 
 @cache
@@ -95,7 +97,7 @@ def after_ldp_label(node: Node) -> tuple[list[dict], dict[str, str]]:
     return steps, files
 
 
-def frr_files(node: Node) -> tuple[dict[str, str], dict, list[dict]]:
+def frr_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
     """FRR's files for one node, its entry in the plan, and its staged steps."""
     steps, staged = after_ldp_label(node)
     files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
@@ -104,8 +106,29 @@ def frr_files(node: Node) -> tuple[dict[str, str], dict, list[dict]]:
     return files, entry, steps
 
 
+# BIRD's dynamic labels: above FRR's (LDP and BGP allocate upwards from 16) and below the
+# platform's label space.
+BIRD_LABELS = 50000
+
+
+def bird_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
+    """BIRD's configuration for a node whose BGP it runs (a carrier's PE)."""
+    if lab.platform_labels <= BIRD_LABELS + 1000:
+        raise LabError(f"{node.name} runs BGP in BIRD, whose labels start at {BIRD_LABELS}: "
+                       f"defaults.platform_labels ({lab.platform_labels}) leaves no room",
+                       hint=f"set defaults.platform_labels above {BIRD_LABELS + 1000}")
+    text = environment(bird.NAME).get_template("bird.conf.j2").render(
+        node=node, log_file=bird.RUN / namespace(lab.name, node.name) / "bird.log",
+        label_start=BIRD_LABELS, label_length=lab.platform_labels - BIRD_LABELS,
+        mpls_table=bird_probes.MPLS_TABLE, vpn_table=bird_probes.VPN_TABLE,
+        vrf_prefix=bird_probes.VRF_TABLE_PREFIX)
+    entry = {"name": bird.NAME, "daemons": bird.daemons(node.runs(bird.NAME)),
+             "config": "bird.conf"}
+    return {"bird.conf": text}, entry, []
+
+
 # Each suite's files for a node: (files, its entry in the plan, its staged steps).
-SUITE_FILES = {frr.NAME: frr_files}
+SUITE_FILES = {frr.NAME: frr_files, bird.NAME: bird_files}
 
 
 def node_plan(lab: Lab, node: Node) -> tuple[dict[str, str], dict]:
@@ -113,7 +136,7 @@ def node_plan(lab: Lab, node: Node) -> tuple[dict[str, str], dict]:
     select, FRR first (its zebra owns the kernel's routes and labels)."""
     files, entries, steps = {}, [], []
     for name in sorted(set(node.suites.values()), key=lambda s: s != frr.NAME):
-        suite_files, entry, suite_steps = SUITE_FILES[name](node)
+        suite_files, entry, suite_steps = SUITE_FILES[name](lab, node)
         files |= suite_files
         entries.append(entry)
         steps += suite_steps

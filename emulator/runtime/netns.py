@@ -178,9 +178,10 @@ class NetnsLab:
 
     def start_suites(self, node: str) -> None:
         for suite in self.plan(node)["suites"]:
-            self.start_daemons(node, driver(suite["name"]), suite["daemons"])
+            self.start_daemons(node, driver(suite["name"]), suite["daemons"],
+                               self.rendered / node / suite["config"])
 
-    def start_daemons(self, node: str, suite, daemons: list[str]) -> None:
+    def start_daemons(self, node: str, suite, daemons: list[str], config: Path) -> None:
         ns = self.ns(node)
         logs = self.run_dir / node
         logs.mkdir(parents=True, exist_ok=True)
@@ -193,7 +194,7 @@ class NetnsLab:
             with open(console, "w") as out:
                 started = subprocess.run(
                     ["ip", "netns", "exec", ns,
-                     *suite.start_argv(daemon, ns, logs / f"{daemon}.log")],
+                     *suite.start_argv(daemon, ns, logs / f"{daemon}.log", config)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     timeout=60, check=False)
             if started.returncode != 0:
@@ -323,10 +324,10 @@ def alive(pid: int) -> bool:
 
 
 def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
-    """A program run inside a router's namespace; vtysh reaches that router's FRR (its
-    pathspace is the namespace's name)."""
-    if argv[:1] == ["vtysh"] and "-N" not in argv:
-        argv = ["vtysh", "-N", namespace(lab, node), *argv[1:]]
+    """A program run inside a router's namespace; each suite's client (vtysh, birdc) is
+    addressed to that router's daemons (named after the namespace)."""
+    for suite in SUITES.values():
+        argv = suite.address(namespace(lab, node), argv)
     return ["ip", "netns", "exec", namespace(lab, node), *argv]
 
 

@@ -1,4 +1,4 @@
-"""Routing suites: the software that runs a router's protocols (FRR; BIRD next).
+"""Routing suites: the software that runs a router's protocols (FRR; BIRD for BGP on carrier-supporting-carrier PEs).
 
 One driver per suite owns everything about that suite: its daemons, the files it renders
 (templates under ``templates/<suite>/``), how it starts and takes its configuration
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from emulator.suites import bird_probes, frr, frr_probes
+from emulator.suites import bird, bird_probes, frr, frr_probes
 
-SUITES = {frr.NAME: frr}
-# BIRD's probes come first (tested against real BIRD output, docs/research/bird/); its driver
-# and templates arrive with the carrier-supporting-carrier labs.
+SUITES = {frr.NAME: frr, bird.NAME: bird}
 PROBES = {frr_probes.NAME: frr_probes, bird_probes.NAME: bird_probes}
 
 

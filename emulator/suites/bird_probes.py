@@ -43,11 +43,17 @@ ATTRIBUTE_LINE = re.compile(r"^\t(?P<key>[\w.]+): ?(?P<value>.*)$")
 ROUTE_TARGET = re.compile(r"\(rt, ([^,]+), ([^)]+)\)")
 
 
+NOT_FOUND = "Network not found"
+
+
 def show(router: Router, node: str, *words: str) -> str:
-    """`birdc show ...` on one router; the banner line dropped. Raises ProbeError."""
+    """`birdc show ...` on one router; the banner line dropped (a route asked for that is
+    not there is an empty answer). Raises ProbeError."""
     command = ["birdc", "show", *words]
     result = router.exec(node, command)
     text = result.stdout
+    if result.returncode != 0 and NOT_FOUND in text:
+        return ""
     if result.returncode != 0:
         detail = (result.stderr or text).strip().splitlines()
         raise ProbeError(f"{node}: `{' '.join(command[1:])}` failed: "
@@ -184,7 +190,7 @@ def record(route: BirdRoute, prefix: str, rd: str | None = None) -> Route:
 
 def vpn_routes(router: Router, node: str, prefix: str) -> dict[str, Route]:
     """The best VPNv4 path for ``prefix`` under each RD (BIRD's net: `<RD> <prefix>`)."""
-    routes = {}
+    routes, prefix = {}, str(prefix)
     for route in parse_routes(show(router, node, "route", "table", VPN_TABLE, "all")):
         rd, _, net = route.net.partition(" ")
         if net == prefix and route.primary:
@@ -203,12 +209,25 @@ def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | Non
 def ip_routes(router: Router, node: str, *, vrf: str | None = None,
               prefix: str | None = None) -> dict[str, bool]:
     """A table (a VRF's, or the default one) or one prefix of it: prefix → installed."""
-    table = f"{VRF_TABLE_PREFIX}{vrf}" if vrf else "master4"
+    # A VRF's table name is a quoted BIRD symbol (VRF names carry dashes).
+    table = f"'{VRF_TABLE_PREFIX}{vrf}'" if vrf else "master4"
     words = ["route", "table", table, *([prefix] if prefix else [])]
     held: dict[str, bool] = {}
     for route in parse_routes(show(router, node, *words)):
         held[route.net] = held.get(route.net, False) or route.synced
     return held
+
+
+def vrf_route(router: Router, node: str, vrf: str, prefix: str) -> Route | None:
+    """The best route for ``prefix`` in a VRF, with the label it pushes (implicit-null when
+    it forwards unlabelled): on a carrier's PE, the CSC-CE's label for the prefix."""
+    for route in parse_routes(show(router, node, "route", "table", f"'{VRF_TABLE_PREFIX}{vrf}'",
+                                   prefix, "all")):
+        if route.net == prefix and route.primary:
+            labels = next((hop[2] for hop in route.hops), ())
+            return Route(prefix=prefix, next_hop=next((hop[0] for hop in route.hops), None),
+                         label=labels[-1] if labels else IMPLICIT_NULL)
+    return None
 
 
 # -- labels --------------------------------------------------------------------------------

@@ -54,10 +54,10 @@ def state_dirs(pathspace: str) -> list[Path]:
     return [RUN / pathspace, ETC / pathspace]
 
 
-def start_argv(daemon: str, pathspace: str, log_file: Path) -> list[str]:
+def start_argv(daemon: str, pathspace: str, log_file: Path, config: Path) -> list[str]:
     """One daemon, detached, with its own pathspace (pid file, vty socket and zserv.api under
     /run/frr/<pathspace>). In 10.3 mgmtd and staticd refuse -f: every daemon starts empty and
-    the whole frr.conf is applied afterwards with vtysh."""
+    the whole frr.conf (``config``) is applied afterwards with vtysh."""
     return [str(BIN / daemon), "-d", "-N", pathspace, "-u", "frr", "-g", "frr",
             "--log", f"file:{log_file}"]
 
@@ -69,6 +69,13 @@ def vty_socket(pathspace: str, daemon: str) -> Path:
 
 def pid_files(pathspace: str) -> dict[str, Path]:
     return {p.stem: p for p in (RUN / pathspace).glob("*.pid")}
+
+
+def address(pathspace: str, argv: list[str]) -> list[str]:
+    """A `vtysh` command addressed to this router's FRR (its pathspace)."""
+    if argv[:1] == ["vtysh"] and "-N" not in argv:
+        return ["vtysh", "-N", pathspace, *argv[1:]]
+    return argv
 
 
 def apply_argv(pathspace: str, config: Path) -> list[str]:

@@ -11,7 +11,15 @@ import json
 from typing import Any
 
 from emulator.suites import frr
-from emulator.suites.records import LfibEntry, LfibHop, ProbeError, Route, Router, Session
+from emulator.suites.records import (
+    IMPLICIT_NULL,
+    LfibEntry,
+    LfibHop,
+    ProbeError,
+    Route,
+    Router,
+    Session,
+)
 
 NAME = frr.NAME
 FAMILIES = {"ipv4Unicast": "ipv4-unicast", "ipv4Vpn": "ipv4-vpn",
@@ -122,6 +130,17 @@ def ip_routes(router: Router, node: str, *, vrf: str | None = None,
     command = "show ip route" + (f" vrf {vrf}" if vrf else "") + (f" {prefix}" if prefix else "")
     return {p: any(r.get("installed") for r in routes)
             for p, routes in show_json(router, node, command).items()}
+
+
+def vrf_route(router: Router, node: str, vrf: str, prefix: str) -> Route | None:
+    """The selected route for ``prefix`` in a VRF, with the label it pushes (implicit-null
+    when it forwards unlabelled)."""
+    for route in show_json(router, node, f"show ip route vrf {vrf} {prefix}").get(prefix, []):
+        if route.get("selected"):
+            hop = next(iter(route.get("nexthops", [])), {})
+            labels = hop.get("labels") or [IMPLICIT_NULL]
+            return Route(prefix=prefix, next_hop=hop.get("ip"), label=labels[-1])
+    return None
 
 
 # -- labels --------------------------------------------------------------------------------

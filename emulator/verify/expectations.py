@@ -35,6 +35,9 @@ def derive(lab: Lab) -> list[Check]:
         *isolation_checks(lab),
         *wire_label_checks(lab, semantics),
     ]
+    # Carrier supporting carrier's own checks (its module builds on this one's probes).
+    from emulator.verify.carrier import carrier_checks
+    checks += carrier_checks(lab, semantics)
     return checks + steady_label_checks(checks)
 
 
@@ -424,7 +427,7 @@ def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                            else f"swaps to the LU label from {received_from}")},
                 probe=_lu_chain_probe(lab, holder, allocator, prefix, from_origin)))
     loopbacks = sorted(str(o.loopback.network) for o in origins)
-    for node in lab.nodes:
+    for node in lab.nodes if origins else []:
         if node.role == "asbr" and node.core_bgp and node.core_bgp.family(
                 "ipv4-labeled-unicast"):
             checks.append(Check(
@@ -534,15 +537,19 @@ def wire_pair(semantics: Semantics, members: list[Node]) -> tuple[Node, Node, li
 
 
 def _wire_probe(source: Node, destination: Node, hops: list[Hop]):
-    src, dst = str(source.site.address.ip), str(destination.site.address.ip)
+    return _wire_probe_between(source.name, str(source.site.address.ip),
+                               str(destination.site.address.ip), hops)
 
+
+def _wire_probe_between(node: str, src: str, dst: str, hops: list[Hop]):
+    """Pings from ``src`` on ``node`` to ``dst`` while every hop's link is captured."""
     taps = [Tap(hop.sender, hop.interface) for hop in hops]
     # Four pings while every link of the path listens.
     ping_argv = ["ping", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-I", src, dst]
 
     def probe(runtime: Runtime):
         try:
-            sections = runtime.capture(taps, source.name, ping_argv)
+            sections = runtime.capture(taps, node, ping_argv)
         except CaptureFailed as exc:
             raise ProbeError(f"capture failed: {exc}") from None
         observed, ok = {}, True

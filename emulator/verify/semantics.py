@@ -369,8 +369,123 @@ class NonVpnTransit(MultihopBetweenRrs):
                 if n.role in ("p", "asbr") or (n.asn in transit and n.role != "ce")]
 
 
+@dataclass(frozen=True)
+class CarrierSite:
+    """One site of a customer carrier: its routers (joined by its own core links), the csc-ce
+    that attaches it to the backbone, and the backbone PE on the other side."""
+
+    asn: int
+    vpn: str
+    csc_ce: str
+    pe: str
+    routers: tuple[str, ...]
+    # The site's internal routes (its loopbacks), and those the csc-ce learns over labelled
+    # unicast from their router (it advertises a label of its own for them; the others it
+    # originates from the IGP, with implicit-null).
+    internal: tuple[str, ...]
+    labelled: frozenset[str]
+
+
+class CarrierSupportingCarrier(Semantics):
+    """Carrier supporting carrier (RFC 4364 §9): a customer carrier's sites exchange their
+    internal routes (loopbacks) as labelled IPv4 with the backbone's PEs, which carry them as
+    VPNv4 routes of the carrier's VPN, swapping the CSC-CE's label onto the VPN label and
+    back. The carrier's external routes travel over its own iBGP between its sites and never
+    enter the backbone. Without MPLS in the sites (csc-ip) the packet leaves the backbone as
+    IP; with it (csc-mpls) it is label switched end to end."""
+
+    scenario = "csc"
+
+    def labelled_loopbacks(self) -> list[Node]:
+        """Option C's labelled-loopback chain does not apply: a carrier's loopbacks cross
+        the backbone as VPNv4 routes (the swaps are checked by emulator/verify/carrier.py)."""
+        return []
+
+    def vpn_views(self, ce: str) -> list[VpnView]:
+        return list(self.propagate(ce).values())
+
+    def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
+        return self.forwarding_hops(source_ce, destination_ce)
+
+    def carrier_sites(self) -> list[CarrierSite]:
+        sites = []
+        carriers = {a.asn: a.carrier_vpn for a in self.lab.autonomous_systems if a.carrier_vpn}
+        for ce in self.lab.nodes:
+            if ce.role != "csc-ce":
+                continue
+            pe = next(i.peer.node for i in ce.interfaces
+                      if i.scope == "attachment" and i.peer)
+            routers = [ce.name]
+            queue = deque([ce.name])
+            while queue:
+                for interface in self.lab.node(queue.popleft()).interfaces:
+                    if interface.scope == "core" and interface.peer and \
+                            interface.peer.node not in routers:
+                        routers.append(interface.peer.node)
+                        queue.append(interface.peer.node)
+            labelled_peers = {n.peer for n in ce.core_bgp.neighbors
+                              if not n.ebgp and "ipv4-labeled-unicast" in n.families}
+            members = [self.lab.node(r) for r in routers]
+            sites.append(CarrierSite(
+                asn=ce.asn, vpn=carriers[ce.asn], csc_ce=ce.name, pe=pe,
+                routers=tuple(routers),
+                internal=tuple(str(m.loopback.network) for m in members if m.loopback),
+                labelled=frozenset(str(m.loopback.network) for m in members
+                                   if m.name in labelled_peers)))
+        return sites
+
+    def site_of(self, router: str) -> CarrierSite:
+        return next(s for s in self.carrier_sites() if router in s.routers)
+
+    def internal_views(self, site: CarrierSite, prefix: str) -> list[VpnView]:
+        """Every backbone VPNv4 speaker's view of one internal route: exported from the VRF
+        by the site's PE, which allocates the label everyone pushes."""
+        origin = self.lab.node(site.pe)
+        vpn = self.lab.vpn(site.vpn)
+        return [VpnView(holder=holder, prefix=ipaddress.IPv4Network(prefix), vpn=vpn.name,
+                        rd=vpn.rd, route_targets=tuple(vpn.export_targets),
+                        next_hop=next_hop, next_hop_router=router, allocator=allocator)
+                for holder, (next_hop, router, allocator)
+                in self.spread(origin, "ipv4-vpn").items()]
+
+    def external_path(self, source: str, destination: str) -> list[Hop]:
+        """A packet from a router's external prefix to another site's external prefix: its
+        BGP next hop is the destination router's loopback, which the source site reaches
+        through its csc-ce: with that csc-ce's label where the site learns the loopback over
+        labelled unicast (csc-mpls), as IP where it learns it from the IGP (csc-ip); then
+        the PE's label, [LDP, VPN] across the backbone, and the far csc-ce's label for the
+        loopback (none when it originated the route from its IGP)."""
+        near, far = self.site_of(source), self.site_of(destination)
+        target = str(self.lab.node(destination).loopback.network)
+        hops: list[Hop] = []
+        site_labelled = any("ipv4-labeled-unicast" in n.families and not n.ebgp
+                            for n in self.lab.node(source).core_bgp.neighbors)
+        if source != near.csc_ce:
+            if site_labelled:
+                hops += self.lsp_hops(source, near.csc_ce, 1, f"{near.csc_ce}'s LU label")
+            else:
+                hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
+                         for s, i, r in self.core_path(source, near.csc_ce)]
+        hops.append(Hop(near.csc_ce, self.link_interface(near.csc_ce, near.pe), near.pe, 1,
+                        f"{near.pe}'s label for {target}"))
+        hops += self.lsp_hops(near.pe, far.pe, 1, f"{far.pe}'s VPN label")
+        far_label = target in far.labelled
+        hops.append(Hop(far.pe, self.link_interface(far.pe, far.csc_ce, far.vpn), far.csc_ce,
+                        1 if far_label else 0,
+                        f"{far.csc_ce}'s LU label" if far_label
+                        else f"IP ({far.csc_ce} advertised implicit-null)"))
+        if destination != far.csc_ce:
+            if any(i.ldp for i in self.lab.node(far.csc_ce).interfaces):
+                hops += self.lsp_hops(far.csc_ce, destination, 0, "IP")
+            else:
+                hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
+                         for s, i, r in self.core_path(far.csc_ce, destination)]
+        return hops
+
+
 SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
                                             MultihopBetweenRrs, NonVpnTransit)}
+SEMANTICS |= {scenario: CarrierSupportingCarrier for scenario in ("csc-ip", "csc-mpls")}
 
 
 def semantics_for(lab: Lab) -> Semantics:

@@ -23,7 +23,8 @@ class Recorded:
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         assert argv[:2] == ["birdc", "show"], argv
-        name = f"{node}.show_{'_'.join(argv[2:])}"
+        # A VRF's table is a quoted symbol on the command line; the files are named bare.
+        name = f"{node}.show_{'_'.join(word.strip(chr(39)) for word in argv[2:])}"
         if name in self.overrides:
             return ExecResult(0, self.overrides[name], "")
         path = OUTPUTS / f"{name}.txt"

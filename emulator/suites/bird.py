@@ -1,0 +1,68 @@
+"""BIRD 2.17: BGP on the carrier-supporting-carrier PEs, beside FRR's IGP and LDP.
+
+One `bird` per router, started with its whole configuration (``-c``): BIRD 2.17.6 can crash
+on `birdc configure` when an MPLS option changes (docs/research/bird/README.md §3), so a
+changed configuration means a restart, never a reload. Its control socket is the readiness
+signal and the address every `birdc` of the runtime and the verifier goes to.
+
+Standard library only (imported by the namespace runtime inside the micro-VM).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "bird"
+USER = "root"  # BIRD writes the kernel's routing and label tables: it keeps root
+TEMPLATES = "bird"
+RUN = Path("/run/bird")
+DAEMON = "bird"
+
+
+def daemons(protocols: list[str]) -> list[str]:
+    """BIRD is one daemon whatever it runs."""
+    return [DAEMON] if protocols else []
+
+
+def prepare(pathspace: str) -> None:
+    (RUN / pathspace).mkdir(parents=True, exist_ok=True)
+
+
+def state_dirs(pathspace: str) -> list[Path]:
+    return [RUN / pathspace]
+
+
+def control_socket(pathspace: str) -> Path:
+    return RUN / pathspace / "bird.ctl"
+
+
+def start_argv(daemon: str, pathspace: str, log_file: Path, config: Path) -> list[str]:
+    """BIRD forks into the background once its configuration parsed; a parse error is its
+    exit status and message (the log file is named in the configuration)."""
+    return ["bird", "-c", str(config), "-s", str(control_socket(pathspace)),
+            "-P", str(RUN / pathspace / f"{daemon}.pid")]
+
+
+def vty_socket(pathspace: str, daemon: str) -> Path:
+    return control_socket(pathspace)
+
+
+def pid_files(pathspace: str) -> dict[str, Path]:
+    return {p.stem: p for p in (RUN / pathspace).glob("*.pid")}
+
+
+def apply_argv(pathspace: str, config: Path) -> list[str]:
+    """The configuration was given at start: confirm the daemon holds it."""
+    return ["birdc", "-s", str(control_socket(pathspace)), "show", "status"]
+
+
+def address(pathspace: str, argv: list[str]) -> list[str]:
+    """A `birdc` command addressed to this router's BIRD."""
+    if argv[:1] == ["birdc"] and "-s" not in argv:
+        return ["birdc", "-s", str(control_socket(pathspace)), *argv[1:]]
+    return argv
+
+
+def parse_check_argv(config: Path) -> list[str]:
+    """BIRD's own parser on a rendered configuration, without starting anything."""
+    return ["bird", "-p", "-c", str(config)]

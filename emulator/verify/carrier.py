@@ -1,0 +1,233 @@
+"""Carrier supporting carrier: the checks of the csc labs, derived from the model's customer
+carriers (``carrier_vpn``), their sites and their external routes.
+
+What must hold (the seed's "Carrier's Carrier" slides): the backbone's VPN carries each
+site's internal routes (the carrier's loopbacks) and nothing else; the carrier's external
+routes (network N) reach its other sites over its own iBGP and are absent from every
+backbone router; each PE swaps the VPN label onto the CSC-CE's label, and the CSC-CE's
+label onto the VPN label; traffic from one site's external prefix to another's flows, with
+the label stack the variant implies on every link.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from emulator.model.topology import Lab, Node
+from emulator.runtime.base import Runtime
+from emulator.suites.records import IMPLICIT_NULL
+from emulator.verify.checks import Check
+from emulator.verify.expectations import (
+    _absent_probe,
+    _ping_probe,
+    _vpnv4_probe,
+    _wire_probe_between,
+    lfib_entry,
+    suite,
+    vpn_route,
+)
+from emulator.verify.semantics import CarrierSite, CarrierSupportingCarrier, Semantics, VpnView
+
+
+def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    if not isinstance(semantics, CarrierSupportingCarrier):
+        return []
+    sites = semantics.carrier_sites()
+    return [*internal_route_checks(lab, semantics, sites),
+            *external_route_checks(lab, semantics, sites),
+            *label_swap_checks(lab, semantics, sites),
+            *external_ping_checks(lab, semantics),
+            *external_wire_checks(lab, semantics)]
+
+
+def backbone(lab: Lab) -> list[Node]:
+    """The backbone carrier's routers: provider routers of ASes that are not customers."""
+    carriers = {a.asn for a in lab.autonomous_systems if a.carrier_vpn or a.customer}
+    return [n for n in lab.nodes if n.asn not in carriers]
+
+
+def externals(lab: Lab) -> list[Node]:
+    return [n for n in lab.nodes if n.external is not None]
+
+
+def external_address(node: Node) -> str:
+    return str(node.interface("ext0").address.ip)
+
+
+# -- the backbone carries the internal routes, and only them ----------------------------------
+def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
+                          sites: list[CarrierSite]) -> list[Check]:
+    checks = []
+    for site in sites:
+        for prefix in site.internal:
+            for view in semantics.internal_views(site, prefix):
+                checks.append(Check(
+                    name=f"{view.holder}: {view.rd}:{view.prefix}", kind="vpnv4-route",
+                    node=view.holder,
+                    expected={"rd": view.rd, "route_targets": sorted(view.route_targets),
+                              "next_hop": (f"{view.next_hop} ({view.next_hop_router})"
+                                           if view.next_hop else
+                                           f"local (from {site.csc_ce} in its VRF)"),
+                              "label": f"allocated by {view.allocator}"},
+                    probe=_vpnv4_probe(lab, view)))
+    for node in backbone(lab):
+        for vrf in node.vrfs:
+            present = sorted(p for s in sites if s.vpn == vrf.name for p in s.internal)
+            absent = sorted({str(n.external) for n in externals(lab)} |
+                            {p for s in sites if s.vpn != vrf.name for p in s.internal})
+            checks.append(Check(
+                name=f"{node.name} VRF {vrf.name} holds the carrier's internal routes only",
+                kind="vrf-route", node=node.name,
+                expected={"present": present, "absent": absent},
+                probe=_vrf_table_probe(lab, node.name, vrf.name, present, absent)))
+    return checks
+
+
+def _vrf_table_probe(lab: Lab, node: str, vrf: str, present: list[str], absent: list[str]):
+    asks = suite(lab, node, "bgp")
+
+    def probe(runtime: Runtime):
+        table = asks.ip_routes(runtime, node, vrf=vrf)
+        observed = {"present": sorted(p for p in present if table.get(p)),
+                    "leaked": sorted(p for p in absent if p in table)}
+        return observed["present"] == present and not observed["leaked"], observed
+    return probe
+
+
+# -- the external routes: the carrier's own iBGP, never the backbone --------------------------
+def external_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
+                          sites: list[CarrierSite]) -> list[Check]:
+    checks = []
+    for origin in externals(lab):
+        prefix = str(origin.external)
+        for node in backbone(lab):
+            checks.append(Check(
+                name=f"{node.name} holds no route to {prefix} (external to {origin.asn})",
+                kind="vrf-route", node=node.name, expected={"route": "absent"},
+                probe=_absent_probe(suite(lab, node.name, "bgp"), node.name, prefix)))
+        home = semantics.site_of(origin.name)
+        for site in sites:
+            if site.asn != origin.asn or site.csc_ce == home.csc_ce:
+                continue
+            for router in site.routers:
+                bgp = lab.node(router).core_bgp
+                if not (bgp and bgp.family("ipv4-unicast")):
+                    continue  # not in the carrier's iBGP: it forwards on labels
+                checks.append(Check(
+                    name=f"{router} holds {prefix} from {origin.name}", kind="vrf-route",
+                    node=router, expected={"route": "installed"},
+                    probe=_present_probe(lab, router, prefix)))
+    return checks
+
+
+def _present_probe(lab: Lab, node: str, prefix: str):
+    asks = suite(lab, node, "bgp")
+
+    def probe(runtime: Runtime):
+        routes = asks.ip_routes(runtime, node, prefix=prefix)
+        return bool(routes.get(prefix)), {"route": "installed" if routes.get(prefix) else
+                                          ("not installed" if routes else "absent")}
+    return probe
+
+
+# -- the PEs' swaps ---------------------------------------------------------------------------
+def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier,
+                      sites: list[CarrierSite]) -> list[Check]:
+    """For each internal route and each other site of the carrier: the remote PE swaps the
+    label it gave its CSC-CE onto the VPN label, and the origin PE swaps that VPN label onto
+    the label its CSC-CE gave (or pops towards it, for implicit-null)."""
+    checks = []
+    for origin, other in itertools.permutations(sites, 2):
+        if origin.asn != other.asn or origin.pe == other.pe:
+            continue
+        for prefix in origin.internal:
+            views = {v.holder: v for v in semantics.internal_views(origin, prefix)}
+            if other.pe not in views:
+                continue
+            checks.append(Check(
+                name=f"{prefix}: {other.pe} swaps {other.csc_ce}'s label onto "
+                     f"{origin.pe}'s VPN label", kind="label-chain", node=other.pe,
+                expected={"pushed by " + other.csc_ce: f"an installed in-label of {other.pe}",
+                          other.pe: f"swaps to the VPN label from {origin.pe}"},
+                probe=_ingress_swap_probe(lab, other, views[other.pe])))
+            checks.append(Check(
+                name=f"{prefix}: {origin.pe} swaps its VPN label onto {origin.csc_ce}'s",
+                kind="label-chain", node=origin.pe,
+                expected={"pushed by " + other.pe: f"{origin.pe}'s VPN label",
+                          origin.pe: f"swaps to the label from {origin.csc_ce} (pops for "
+                                     "implicit-null)"},
+                probe=_egress_swap_probe(lab, origin, views[other.pe], views[origin.pe])))
+    return checks
+
+
+def _ingress_swap_probe(lab: Lab, site: CarrierSite, view: VpnView):
+    prefix = str(view.prefix)
+
+    def probe(runtime: Runtime):
+        route = suite(lab, site.csc_ce, "bgp").labeled_unicast_route(runtime, site.csc_ce,
+                                                                      prefix)
+        pushed = route.label if route else None
+        vpn = vpn_route(runtime, lab, view)
+        observed: dict = {f"{site.csc_ce} pushes": pushed,
+                          f"{site.pe} holds VPN label": vpn.label if vpn else None}
+        if pushed in (None, IMPLICIT_NULL) or vpn is None:
+            return False, observed
+        entry, kernel = lfib_entry(runtime, lab, site.pe, pushed)
+        observed[site.pe] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
+                             if entry else "absent")
+        return bool(entry and kernel and entry.swaps_to(vpn.label)), observed
+    return probe
+
+
+def _egress_swap_probe(lab: Lab, site: CarrierSite, remote: VpnView, origin: VpnView):
+    prefix = str(origin.prefix)
+
+    def probe(runtime: Runtime):
+        pushed = vpn_route(runtime, lab, remote)
+        advertised = vpn_route(runtime, lab, origin)
+        towards_ce = suite(lab, site.pe, "bgp").vrf_route(runtime, site.pe, site.vpn, prefix)
+        observed: dict = {"pushed": pushed.label if pushed else None,
+                          f"{site.pe} advertises": advertised.label if advertised else None,
+                          f"{site.csc_ce}'s label": towards_ce.label if towards_ce else None}
+        if pushed is None or advertised is None or towards_ce is None \
+                or pushed.label != advertised.label:
+            return False, observed
+        entry, kernel = lfib_entry(runtime, lab, site.pe, pushed.label)
+        observed[site.pe] = (f"{pushed.label} -> {[list(h.out_labels) for h in entry.hops]}"
+                             if entry else "absent")
+        return bool(entry and kernel and entry.swaps_to(towards_ce.label)), observed
+    return probe
+
+
+# -- the data plane ---------------------------------------------------------------------------
+def external_pairs(lab: Lab, semantics: CarrierSupportingCarrier) -> list[tuple[Node, Node]]:
+    """Routers with external prefixes in different sites of one carrier."""
+    return [(a, b) for a, b in itertools.permutations(externals(lab), 2)
+            if a.asn == b.asn and semantics.site_of(a.name) != semantics.site_of(b.name)]
+
+
+def external_ping_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
+    return [Check(
+        name=f"{a.name} ({a.external}) → {b.name} ({b.external})", kind="ping", node=a.name,
+        expected={"from": external_address(a), "to": external_address(b), "replies": True},
+        probe=_ping_probe(a.name, external_address(a), external_address(b), True))
+        for a, b in external_pairs(lab, semantics)]
+
+
+def external_wire_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
+    """One captured path per carrier: from its last external prefix to the first one in
+    another site (the slides' walkthrough: a host behind ASBR-2 to network N)."""
+    checks = []
+    done: set[int] = set()
+    for a, b in reversed(external_pairs(lab, semantics)):
+        if a.asn in done:
+            continue
+        done.add(a.asn)
+        hops = semantics.external_path(a.name, b.name)
+        checks.append(Check(
+            name=f"{a.name} → {external_address(b)} (N behind {b.name})", kind="wire-labels",
+            node=a.name,
+            expected={f"{h.sender}→{h.receiver}": f"{h.depth} ({h.note})" for h in hops},
+            probe=_wire_probe_between(a.name, external_address(a), external_address(b),
+                                      hops)))
+    return checks
