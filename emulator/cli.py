@@ -37,8 +37,9 @@ app.add_typer(vm_app, name="vm")
 exercise_app = typer.Typer(no_args_is_help=True,
                            help="Break/fix exercises on a running lab, graded by verify.")
 app.add_typer(exercise_app, name="exercise")
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: an RD such as 1:100 before a prefix would print as one (":100:").
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 LabArg = Annotated[str, typer.Argument(help="a lab name from `mplslab list`, or a YAML path")]
 VariantOpt = Annotated[str | None, typer.Option("--variant", "-V",

@@ -19,18 +19,22 @@ def appliance_image() -> appliance.Appliance:
 
 @pytest.fixture(scope="session")
 def frr_parse_failures(appliance_image):
-    """FRR 10.3's own parser (vtysh --dryrun, by chroot) on every FRR file a lab renders:
-    frr.conf and the staged configurations. Returns one line per refused file."""
+    """Each suite's own parser (FRR 10.3's vtysh --dryrun, BIRD's bird -p; by chroot) on
+    every file a lab renders: frr.conf, bird.conf and the staged configurations. Returns
+    one line per refused file."""
     from emulator.render import node_plan
     from emulator.runtime.appliance import check_config
 
     def failures(lab) -> list[str]:
         found = []
         for node in lab.nodes:
-            files, _ = node_plan(lab, node)
+            files, plan = node_plan(lab, node)
+            suites = {entry["config"]: entry["name"] for entry in plan["suites"]}
             for name, text in files.items():
                 if name.endswith(".conf"):
-                    result = check_config(appliance_image, node.name, text)
+                    # Staged files are FRR's; each suite's main file is its own.
+                    result = check_config(appliance_image, node.name, text,
+                                          suites.get(name, "frr"))
                     if not result.ok:
                         found.append(f"{node.name} {name}: {result.output}")
         return found

@@ -136,8 +136,11 @@ class Builder:
         self.variants = variants
         self.ases = {a.asn: a for a in lab.autonomous_systems}
         self.as_index = {a.asn: i + 1 for i, a in enumerate(lab.autonomous_systems)}
-        self.claimed = Claims()
-        self.cursors: dict[tuple, int] = {}
+        # Address spaces: the backbone's (None), and each customer carrier's own (its AS),
+        # which may reuse the backbone's or another carrier's addresses (its routes live in
+        # its VRF on the backbone).
+        self.spaces: dict[int | None, Claims] = defaultdict(Claims)
+        self.cursors: dict[int | None, dict[tuple, int]] = defaultdict(dict)
         self.pools: dict[tuple[int, str], ipaddress.IPv4Network] = {}
         self.drafts: dict[str, NodeDraft] = {}
         self.links: list[topology.Link] = []
@@ -333,29 +336,41 @@ class Builder:
                              "defaults.interconnect)")
 
     def claim_explicit_addresses(self) -> None:
-        """Explicit loopbacks, link subnets and site prefixes must not collide."""
-        owners = Claims()
+        """Explicit loopbacks, link subnets, site prefixes and external routes must not
+        collide inside one address space."""
+        owners: dict[int | None, Claims] = defaultdict(Claims)
 
-        def claim(item, loc):
-            other = owners.overlapping(*span(item))
+        def claim(item, loc, space):
+            other = owners[space].overlapping(*span(item))
             if other is not None:
                 raise self.fail(f"address {item} is already used at "
-                                f"{self.source.where(owners.owners[other])}", loc,
-                                hint="every loopback, link subnet and site prefix is unique")
-            owners.add(*span(item), loc)
+                                f"{self.source.where(owners[space].owners[other])}", loc,
+                                hint="every loopback, link subnet and site prefix is unique "
+                                     "(a customer carrier's own addresses may repeat "
+                                     "another's)")
+            owners[space].add(*span(item), loc)
 
         for name, node in self.lab.nodes.items():
+            space = self.space(node.asn)
             if node.loopback is not None:
-                claim(node.loopback, ("nodes", name, "loopback"))
-                self.claimed.add(*span(node.loopback))
+                claim(node.loopback, ("nodes", name, "loopback"), space)
+                self.spaces[space].add(*span(node.loopback))
             if node.site is not None:
-                claim(node.site.prefix, ("nodes", name, "site", "prefix"))
+                claim(node.site.prefix, ("nodes", name, "site", "prefix"), None)
             if node.external is not None:
-                claim(node.external, ("nodes", name, "external"))
+                claim(node.external, ("nodes", name, "external"), space)
         for index, link in enumerate(self.lab.links):
             if link.subnet is not None:
-                claim(link.subnet, ("links", index, "subnet"))
-                self.claimed.add(*span(link.subnet))
+                ends = {self.space(self.lab.nodes[n].asn) for n in link.endpoints
+                        if n in self.lab.nodes}
+                space = ends.pop() if len(ends) == 1 else None
+                claim(link.subnet, ("links", index, "subnet"), space)
+                self.spaces[space].add(*span(link.subnet))
+
+    def space(self, asn: int | None) -> int | None:
+        """The address space of an AS: its own for a customer carrier, else the backbone's."""
+        system = self.ases.get(asn) if asn is not None else None
+        return asn if system is not None and system.carrier_vpn else None
 
     # -- nodes ----------------------------------------------------------------------------
     def make_drafts(self) -> None:
@@ -376,7 +391,8 @@ class Builder:
             self.drafts[name] = NodeDraft(name=name, spec=spec, asn=asn)
 
     def pool(self, asn: int, kind: str) -> AddressPool:
-        return AddressPool(self.pools[asn, kind], self.claimed, self.cursors)
+        space = self.space(asn)
+        return AddressPool(self.pools[asn, kind], self.spaces[space], self.cursors[space])
 
     def allocate(self, pool: AddressPool, loc: tuple, prefixlen: int | None = None):
         """The next free address (or subnet of prefixlen) of a pool, or an error at loc."""
@@ -477,7 +493,8 @@ class Builder:
         elif scope == "attachment":
             pool = self.pool((a if a.provider else b).asn, "links")
         else:
-            pool = AddressPool(self.lab.defaults.interconnect, self.claimed, self.cursors)
+            pool = AddressPool(self.lab.defaults.interconnect, self.spaces[None],
+                               self.cursors[None])
         eth_a, eth_b = a.new_eth(), b.new_eth()
         self.links.append(topology.Link(
             name=name, a=topology.Endpoint(node=a.name, interface=eth_a),

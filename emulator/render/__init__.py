@@ -19,8 +19,8 @@ import jinja2
 
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
-from emulator.runtime.netns import namespace
 from emulator.paths import templates_dir
+from emulator.runtime.netns import namespace
 from emulator.suites import bird, bird_probes, frr
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from emulator.errors import LabError
 from emulator.paths import cache_dir
 from emulator.runtime import frr_fixes
+from emulator.suites import driver
 
 SUITE = "trixie"
 PACKAGES = [
@@ -211,14 +212,17 @@ class ParseResult:
     output: str
 
 
-def check_config(appliance: Appliance, node: str, config: str) -> ParseResult:
-    """FRR 10.3's own parser on a config: ``vtysh --dryrun`` by chroot into the appliance."""
+def check_config(appliance: Appliance, node: str, config: str,
+                 suite: str = "frr") -> ParseResult:
+    """The suite's own parser on a config (FRR 10.3: ``vtysh --dryrun``; BIRD: ``bird -p``),
+    by chroot into the appliance."""
     scratch = Path(tempfile.mkdtemp(prefix="mplslab-dryrun-", dir=appliance.rootfs / "tmp"))
     try:
-        (scratch / "frr.conf").write_text(config)
-        inside = "/" + str((scratch / "frr.conf").relative_to(appliance.rootfs))
-        result = subprocess.run(["chroot", str(appliance.rootfs), "vtysh", "--dryrun", "-f",
-                                 inside], capture_output=True, text=True, check=False)
+        (scratch / "router.conf").write_text(config)
+        inside = Path("/") / (scratch / "router.conf").relative_to(appliance.rootfs)
+        result = subprocess.run(["chroot", str(appliance.rootfs),
+                                 *driver(suite).parse_check_argv(inside)],
+                                capture_output=True, text=True, check=False)
         return ParseResult(node, result.returncode == 0, (result.stdout + result.stderr).strip())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

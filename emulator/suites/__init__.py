@@ -1,4 +1,5 @@
-"""Routing suites: the software that runs a router's protocols (FRR; BIRD for BGP on carrier-supporting-carrier PEs).
+"""Routing suites: the software that runs a router's protocols (FRR; BIRD for BGP on
+carrier-supporting-carrier PEs).
 
 One driver per suite owns everything about that suite: its daemons, the files it renders
 (templates under ``templates/<suite>/``), how it starts and takes its configuration

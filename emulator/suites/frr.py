@@ -82,6 +82,11 @@ def apply_argv(pathspace: str, config: Path) -> list[str]:
     return ["vtysh", "-N", pathspace, "-f", str(config)]
 
 
+def parse_check_argv(config: Path) -> list[str]:
+    """FRR's own parser on a rendered configuration, without any daemon."""
+    return ["vtysh", "--dryrun", "-f", str(config)]
+
+
 def change_argv(pathspace: str, config: Path) -> list[str]:
     """A staged change to a running router: its lines as interactive commands in one vtysh
     (`-f` would make bgpd treat it as a configuration read, with its deferred processing)."""

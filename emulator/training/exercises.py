@@ -9,7 +9,9 @@ from docs/lab-format.md) gets those that make sense for it:
   IPv4 in Option A, VPNv4 in Option B, labelled IPv4 in Options C and 4);
 - ``inter-as-link``: where no BGP session crosses it (Option A with an IGP or static routes
   between the PE-ASBRs), the inter-AS link is shut down on one side;
-- ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE.
+- ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE;
+- ``carrier-session``: a CSC-CE's labelled session to the backbone PE is shut down;
+- ``allowas-in``: a CSC-CE of a carrier whose sites share one AS refuses its own AS.
 
 What the routers are told to break and to fix is FRR configuration, one template per
 exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true).
@@ -64,7 +66,8 @@ def both(node: Node, template: str, **context) -> tuple[list[Change], list[Chang
 def rt_import(lab: Lab) -> Exercise | None:
     """The last PE with a VRF whose VPN has a site behind another PE stops importing."""
     sites = [n for n in lab.nodes if n.site is not None]
-    for node in reversed([n for n in lab.nodes if n.role == "pe"]):
+    # The change is FRR configuration: a PE whose BGP is BIRD's has none to change.
+    for node in reversed([n for n in lab.nodes if n.role == "pe" and n.suites["bgp"] == "frr"]):
         for vrf in node.vrfs:
             members = [s for s in sites if s.site.vpn == vrf.name]
             local = [s for s in members if any(i.peer and i.peer.node == s.name
@@ -182,7 +185,62 @@ def next_hop_self(lab: Lab) -> Exercise | None:
     return None
 
 
-DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self]
+def carrier_attachments(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
+    """A customer carrier's CSC-CEs and their labelled session to the backbone PE, last site
+    first (the slides' walkthrough starts behind the second site)."""
+    return [(node, neighbor) for node in reversed(lab.nodes) if node.role == "csc-ce"
+            for neighbor in node.core_bgp.neighbors
+            if neighbor.ebgp and "ipv4-labeled-unicast" in neighbor.families]
+
+
+def carrier_session(lab: Lab) -> Exercise | None:
+    """A CSC-CE shuts its labelled session to the backbone PE down."""
+    for node, neighbor in carrier_attachments(lab)[:1]:
+        breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
+                             asn=node.asn)
+        return Exercise(
+            name="carrier-session",
+            title=f"{node.name}'s labelled session to the backbone ({neighbor.peer}) is shut "
+                  "down",
+            symptom=f"The site behind {node.name} no longer reaches the carrier's other "
+                    "sites, although its own iBGP still carries their external routes.",
+            hint=f"On {node.name}: `show bgp ipv4 labeled-unicast summary`; on "
+                 f"{neighbor.peer} (BIRD): `mplslab exec {lab.name} {neighbor.peer} -- birdc "
+                 "show protocols`. Which session is down, and what did it carry?",
+            why=f"The session carries the carrier's internal routes (its loopbacks, the BGP "
+                f"next hops of its external routes) with labels between {node.name} and the "
+                f"backbone's VRF. `no neighbor {neighbor.address} shutdown` under `router bgp "
+                f"{node.asn}` brings it back.",
+            fails=["bgp-session", "vpnv4-route", "ping"], breaks=breaks, fixes=fixes)
+    return None
+
+
+def allowas_in(lab: Lab) -> Exercise | None:
+    """A CSC-CE of a carrier whose sites share one AS stops accepting its own AS."""
+    for node, neighbor in carrier_attachments(lab):
+        if not neighbor.allowas_in:
+            continue
+        breaks, fixes = both(node, "exercise_allowas_in.j2", neighbor=neighbor,
+                             asn=node.asn)
+        return Exercise(
+            name="allowas-in",
+            title=f"{node.name} refuses routes that carry its own AS {node.asn}",
+            symptom=f"Every session is up, the backbone holds the carrier's internal routes, "
+                    f"but the site behind {node.name} does not reach the other sites.",
+            hint=f"On {node.name}: `show bgp ipv4 labeled-unicast neighbors "
+                 f"{neighbor.address} received-routes` is empty; what is in the AS path of the "
+                 "other sites' routes, and what does BGP do with its own AS there?",
+            why=f"All the carrier's sites are AS {node.asn}: their routes come back with "
+                f"{node.asn} in the AS path and BGP's loop prevention drops them. `neighbor "
+                f"{neighbor.address} allowas-in 1` (address-family ipv4 unicast: FRR checks "
+                "labelled unicast there) accepts them; the backbone's as-override would be "
+                "the other way, which BIRD lacks.",
+            fails=["label-chain", "ping"], breaks=breaks, fixes=fixes)
+    return None
+
+
+DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self, carrier_session,
+            allowas_in]
 
 
 def exercises(lab: Lab) -> list[Exercise]:

@@ -16,9 +16,9 @@ from emulator.model.topology import Lab, Node
 
 FORMATS = ("svg", "png", "dot")
 SHAPES = {"ce": "box", "pe": "box", "p": "ellipse", "rr": "diamond", "asbr": "hexagon",
-          "pe-asbr": "hexagon", "host": "plaintext"}
+          "pe-asbr": "hexagon", "host": "plaintext", "csc-ce": "box"}
 FILL = {"ce": "#fff4d6", "pe": "#d9ecff", "p": "#eeeeee", "rr": "#e6dcff", "asbr": "#ffe0e0",
-        "pe-asbr": "#ffe0e0", "host": "#ffffff"}
+        "pe-asbr": "#ffe0e0", "host": "#ffffff", "csc-ce": "#fff4d6"}
 LINKS = {  # scope -> edge attributes
     "core": {"color": "#555555", "penwidth": "1.5"},
     "inter-as": {"color": "#c0392b", "penwidth": "3"},

@@ -11,6 +11,7 @@ the label stack the variant implies on every link.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 
 from emulator.model.topology import Lab, Node
@@ -35,8 +36,10 @@ def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     sites = semantics.carrier_sites()
     return [*internal_route_checks(lab, semantics, sites),
             *external_route_checks(lab, semantics, sites),
+            *egress_lfib_checks(lab, semantics, sites),
             *label_swap_checks(lab, semantics, sites),
             *external_ping_checks(lab, semantics),
+            *carrier_isolation_checks(lab, semantics),
             *external_wire_checks(lab, semantics)]
 
 
@@ -73,8 +76,11 @@ def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
     for node in backbone(lab):
         for vrf in node.vrfs:
             present = sorted(p for s in sites if s.vpn == vrf.name for p in s.internal)
-            absent = sorted({str(n.external) for n in externals(lab)} |
-                            {p for s in sites if s.vpn != vrf.name for p in s.internal})
+            # Another carrier's routes, unless this one uses the same prefix (a VRF table
+            # tells prefixes apart, not owners: isolation checks the rest on the wire).
+            absent = sorted(({str(n.external) for n in externals(lab)} |
+                             {p for s in sites if s.vpn != vrf.name for p in s.internal})
+                            - set(present))
             checks.append(Check(
                 name=f"{node.name} VRF {vrf.name} holds the carrier's internal routes only",
                 kind="vrf-route", node=node.name,
@@ -131,6 +137,25 @@ def _present_probe(lab: Lab, node: str, prefix: str):
 
 
 # -- the PEs' swaps ---------------------------------------------------------------------------
+def egress_lfib_checks(lab: Lab, semantics: CarrierSupportingCarrier,
+                       sites: list[CarrierSite]) -> list[Check]:
+    """Each internal route's VPN label, at the PE that allocated it: installed (in BIRD's
+    table and the kernel's), swapping onto the label its CSC-CE gave, or popping towards it
+    for implicit-null."""
+    checks = []
+    for site in sites:
+        for prefix in site.internal:
+            origin = next(v for v in semantics.internal_views(site, prefix)
+                          if v.holder == site.pe)
+            checks.append(Check(
+                name=f"{site.pe}: VPN label of {prefix} swaps towards {site.csc_ce}",
+                kind="mpls-lfib", node=site.pe,
+                expected={site.pe: f"installed, swaps to the label from {site.csc_ce} (pops "
+                                   "for implicit-null)", "kernel": "installed"},
+                probe=_egress_swap_probe(lab, site, origin)))
+    return checks
+
+
 def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                       sites: list[CarrierSite]) -> list[Check]:
     """For each internal route and each other site of the carrier: the remote PE swaps the
@@ -151,12 +176,11 @@ def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                           other.pe: f"swaps to the VPN label from {origin.pe}"},
                 probe=_ingress_swap_probe(lab, other, views[other.pe])))
             checks.append(Check(
-                name=f"{prefix}: {origin.pe} swaps its VPN label onto {origin.csc_ce}'s",
-                kind="label-chain", node=origin.pe,
-                expected={"pushed by " + other.pe: f"{origin.pe}'s VPN label",
-                          origin.pe: f"swaps to the label from {origin.csc_ce} (pops for "
-                                     "implicit-null)"},
-                probe=_egress_swap_probe(lab, origin, views[other.pe], views[origin.pe])))
+                name=f"{prefix}: {other.pe} pushes {origin.pe}'s VPN label",
+                kind="label-chain", node=other.pe,
+                expected={"pushed": f"the VPN label {origin.pe} advertises, an installed "
+                                    f"in-label of {origin.pe}"},
+                probe=_vpn_label_probe(lab, views[other.pe], views[origin.pe])))
     return checks
 
 
@@ -179,23 +203,36 @@ def _ingress_swap_probe(lab: Lab, site: CarrierSite, view: VpnView):
     return probe
 
 
-def _egress_swap_probe(lab: Lab, site: CarrierSite, remote: VpnView, origin: VpnView):
+def _egress_swap_probe(lab: Lab, site: CarrierSite, origin: VpnView):
     prefix = str(origin.prefix)
 
     def probe(runtime: Runtime):
-        pushed = vpn_route(runtime, lab, remote)
         advertised = vpn_route(runtime, lab, origin)
         towards_ce = suite(lab, site.pe, "bgp").vrf_route(runtime, site.pe, site.vpn, prefix)
-        observed: dict = {"pushed": pushed.label if pushed else None,
-                          f"{site.pe} advertises": advertised.label if advertised else None,
+        observed: dict = {f"{site.pe} advertises": advertised.label if advertised else None,
                           f"{site.csc_ce}'s label": towards_ce.label if towards_ce else None}
-        if pushed is None or advertised is None or towards_ce is None \
-                or pushed.label != advertised.label:
+        if advertised is None or towards_ce is None:
             return False, observed
-        entry, kernel = lfib_entry(runtime, lab, site.pe, pushed.label)
-        observed[site.pe] = (f"{pushed.label} -> {[list(h.out_labels) for h in entry.hops]}"
-                             if entry else "absent")
+        entry, kernel = lfib_entry(runtime, lab, site.pe, advertised.label)
+        observed[site.pe] = (f"{advertised.label} -> "
+                             f"{[list(h.out_labels) for h in entry.hops]}" if entry else "absent")
+        observed["kernel"] = "installed" if kernel else "absent"
         return bool(entry and kernel and entry.swaps_to(towards_ce.label)), observed
+    return probe
+
+
+def _vpn_label_probe(lab: Lab, remote: VpnView, origin: VpnView):
+    def probe(runtime: Runtime):
+        pushed = vpn_route(runtime, lab, remote)
+        advertised = vpn_route(runtime, lab, origin)
+        observed: dict = {"pushed": pushed.label if pushed else None,
+                          f"{origin.holder} advertises": advertised.label if advertised
+                          else None}
+        if pushed is None or advertised is None:
+            return False, observed
+        entry, _ = lfib_entry(runtime, lab, origin.holder, pushed.label)
+        observed[origin.holder] = "installed" if entry and entry.installed else "absent"
+        return pushed.label == advertised.label and bool(entry and entry.installed), observed
     return probe
 
 
@@ -212,6 +249,28 @@ def external_ping_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
         expected={"from": external_address(a), "to": external_address(b), "replies": True},
         probe=_ping_probe(a.name, external_address(a), external_address(b), True))
         for a, b in external_pairs(lab, semantics)]
+
+
+def carrier_isolation_checks(lab: Lab,
+                             semantics: CarrierSupportingCarrier) -> list[Check]:
+    """From each carrier's external prefixes, another carrier's external addresses that its
+    own network does not also use must stay unreachable (the backbone keeps the carriers in
+    separate VRFs; an address both use is the sender's own)."""
+    checks = []
+    for a, b in itertools.permutations(externals(lab), 2):
+        if a.asn == b.asn:
+            continue
+        target = ipaddress.IPv4Address(external_address(b))
+        own = [n.external for n in lab.nodes if n.asn == a.asn and n.external] + \
+            list(a.internal_routes)
+        if any(target in network for network in own):
+            continue
+        checks.append(Check(
+            name=f"{a.name} (AS {a.asn}) ↛ {b.name} (AS {b.asn}) {target}", kind="isolation",
+            node=a.name, expected={"from": external_address(a), "to": str(target),
+                                   "replies": False},
+            probe=_ping_probe(a.name, external_address(a), str(target), False), retry=False))
+    return checks
 
 
 def external_wire_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:

@@ -1,7 +1,8 @@
-"""Every rendered FRR file (frr.conf and the staged configurations) of every lab and
-variant passes FRR 10.3's own parser.
+"""Every rendered file (frr.conf, the staged configurations, bird.conf) of every lab and
+variant passes its suite's own parser: FRR 10.3's and BIRD 2.17's.
 
-vtysh --dryrun runs by chroot into the appliance root filesystem: no VM, no daemons.
+vtysh --dryrun and bird -p run by chroot into the appliance root filesystem: no VM, no
+daemons.
 """
 
 import pytest
@@ -22,3 +23,10 @@ def test_frr_10_3_parses_every_rendered_config(frr_parse_failures, lab_name, var
 def test_the_parser_check_can_fail(appliance_image):
     result = check_config(appliance_image, "broken", "router bgp 1\n bogus command\nexit\n")
     assert not result.ok and "Unknown command" in result.output
+
+
+@pytest.mark.frr_parser
+def test_the_bird_parser_check_can_fail(appliance_image):
+    result = check_config(appliance_image, "broken", "router id 1.1.1.1;\nprotocol bgp {\n",
+                          "bird")
+    assert not result.ok and "syntax error" in result.output

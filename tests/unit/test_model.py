@@ -22,11 +22,24 @@ def all_addresses(lab):
 
 @pytest.mark.parametrize("name", LABS)
 def test_addresses_do_not_overlap(name):
+    """Inside one address space: the backbone's, or a customer carrier's own (which may
+    reuse another's: its routes live in its VRF)."""
     lab = load_lab(name)
+    carriers = {a.asn for a in lab.autonomous_systems if a.carrier_vpn}
     seen = {}
     for node, ifname, address in all_addresses(lab):
-        assert address.ip not in seen, f"{node} {ifname} reuses {address} of {seen[address.ip]}"
-        seen[address.ip] = (node, ifname)
+        asn = lab.node(node).asn
+        interface = lab.node(node).interface(ifname)
+        space = asn if asn in carriers and interface.scope != "attachment" else None
+        key = (space, address.ip)
+        assert key not in seen, f"{node} {ifname} reuses {address} of {seen[key]}"
+        seen[key] = (node, ifname)
+
+
+def test_a_second_carrier_reuses_the_first_ones_addresses_in_its_own_space():
+    lab = load_lab("csc-mpls")
+    assert lab.node("CSC-CE-3").loopback == lab.node("ASBR-1").loopback
+    assert lab.node("CSC-CE-3").external == lab.node("ASBR-1").external
 
 
 @pytest.mark.parametrize("name", LABS)
