@@ -186,9 +186,11 @@ def next_hop_self(lab: Lab) -> Exercise | None:
 
 
 def carrier_attachments(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
-    """A customer carrier's CSC-CEs and their labelled session to the backbone PE, last site
-    first (the slides' walkthrough starts behind the second site)."""
-    return [(node, neighbor) for node in reversed(lab.nodes) if node.role == "csc-ce"
+    """The first customer carrier's CSC-CEs and their labelled session to the backbone PE,
+    last site first (the slides' walkthrough starts behind the second site)."""
+    carrier = next((a.asn for a in lab.autonomous_systems if a.carrier_vpn), None)
+    return [(node, neighbor) for node in reversed(lab.nodes)
+            if node.role == "csc-ce" and node.asn == carrier
             for neighbor in node.core_bgp.neighbors
             if neighbor.ebgp and "ipv4-labeled-unicast" in neighbor.families]
 
