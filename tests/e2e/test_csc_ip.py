@@ -1,0 +1,33 @@
+"""Carrier supporting carrier, the customer ISP without MPLS, on live routers: labels only on
+the CSC-CE to PE links and in the backbone; the ISP's sites forward IP, its CSC-CEs reflect
+its external routes to each other over iBGP, never through the backbone."""
+
+from __future__ import annotations
+
+import pytest
+from labkit import run_exercise, running_lab, verify_all
+
+pytestmark = pytest.mark.e2e
+
+
+def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
+    with running_lab("csc-ip") as (model, _):
+        report = verify_all("csc-ip", tmp_path)
+        checks = {c["name"]: c for c in report["checks"]}
+        # The slide's walk from a host behind ASBR-2 to N: IP inside the sites, PE-2's label
+        # from CSC-CE-2, [LDP, VPN] then the VPN label in the backbone, IP again from PE-1
+        # (CSC-CE-1 gave ASBR-1's loopback implicit-null, having it from OSPF).
+        wire = checks["ASBR-2 → 198.51.100.1 (N behind ASBR-1)"]["observed"]
+        depths = {link: int(stack.split()[0]) for link, stack in wire.items()}
+        assert depths == {"ASBR-2→CSC-CE-2": 0, "CSC-CE-2→PE-2": 1, "PE-2→P-1": 2,
+                          "P-1→PE-1": 1, "PE-1→CSC-CE-1": 0, "CSC-CE-1→ASBR-1": 0}
+        # The CSC-CEs hold N (the ISP's iBGP between them); the backbone does not.
+        assert checks["CSC-CE-2 holds 198.51.100.0/24 from ASBR-1"]["passed"]
+        assert checks["P-1 holds no route to 198.51.100.0/24 (external to 100)"]["passed"]
+        assert model.node("CSC-CE-1").ospf[0].redistribute_internal_bgp
+        # CSC-CE-2's labelled session to PE-2 shut: site 2 loses the other site's loopbacks
+        # and so N, while the second ISP on the same PEs is untouched.
+        failed = run_exercise("csc-ip", "carrier-session", tmp_path)
+        assert "CSC-CE-2 → PE-2 (PE-2--CSC-CE-2)" in failed
+        assert "ASBR-2 (203.0.113.0/24) → ASBR-1 (198.51.100.0/24)" in failed
+        assert not [name for name in failed if "CSC-CE-4" in name]
