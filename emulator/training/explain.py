@@ -50,6 +50,12 @@ class Walkthrough:
 
 def find_site(lab: Lab, what: str) -> Node:
     """A site by its prefix, an address inside it, or its CE's name."""
+    if not sites(lab):
+        raise LabError(f"lab {lab.name} has no VPN customer site to walk: its VPNs carry "
+                       "carriers' internal routes (carrier supporting carrier)",
+                       hint=f"mplslab verify {lab.name} --kind wire-labels shows the label "
+                            "stack on every link of the slides' walk; docs/labs/csc.md walks "
+                            "it with the commands")
     for ce in sites(lab):
         if what == ce.name:
             return ce
