@@ -99,7 +99,10 @@ def test_a_staged_config_is_applied_as_the_commands_an_operator_would_type(tmp_p
 # the builder's reason, so that `mplslab explain` can say why it is there.
 DERIVED_LINES = ["mpls bgp l3vpn-multi-domain-switching", "no bgp suppress-duplicates",
                  "no bgp network import-check",
-                 "mpls fec nexthop-resolution", "install allow-broken-lsp"]
+                 "mpls fec nexthop-resolution", "install allow-broken-lsp",
+                 # carrier supporting carrier (a CSC-CE)
+                 "allowas-in 1", "set as-path replace", "distance bgp 20 20 20",
+                 "redistribute bgp route-map CSC-INTERNAL"]
 
 
 @pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
