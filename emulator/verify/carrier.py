@@ -251,25 +251,39 @@ def external_ping_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
         for a, b in external_pairs(lab, semantics)]
 
 
+def carrier_endpoints(lab: Lab, semantics: CarrierSupportingCarrier
+                      ) -> list[tuple[Node, str, int]]:
+    """Where a carrier's traffic starts and ends: (router, address, carrier AS) for its
+    external prefixes and for the sites of its own VPN customers (csc-vpn)."""
+    carriers = {a.asn for a in lab.autonomous_systems if a.carrier_vpn}
+    ends = [(n, external_address(n), n.asn) for n in externals(lab)]
+    for ce in lab.nodes:
+        if ce.site is not None and semantics.pe_of(ce.name).asn in carriers:
+            ends.append((ce, str(ce.site.address.ip), semantics.pe_of(ce.name).asn))
+    return ends
+
+
 def carrier_isolation_checks(lab: Lab,
                              semantics: CarrierSupportingCarrier) -> list[Check]:
-    """From each carrier's external prefixes, another carrier's external addresses that its
-    own network does not also use must stay unreachable (the backbone keeps the carriers in
-    separate VRFs; an address both use is the sender's own)."""
+    """From each carrier's endpoints, another carrier's addresses that its own network does
+    not also use must stay unreachable (the backbone keeps the carriers in separate VRFs;
+    an address both use is the sender's own)."""
+    ends = carrier_endpoints(lab, semantics)
+    owned: dict[int, list[ipaddress.IPv4Network]] = {}
+    for node in lab.nodes:
+        owned.setdefault(node.asn, []).extend(node.internal_routes)
+    for node, _, asn in ends:
+        owned.setdefault(asn, []).append(
+            node.external if node.external else node.site.prefix)
     checks = []
-    for a, b in itertools.permutations(externals(lab), 2):
-        if a.asn == b.asn:
-            continue
-        target = ipaddress.IPv4Address(external_address(b))
-        own = [n.external for n in lab.nodes if n.asn == a.asn and n.external] + \
-            list(a.internal_routes)
-        if any(target in network for network in own):
+    for (a, source, a_asn), (b, target, b_asn) in itertools.permutations(ends, 2):
+        if a_asn == b_asn or any(ipaddress.IPv4Address(target) in network
+                                 for network in owned[a_asn]):
             continue
         checks.append(Check(
-            name=f"{a.name} (AS {a.asn}) ↛ {b.name} (AS {b.asn}) {target}", kind="isolation",
-            node=a.name, expected={"from": external_address(a), "to": str(target),
-                                   "replies": False},
-            probe=_ping_probe(a.name, external_address(a), str(target), False), retry=False))
+            name=f"{a.name} (AS {a_asn}) ↛ {b.name} (AS {b_asn}) {target}", kind="isolation",
+            node=a.name, expected={"from": source, "to": target, "replies": False},
+            probe=_ping_probe(a.name, source, target, False), retry=False))
     return checks
 
 

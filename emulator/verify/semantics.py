@@ -402,10 +402,25 @@ class CarrierSupportingCarrier(Semantics):
         return []
 
     def vpn_views(self, ce: str) -> list[VpnView]:
+        """The customer carrier's own VPN (csc-vpn): its PEs exchange VPNv4 between their
+        loopbacks across the backbone, next hop and label unchanged."""
         return list(self.propagate(ce).values())
 
+    def vpn_absent_on(self) -> list[str]:
+        """The backbone and the VPN-running carrier's CSC-CEs and P routers never hold its
+        customers' routes (another carrier may use the same prefixes: not checked there)."""
+        carriers = {a.asn for a in self.lab.autonomous_systems if a.carrier_vpn or a.customer}
+        running_vpns = {n.asn for n in self.lab.nodes if n.asn in carriers and n.vrfs}
+        return [n.name for n in self.lab.nodes if n.asn not in carriers or
+                (n.asn in running_vpns and n.role in ("csc-ce", "p"))]
+
     def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
-        return self.forwarding_hops(source_ce, destination_ce)
+        """Hierarchical VPNs (csc-vpn): the carrier's VPN label under the path its PE's
+        loopback takes (external_path), popped into the VRF by the egress PE."""
+        ingress, egress = self.pe_of(source_ce), self.pe_of(destination_ce)
+        return [dataclasses.replace(hop, depth=hop.depth + 1,
+                                    note=f"{hop.note} + {egress.name}'s VPN label")
+                for hop in self.external_path(ingress.name, egress.name)]
 
     def carrier_sites(self) -> list[CarrierSite]:
         sites = []
@@ -485,7 +500,8 @@ class CarrierSupportingCarrier(Semantics):
 
 SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
                                             MultihopBetweenRrs, NonVpnTransit)}
-SEMANTICS |= {scenario: CarrierSupportingCarrier for scenario in ("csc-ip", "csc-mpls")}
+SEMANTICS |= {scenario: CarrierSupportingCarrier
+              for scenario in ("csc-ip", "csc-mpls", "csc-vpn")}
 
 
 def semantics_for(lab: Lab) -> Semantics:
