@@ -22,6 +22,7 @@ from emulator.verify.expectations import (
     _absent_probe,
     _ping_probe,
     _vpnv4_probe,
+    _vrf_probe,
     _wire_probe_between,
     lfib_entry,
     suite,
@@ -85,19 +86,9 @@ def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                 name=f"{node.name} VRF {vrf.name} holds the carrier's internal routes only",
                 kind="vrf-route", node=node.name,
                 expected={"present": present, "absent": absent},
-                probe=_vrf_table_probe(lab, node.name, vrf.name, present, absent)))
+                probe=_vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
+                                 absent)))
     return checks
-
-
-def _vrf_table_probe(lab: Lab, node: str, vrf: str, present: list[str], absent: list[str]):
-    asks = suite(lab, node, "bgp")
-
-    def probe(runtime: Runtime):
-        table = asks.ip_routes(runtime, node, vrf=vrf)
-        observed = {"present": sorted(p for p in present if table.get(p)),
-                    "leaked": sorted(p for p in absent if p in table)}
-        return observed["present"] == present and not observed["leaked"], observed
-    return probe
 
 
 # -- the external routes: the carrier's own iBGP, never the backbone --------------------------

@@ -1,0 +1,96 @@
+"""Carrier supporting carrier without routers: what the model derives for customer carriers,
+the checks the verifier derives from it, and the lab-file errors of the new fields."""
+
+import textwrap
+
+import pytest
+
+from emulator.errors import LabError
+from emulator.model.build import load_lab
+from emulator.paths import labs_dir
+from emulator.verify.checks import KINDS
+from emulator.verify.expectations import derive
+
+CSC = ["csc-ip", "csc-mpls", "csc-vpn"]
+BASE = (labs_dir() / "csc-mpls.yml").read_text()
+
+
+def error_of(tmp_path, text) -> str:
+    path = tmp_path / "lab.yml"
+    path.write_text(textwrap.dedent(text))
+    with pytest.raises(LabError) as info:
+        load_lab(str(path))
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", CSC)
+def test_every_kind_of_check_is_derived(name):
+    assert {c.kind for c in derive(load_lab(name))} == set(KINDS)
+
+
+def wire_depths(name: str, check_name: str) -> dict[str, int]:
+    check = next(c for c in derive(load_lab(name)) if c.name == check_name)
+    return {link: int(what.split()[0]) for link, what in check.expected.items()}
+
+
+def test_the_slides_label_stacks_per_variant():
+    walk = "ASBR-2 → 198.51.100.1 (N behind ASBR-1)"
+    assert wire_depths("csc-ip", walk) == {
+        "ASBR-2→CSC-CE-2": 0, "CSC-CE-2→PE-2": 1, "PE-2→P-1": 2, "P-1→PE-1": 1,
+        "PE-1→CSC-CE-1": 0, "CSC-CE-1→ASBR-1": 0}
+    assert wire_depths("csc-mpls", walk) == {
+        "ASBR-2→CSC-CE-2": 1, "CSC-CE-2→PE-2": 1, "PE-2→P-1": 2, "P-1→PE-1": 1,
+        "PE-1→CSC-CE-1": 1, "CSC-CE-1→ASBR-1": 0}
+    assert wire_depths("csc-vpn", "CE-N2 → 198.51.100.1 (VPN-N)") == {
+        "I-PE2→CSC-CE-2": 2, "CSC-CE-2→PE-2": 2, "PE-2→P-1": 3, "P-1→PE-1": 2,
+        "PE-1→CSC-CE-1": 2, "CSC-CE-1→I-PE1": 1}
+
+
+@pytest.mark.parametrize("name", CSC)
+def test_the_backbone_never_holds_the_carriers_external_routes(name):
+    names = {c.name for c in derive(load_lab(name))}
+    for router in ("PE-1", "P-1", "PE-2"):
+        assert any(n.startswith(f"{router} holds no route to 198.51.100.0/24") for n in names)
+
+
+def test_what_a_csc_ce_is_told():
+    lab = load_lab("csc-mpls")
+    ce = lab.node("CSC-CE-1")
+    towards_pe = next(n for n in ce.core_bgp.neighbors if n.peer == "PE-1")
+    assert towards_pe.allowas_in and towards_pe.export_only == "internal"
+    assert ce.core_bgp.distance == 20  # iBGP labelled unicast from ASBR-1
+    assert [str(p) for p in ce.core_bgp.networks] == [str(ce.loopback.network)]
+    # Without MPLS in the site, the CSC-CE originates its site's loopbacks from the IGP and
+    # hands the other sites' to it.
+    ip = load_lab("csc-ip").node("CSC-CE-1")
+    assert {str(p) for p in ip.core_bgp.networks} == {"10.2.0.1/32", "10.2.0.2/32"}
+    assert ip.ospf[0].redistribute_internal_bgp and ip.core_bgp.distance is None
+    pe = lab.node("PE-1")
+    assert pe.suites["bgp"] == "bird" and pe.runs("frr") == ["ospf", "ldp"]
+    assert [v.name for v in pe.vrfs] == ["ISP-1", "ISP-2"]
+
+
+def test_a_csc_ce_needs_a_customer_carrier(tmp_path):
+    text = BASE.replace("carrier_vpn: ISP-1}", "}").replace(", external: 203.0.113.0/24", "")
+    text = text.replace(", external: 198.51.100.0/24}", "}", 1)
+    assert "CSC-CE-1 is a csc-ce, but AS 100 is no customer carrier" in error_of(tmp_path,
+                                                                                  text)
+
+
+def test_bird_runs_bgp_on_a_pe_only(tmp_path):
+    text = BASE.replace("P-1:      {role: p, asn: 1}",
+                        "P-1:      {role: p, asn: 1, suites: {bgp: bird}}")
+    assert "BIRD runs BGP on a carrier's PE only" in error_of(tmp_path, text)
+
+
+def test_external_routes_belong_to_a_customer_carrier(tmp_path):
+    text = BASE.replace("P-1:      {role: p, asn: 1}",
+                        "P-1:      {role: p, asn: 1, external: 100.64.0.0/24}")
+    assert "originates external routes, but its AS is no customer carrier" in error_of(
+        tmp_path, text)
+
+
+def test_addresses_repeat_only_across_carriers(tmp_path):
+    text = BASE.replace("ASBR-2:   {role: asbr, asn: 100, external: 203.0.113.0/24}",
+                        "ASBR-2:   {role: asbr, asn: 100, external: 198.51.100.0/24}")
+    assert "198.51.100.0/24 is already used" in error_of(tmp_path, text)
