@@ -167,7 +167,7 @@ def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                           other.pe: f"swaps to the VPN label from {origin.pe}"},
                 probe=_ingress_swap_probe(lab, other, views[other.pe])))
             checks.append(Check(
-                name=f"{prefix}: {other.pe} pushes {origin.pe}'s VPN label",
+                name=f"{prefix} ({origin.vpn}): {other.pe} pushes {origin.pe}'s VPN label",
                 kind="label-chain", node=other.pe,
                 expected={"pushed": f"the VPN label {origin.pe} advertises, an installed "
                                     f"in-label of {origin.pe}"},

@@ -24,8 +24,11 @@ def error_of(tmp_path, text) -> str:
 
 
 @pytest.mark.parametrize("name", CSC)
-def test_every_kind_of_check_is_derived(name):
-    assert {c.kind for c in derive(load_lab(name))} == set(KINDS)
+def test_every_kind_of_check_is_derived_each_named_once(name):
+    checks = derive(load_lab(name))
+    assert {c.kind for c in checks} == set(KINDS)
+    names = [c.name for c in checks]
+    assert len(names) == len(set(names))  # two carriers may share prefixes, never names
 
 
 def wire_depths(name: str, check_name: str) -> dict[str, int]:

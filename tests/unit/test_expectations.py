@@ -4,6 +4,7 @@ fixed facts (who advertises, who allocates the label, how deep the stack is per 
 from collections import Counter
 
 import pytest
+from shipped import lab_variants
 
 from emulator.model.build import load_lab
 from emulator.verify.checks import KINDS, label_stack
@@ -122,3 +123,10 @@ def test_every_label_chain_is_read_again_at_the_end():
     steady = [c for c in checks if c.kind == "label-steady"]
     assert chains and [c.name for c in steady] == [f"still: {c.name}" for c in chains]
     assert checks[-len(steady):] == steady
+
+
+@pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
+def test_every_check_has_a_name_of_its_own(lab_name, variant):
+    """Reports, `verify --json` and `explain` find a check by its name."""
+    names = [c.name for c in derive(load_lab(lab_name, variant))]
+    assert len(names) == len(set(names))
