@@ -46,6 +46,11 @@ ROUTE_TARGET = re.compile(r"\(rt, ([^,]+), ([^)]+)\)")
 NOT_FOUND = "Network not found"
 
 
+def vrf_table(vrf: str) -> str:
+    """A VRF's table on birdc's command line: a quoted symbol (VRF names carry dashes)."""
+    return f"'{VRF_TABLE_PREFIX}{vrf}'"
+
+
 def show(router: Router, node: str, *words: str) -> str:
     """`birdc show ...` on one router; the banner line dropped (a route asked for that is
     not there is an empty answer). Raises ProbeError."""
@@ -209,8 +214,7 @@ def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | Non
 def ip_routes(router: Router, node: str, *, vrf: str | None = None,
               prefix: str | None = None) -> dict[str, bool]:
     """A table (a VRF's, or the default one) or one prefix of it: prefix → installed."""
-    # A VRF's table name is a quoted BIRD symbol (VRF names carry dashes).
-    table = f"'{VRF_TABLE_PREFIX}{vrf}'" if vrf else "master4"
+    table = vrf_table(vrf) if vrf else "master4"
     words = ["route", "table", table, *([prefix] if prefix else [])]
     held: dict[str, bool] = {}
     for route in parse_routes(show(router, node, *words)):
@@ -221,7 +225,7 @@ def ip_routes(router: Router, node: str, *, vrf: str | None = None,
 def vrf_route(router: Router, node: str, vrf: str, prefix: str) -> Route | None:
     """The best route for ``prefix`` in a VRF, with the label it pushes (implicit-null when
     it forwards unlabelled): on a carrier's PE, the CSC-CE's label for the prefix."""
-    for route in parse_routes(show(router, node, "route", "table", f"'{VRF_TABLE_PREFIX}{vrf}'",
+    for route in parse_routes(show(router, node, "route", "table", vrf_table(vrf),
                                    prefix, "all")):
         if route.net == prefix and route.primary:
             labels = next((hop[2] for hop in route.hops), ())

@@ -26,6 +26,7 @@ from emulator.verify.expectations import (
     _wire_probe_between,
     lfib_entry,
     suite,
+    swap_text,
     vpn_route,
 )
 from emulator.verify.semantics import CarrierSite, CarrierSupportingCarrier, Semantics, VpnView
@@ -34,7 +35,7 @@ from emulator.verify.semantics import CarrierSite, CarrierSupportingCarrier, Sem
 def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     if not isinstance(semantics, CarrierSupportingCarrier):
         return []
-    sites = semantics.carrier_sites()
+    sites = semantics.sites
     return [*internal_route_checks(lab, semantics, sites),
             *external_route_checks(lab, semantics, sites),
             *egress_lfib_checks(lab, semantics, sites),
@@ -188,8 +189,7 @@ def _ingress_swap_probe(lab: Lab, site: CarrierSite, view: VpnView):
         if pushed in (None, IMPLICIT_NULL) or vpn is None:
             return False, observed
         entry, kernel = lfib_entry(runtime, lab, site.pe, pushed)
-        observed[site.pe] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
-                             if entry else "absent")
+        observed[site.pe] = swap_text(pushed, entry)
         return bool(entry and kernel and entry.swaps_to(vpn.label)), observed
     return probe
 
@@ -205,8 +205,7 @@ def _egress_swap_probe(lab: Lab, site: CarrierSite, origin: VpnView):
         if advertised is None or towards_ce is None:
             return False, observed
         entry, kernel = lfib_entry(runtime, lab, site.pe, advertised.label)
-        observed[site.pe] = (f"{advertised.label} -> "
-                             f"{[list(h.out_labels) for h in entry.hops]}" if entry else "absent")
+        observed[site.pe] = swap_text(advertised.label, entry)
         observed["kernel"] = "installed" if kernel else "absent"
         return bool(entry and kernel and entry.swaps_to(towards_ce.label)), observed
     return probe

@@ -260,6 +260,11 @@ def lfib_entry(runtime: Runtime, lab: Lab, node: str, label: int,
     return table.get(label), kernel_mpls_routes(runtime, node).get(label)
 
 
+def swap_text(label: int, entry: LfibEntry | None) -> str:
+    """An in-label and the stacks its entry pushes, as observed values show it."""
+    return f"{label} -> {[list(h.out_labels) for h in entry.hops]}" if entry else "absent"
+
+
 def describe_entry(entry: LfibEntry | None, kernel: dict | None) -> dict:
     return {"frr": entry.describe() if entry else "absent",
             "kernel": (f"dev {kernel.get('dev')}" + (f" to {kernel['to']}" if 'to' in kernel
@@ -393,8 +398,7 @@ def _chain_probe(lab: Lab, view: VpnView, allocator: VpnView):
             # The allocator originated the route: the label it advertises is the one pushed.
             observed[view.allocator] = "installed" if installed else "absent"
             return pushed == received and installed, observed
-        observed[view.allocator] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
-                                    if entry else "absent")
+        observed[view.allocator] = swap_text(pushed, entry)
         return bool(entry and entry.swaps_to(received)), observed
     return probe
 
@@ -449,8 +453,7 @@ def _lu_chain_probe(lab: Lab, holder: str, allocator: str, prefix: str, from_ori
         if from_origin:
             return pushed == IMPLICIT_NULL, observed
         entry, kernel = lfib_entry(runtime, lab, allocator, pushed)
-        observed[allocator] = (f"{pushed} -> {[list(h.out_labels) for h in entry.hops]}"
-                               if entry else "absent")
+        observed[allocator] = swap_text(pushed, entry)
         installed = bool(entry and entry.installed and kernel)
         received = lu_label(runtime, lab, allocator, prefix)
         observed[f"{allocator} holds"] = received

@@ -9,6 +9,7 @@ option-specific rule of the verifier lives in this module, one class per scenari
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 from collections import deque
 from dataclasses import dataclass
@@ -422,7 +423,9 @@ class CarrierSupportingCarrier(Semantics):
                                     note=f"{hop.note} + {egress.name}'s VPN label")
                 for hop in self.external_path(ingress.name, egress.name)]
 
-    def carrier_sites(self) -> list[CarrierSite]:
+    @functools.cached_property
+    def sites(self) -> list[CarrierSite]:
+        """The carriers' sites (derived once: every check asks for them)."""
         sites = []
         carriers = {a.asn: a.carrier_vpn for a in self.lab.autonomous_systems if a.carrier_vpn}
         for ce in self.lab.nodes:
@@ -450,7 +453,7 @@ class CarrierSupportingCarrier(Semantics):
         return sites
 
     def site_of(self, router: str) -> CarrierSite:
-        return next(s for s in self.carrier_sites() if router in s.routers)
+        return next(s for s in self.sites if router in s.routers)
 
     def internal_views(self, site: CarrierSite, prefix: str) -> list[VpnView]:
         """Every backbone VPNv4 speaker's view of one internal route: exported from the VRF
