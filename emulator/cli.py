@@ -454,11 +454,12 @@ def running_exercise_lab(lab: str):
 
 
 def apply_changes(runtime, changes) -> None:
-    """Type each router's configuration commands into its vtysh; a refused one stops."""
+    """Type each router's configuration commands into its vtysh (or run its command); a
+    refused one stops."""
     from emulator.suites import frr
 
     for change in changes:
-        result = runtime.exec(change.router, frr.configure_argv(change.lines))
+        result = runtime.exec(change.router, change.command or frr.configure_argv(change.lines))
         refused = [line for line in (result.stdout + result.stderr).splitlines()
                    if line.startswith("%")]
         if result.returncode != 0 or refused:

@@ -20,8 +20,10 @@ def appliance_image() -> appliance.Appliance:
 @pytest.fixture(scope="session")
 def frr_parse_failures(appliance_image):
     """Each suite's own parser (FRR 10.3's vtysh --dryrun, BIRD's bird -p; by chroot) on
-    every file a lab renders: frr.conf, bird.conf and the staged configurations. Returns
-    one line per refused file."""
+    every file a lab renders: frr.conf, bird.conf and the staged configurations, and the
+    label guard's nftables ruleset and script. Returns one line per refused file."""
+    from parsekit import check_guard
+
     from emulator.render import node_plan
     from emulator.runtime.appliance import check_config
 
@@ -37,5 +39,9 @@ def frr_parse_failures(appliance_image):
                                           suites.get(name, "frr"))
                     if not result.ok:
                         found.append(f"{node.name} {name}: {result.output}")
+                elif name.endswith((".nft", ".sh")):
+                    ok, output = check_guard(appliance_image, name, text)
+                    if not ok:
+                        found.append(f"{node.name} {name}: {output}")
         return found
     return failures

@@ -904,6 +904,19 @@ class Builder:
             bgp.append(topology.BgpInstance(
                 asn=draft.asn, router_id=router_id, vrf=vrf.name,
                 neighbors=draft.neighbors.get(vrf.name, [])))
+        label_guard = [topology.GuardedInterface(interface=i.name, vrf=instance.vrf,
+                                                 peer=neighbor.peer)
+                       for instance in bgp if instance.vrf
+                       for neighbor in instance.family("ipv4-labeled-unicast")
+                       for i in interfaces if i.peer and i.peer.node == neighbor.peer]
+        if label_guard:
+            reasons.append(topology.Reason(
+                setting="label guard (nftables, netdev ingress) on "
+                        + ", ".join(f"{g.interface} ({g.peer})" for g in label_guard),
+                why="a router has one label space: a CSC-CE could push a label this PE gave "
+                    "another customer carrier and enter that carrier's VPN (label "
+                    "spoofing); each CE-facing interface admits only the labels advertised "
+                    "on it, refreshed from BIRD's live bindings"))
         ldp = any(i.ldp for i in interfaces)
         mpls = any(i.mpls for i in interfaces)
         fec_resolution = ldp and (has_lu or ebgp_vpn)
@@ -927,7 +940,8 @@ class Builder:
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,
             fec_nexthop_resolution=fec_resolution, mpls=mpls, protocols=protocols,
-            reasons=reasons, internal_routes=internal_routes, external=draft.spec.external)
+            reasons=reasons, internal_routes=internal_routes, external=draft.spec.external,
+            label_guard=label_guard)
 
 
     def carrier_routing(self, draft: NodeDraft, carrier: schema.AutonomousSystem,

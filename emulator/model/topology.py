@@ -131,6 +131,16 @@ class Site(Model):
 PROTOCOL_KIND = {"bgp": "bgp", "ospf": "igp", "rip": "igp", "static": "igp", "ldp": "ldp"}
 
 
+class GuardedInterface(Model):
+    """A PE interface towards a customer carrier's CSC-CE on which labelled packets are
+    admitted only with the labels this PE advertised to that CE (label spoofing: one label
+    space per router)."""
+
+    interface: str
+    vrf: str
+    peer: str
+
+
 class Reason(Model):
     """Why the builder derived a setting the lab file does not state: `mplslab explain` and
     the docs print these beside the setting."""
@@ -170,6 +180,7 @@ class Node(Model):
     # sessions may carry and its iBGP for external routes may not.
     internal_routes: list[ipaddress.IPv4Network] = []
     external: ipaddress.IPv4Network | None = None
+    label_guard: list[GuardedInterface] = []
 
     def interface(self, name: str) -> Interface:
         for interface in self.interfaces:

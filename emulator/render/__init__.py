@@ -109,6 +109,9 @@ def frr_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
 # BIRD's dynamic labels: above FRR's (LDP and BGP allocate upwards from 16) and below the
 # platform's label space.
 BIRD_LABELS = 50000
+# How often a carrier PE's label guard re-reads BIRD's bindings (a new label is refused for
+# at most this long after BIRD advertised it).
+LABEL_GUARD_SECONDS = 2
 
 
 def bird_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
@@ -122,9 +125,17 @@ def bird_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
         label_start=BIRD_LABELS, label_length=lab.platform_labels - BIRD_LABELS,
         mpls_table=bird_probes.MPLS_TABLE, vpn_table=bird_probes.VPN_TABLE,
         vrf_prefix=bird_probes.VRF_TABLE_PREFIX)
-    entry = {"name": bird.NAME, "daemons": bird.daemons(node.runs(bird.NAME)),
+    files = {"bird.conf": text}
+    if node.label_guard:
+        context = {"node": node, "table": bird.GUARD_TABLE, "guard": bird.GUARD,
+                   "ruleset": bird.GUARD_RULESET, "vrf_prefix": bird_probes.VRF_TABLE_PREFIX,
+                   "interval": LABEL_GUARD_SECONDS}
+        for name in (bird.GUARD_RULESET, bird.GUARD_SCRIPT):
+            files[name] = environment(bird.NAME).get_template(f"{name}.j2").render(**context)
+    entry = {"name": bird.NAME,
+             "daemons": bird.daemons(node.runs(bird.NAME), guarded=bool(node.label_guard)),
              "config": "bird.conf"}
-    return {"bird.conf": text}, entry, []
+    return files, entry, []
 
 
 # Each suite's files for a node: (files, its entry in the plan, its staged steps).

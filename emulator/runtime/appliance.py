@@ -29,6 +29,7 @@ SUITE = "trixie"
 PACKAGES = [
     "frr", "frr-pythontools", "bird2", "iproute2", "iputils-ping", "procps", "tcpdump",
     "traceroute", "kmod", "linux-image-amd64", "busybox", "openssh-server", "python3",
+    "nftables",
 ]
 RECIPE_VERSION = 3
 # Our files in the guest: path in the appliance -> package data beside this module

@@ -17,11 +17,18 @@ USER = "root"  # BIRD writes the kernel's routing and label tables: it keeps roo
 TEMPLATES = "bird"
 RUN = Path("/run/bird")
 DAEMON = "bird"
+# The label guard of a carrier's PE (templates/bird/label-guard.sh.j2): a shell loop beside
+# BIRD that keeps an nftables filter on each CSC-CE-facing interface admitting only the
+# labels BIRD advertised there. It lives and dies with the router's namespace.
+GUARD = "label-guard"
+GUARD_SCRIPT = "label-guard.sh"
+GUARD_RULESET = "label-guard.nft"
+GUARD_TABLE = "label_guard"  # nftables table, family netdev
 
 
-def daemons(protocols: list[str]) -> list[str]:
-    """BIRD is one daemon whatever it runs."""
-    return [DAEMON] if protocols else []
+def daemons(protocols: list[str], guarded: bool = False) -> list[str]:
+    """BIRD is one daemon whatever it runs; the label guard follows it (it reads BIRD)."""
+    return ([DAEMON] if protocols else []) + ([GUARD] if guarded else [])
 
 
 def prepare(pathspace: str) -> None:
@@ -38,13 +45,26 @@ def control_socket(pathspace: str) -> Path:
 
 def start_argv(daemon: str, pathspace: str, log_file: Path, config: Path) -> list[str]:
     """BIRD forks into the background once its configuration parsed; a parse error is its
-    exit status and message (the log file is named in the configuration)."""
+    exit status and message (the log file is named in the configuration). The guard's
+    script is rendered beside BIRD's configuration; setsid detaches it the same way."""
+    if daemon == GUARD:
+        return ["setsid", "-f", "sh", str(config.parent / GUARD_SCRIPT), str(RUN / pathspace)]
     return ["bird", "-c", str(config), "-s", str(control_socket(pathspace)),
             "-P", str(RUN / pathspace / f"{daemon}.pid")]
 
 
 def vty_socket(pathspace: str, daemon: str) -> Path:
+    """What shows the daemon ready: BIRD's control socket; for the guard, the mark it
+    leaves once its filter is loaded."""
+    if daemon == GUARD:
+        return RUN / pathspace / f"{GUARD}.ready"
     return control_socket(pathspace)
+
+
+def guard_switch(pathspace: str) -> Path:
+    """While this file exists the guard removes its filter and waits (the trainer's switch:
+    `mplslab exercise start LAB label-spoofing`); removing it puts the filter back."""
+    return RUN / pathspace / f"{GUARD}.off"
 
 
 def pid_files(pathspace: str) -> dict[str, Path]:

@@ -11,6 +11,7 @@ points birdc at the router's own control socket, as it gives vtysh the router's 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -248,3 +249,23 @@ def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
         entries[int(route.net)] = LfibEntry(label=int(route.net), installed=route.synced,
                                             hops=hops)
     return entries
+
+
+# -- the label guard (emulator/suites/bird.py, templates/bird/label-guard.*) -----------------
+def guard_drops(router: Router, node: str, table: str, interface: str) -> int | None:
+    """Labelled packets the label guard dropped at ingress of ``interface``; None when its
+    filter is not loaded (the guard is off, or not running)."""
+    result = router.exec(node, ["nft", "-j", "list", "table", "netdev", table])
+    if result.returncode != 0:
+        return None
+    try:
+        objects = json.loads(result.stdout)["nftables"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise ProbeError(f"{node}: nft -j list table netdev {table}: {exc}") from None
+    chains = {o["chain"]["name"] for o in objects
+              if "chain" in o and o["chain"].get("dev") == interface}
+    if not chains:
+        return None
+    return sum(expression["counter"]["packets"] for o in objects
+               if "rule" in o and o["rule"]["chain"] in chains
+               for expression in o["rule"]["expr"] if "counter" in expression)

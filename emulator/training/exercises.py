@@ -11,21 +11,25 @@ from docs/lab-format.md) gets those that make sense for it:
   between the PE-ASBRs), the inter-AS link is shut down on one side;
 - ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE;
 - ``carrier-session``: a CSC-CE's labelled session to the backbone PE is shut down;
-- ``allowas-in``: a CSC-CE of a carrier whose sites share one AS refuses its own AS.
+- ``allowas-in``: a CSC-CE of a carrier whose sites share one AS refuses its own AS;
+- ``label-spoofing``: a PE that two customer carriers share turns its label guard off.
 
 What the routers are told to break and to fix is FRR configuration, one template per
-exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true).
+exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true), or
+for the label guard, which is no FRR configuration, its switch (``bird.guard_switch``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.model.topology import BgpNeighbor, Lab, Node
 from emulator.render import environment
+from emulator.runtime.netns import namespace
+from emulator.suites import bird
 
 EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise runs
 
@@ -34,6 +38,7 @@ EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise r
 class Change:
     router: str
     lines: list[str]  # configuration commands, typed in order after `configure terminal`
+    command: list[str] = field(default_factory=list)  # or a program run in the router
 
 
 @dataclass
@@ -241,8 +246,36 @@ def allowas_in(lab: Lab) -> Exercise | None:
     return None
 
 
+def label_spoofing(lab: Lab) -> Exercise | None:
+    """A PE that two customer carriers share stops guarding the labels its CSC-CEs push."""
+    for node in lab.nodes:
+        carriers = {lab.node(g.peer).asn for g in node.label_guard}
+        if len(carriers) < 2:
+            continue
+        switch = str(bird.guard_switch(namespace(lab.name, node.name)))
+        ces = ", ".join(g.peer for g in node.label_guard)
+        return Exercise(
+            name="label-spoofing",
+            title=f"{node.name}'s label guard is off",
+            symptom=f"Every check of the carriers' own traffic passes, but a CSC-CE on "
+                    f"{node.name} ({ces}) can push a label {node.name} gave another "
+                    "carrier and reach into that carrier's network.",
+            hint=f"On {node.name}: `mplslab exec {lab.name} {node.name} -- nft list table "
+                 f"netdev {bird.GUARD_TABLE}`; `ip -f mpls route` shows one label table for "
+                 "every VRF: what stops a CE from using a label of another VRF?",
+            why=f"A Linux router has one label space: {node.name}'s labels of every VRF are "
+                "valid on every interface. The label guard (an nftables filter at ingress "
+                "of each CSC-CE-facing interface, refreshed from BIRD's bindings) admits "
+                "only the labels advertised to that CE — the seed's check that a CE uses "
+                f"the labels of its own VRF. `rm {switch}` turns it back on.",
+            fails=["label-spoofing"],
+            breaks=[Change(node.name, [], ["touch", switch])],
+            fixes=[Change(node.name, [], ["rm", "-f", switch])])
+    return None
+
+
 DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self, carrier_session,
-            allowas_in]
+            allowas_in, label_spoofing]
 
 
 def exercises(lab: Lab) -> list[Exercise]:

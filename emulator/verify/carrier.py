@@ -15,8 +15,10 @@ import ipaddress
 import itertools
 
 from emulator.model.topology import Lab, Node
-from emulator.runtime.base import Runtime
-from emulator.suites.records import IMPLICIT_NULL
+from emulator.runtime.base import CaptureFailed, Runtime, Tap
+from emulator.suites import bird
+from emulator.suites.bird_probes import guard_drops
+from emulator.suites.records import IMPLICIT_NULL, ProbeError
 from emulator.verify.checks import Check
 from emulator.verify.expectations import (
     _absent_probe,
@@ -42,7 +44,8 @@ def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
             *label_swap_checks(lab, semantics, sites),
             *external_ping_checks(lab, semantics),
             *carrier_isolation_checks(lab, semantics),
-            *external_wire_checks(lab, semantics)]
+            *external_wire_checks(lab, semantics),
+            *label_spoofing_checks(lab, sites)]
 
 
 def backbone(lab: Lab) -> list[Node]:
@@ -294,3 +297,89 @@ def external_wire_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
             probe=_wire_probe_between(a.name, external_address(a), external_address(b),
                                       hops)))
     return checks
+
+
+# -- label spoofing ---------------------------------------------------------------------------
+def label_spoofing_checks(lab: Lab, sites: list[CarrierSite]) -> list[Check]:
+    """On each PE that two customer carriers share: a CSC-CE of one pushes a label the PE
+    advertised to the other's CSC-CE (for a loopback of the other's remote site); the packet
+    must not come out of the backbone at that site. The seed: the PE checks that the labels
+    a CE uses are those of its own VRF (here: the label guard, Node.label_guard)."""
+    checks = []
+    for spoofer, victim in itertools.permutations(sites, 2):
+        if spoofer.pe != victim.pe or spoofer.asn == victim.asn:
+            continue
+        target = next(((prefix, remote) for remote in sites
+                       if remote.asn == victim.asn and remote.pe != victim.pe
+                       for prefix in remote.internal
+                       if not any(str(i.address.ip) == prefix.split("/")[0]
+                                  for i in lab.node(spoofer.csc_ce).interfaces if i.address)),
+                      None)
+        if target is None:
+            continue
+        prefix, remote = target
+        checks.append(Check(
+            name=f"{spoofer.csc_ce} (AS {spoofer.asn}) cannot push {victim.csc_ce}'s label "
+                 f"for {prefix} into {victim.pe}",
+            kind="label-spoofing", node=spoofer.pe,
+            expected={f"pushed by {spoofer.csc_ce}": f"the label {victim.pe} advertised to "
+                                                    f"{victim.csc_ce} for {prefix}",
+                      f"{remote.pe}→{remote.csc_ce}": "no echo request (dropped by "
+                                                       f"{victim.pe}'s label guard)"},
+            probe=_spoofing_probe(lab, spoofer, victim, remote, prefix)))
+    return checks
+
+
+SPOOF_TABLE = 4243  # a routing table and firewall mark of the spoofer's, for the probe only
+
+
+def spoof_argv(source: str, target: str, label: int, via: str, interface: str) -> list[str]:
+    """Echo requests from ``source`` to ``target`` with ``label`` pushed, sent by a router
+    to its neighbour ``via``: a route in a table of its own, chosen by a mark only these
+    pings carry, removed afterwards."""
+    table = SPOOF_TABLE
+    return ["sh", "-c",
+            f"ip route replace {target}/32 encap mpls {label} via {via} dev {interface} "
+            f"table {table} && ip rule add fwmark {table} table {table} priority {table} && "
+            f"ping -n -c 3 -i 0.3 -W 1 -m {table} -I {source} {target}; "
+            f"ip rule del fwmark {table} table {table} priority {table}; "
+            f"ip route flush table {table}"]
+
+
+def _spoofing_probe(lab: Lab, spoofer: CarrierSite, victim: CarrierSite,
+                    remote: CarrierSite, prefix: str):
+    ce = lab.node(spoofer.csc_ce)
+    uplink = next(i for i in ce.interfaces if i.peer and i.peer.node == spoofer.pe)
+    pe_side = lab.node(spoofer.pe).interface(uplink.peer.interface)
+    egress = next(i for i in lab.node(remote.pe).interfaces
+                  if i.peer and i.peer.node == remote.csc_ce)
+    source, target = str(ce.loopback.ip), prefix.split("/")[0]
+    taps = [Tap(spoofer.csc_ce, uplink.name), Tap(remote.pe, egress.name)]
+
+    def probe(runtime: Runtime):
+        route = suite(lab, victim.csc_ce, "bgp").labeled_unicast_route(runtime,
+                                                                       victim.csc_ce, prefix)
+        label = route.label if route else None
+        observed: dict = {f"{victim.csc_ce}'s label for {prefix}": label}
+        if label in (None, IMPLICIT_NULL):
+            return False, observed
+        try:
+            sent, leaked = runtime.capture(
+                taps, spoofer.csc_ce,
+                spoof_argv(source, target, label, str(pe_side.address.ip), uplink.name))
+        except CaptureFailed as exc:
+            raise ProbeError(f"capture failed: {exc}") from None
+        request = f"{source} > {target}: ICMP echo request"
+        pushed = [line for line in sent.splitlines() if request in line]
+        arrived = [line.split(" ", 1)[-1] for line in leaked.splitlines() if request in line]
+        observed[f"pushed by {spoofer.csc_ce}"] = (f"{len(pushed)} echo requests, label "
+                                                  f"{label}" if pushed else "nothing sent")
+        observed[f"{remote.pe}→{remote.csc_ce}"] = (
+            f"{len(arrived)} echo requests leaked into AS {victim.asn} ({arrived[0]})"
+            if arrived else "no echo request")
+        drops = guard_drops(runtime, spoofer.pe, bird.GUARD_TABLE, pe_side.name) \
+            if lab.node(spoofer.pe).label_guard else None
+        observed[f"{spoofer.pe}'s label guard on {pe_side.name}"] = (
+            "off (no filter loaded)" if drops is None else f"on, {drops} packets dropped")
+        return bool(pushed) and not arrived, observed
+    return probe

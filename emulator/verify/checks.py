@@ -17,14 +17,17 @@ from emulator.runtime.base import Runtime
 from emulator.suites.records import ProbeError
 
 KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
-         "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels", "label-steady"]
+         "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels", "label-spoofing",
+         "label-steady"]
+# Kinds that only labs with customer carriers have (label spoofing: two carriers on one PE).
+CARRIER_KINDS = ["label-spoofing"]
 # Checks of a later phase only make sense once the earlier ones hold (a ping before the
 # routes exist would fail for the wrong reason, an isolation ping would pass for it).
 PHASES = [["bgp-session", "ldp-session", "igp-adjacency"],
           ["vpnv4-route", "vrf-route"],
           ["mpls-lfib", "label-chain"],
           ["ping"],
-          ["isolation", "wire-labels"],
+          ["isolation", "wire-labels", "label-spoofing"],
           ["label-steady"]]
 
 Probe = Callable[[Runtime], tuple[bool, Any]]

@@ -5,7 +5,7 @@ backbone, which carries only the ISP's loopbacks; three labels in the backbone c
 from __future__ import annotations
 
 import pytest
-from labkit import running_lab, verify_all
+from labkit import run_exercise, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -31,3 +31,13 @@ def test_csc_vpn_carries_the_isps_vpn_label_under_the_backbones(tmp_path):
             "PE-1→CSC-CE-1": 2, "CSC-CE-1→I-PE1": 1}
         bottoms = {stack.strip("[]").split(", ")[-1] for _, stack in stacks.values()}
         assert bottoms == {str(origin["label"])}
+        # Label spoofing: each PE drops the labels it did not advertise to the CE that
+        # pushes them (the spoofed echo requests never leave the backbone)...
+        spoofing = {c["name"]: c for c in report["checks"] if c["kind"] == "label-spoofing"}
+        assert len(spoofing) == 3 and all(c["passed"] for c in spoofing.values())
+        attack = "CSC-CE-3 (AS 200) cannot push CSC-CE-1's label for 10.2.0.3/32 into PE-1"
+        assert spoofing[attack]["observed"]["PE-2→CSC-CE-2"] == "no echo request"
+        assert spoofing[attack]["observed"]["PE-1's label guard on eth3"].startswith("on, ")
+        # ...and with PE-1's guard off, the second ISP's CSC-CE-3 reaches into the first
+        # ISP's site 2 with a label PE-1 gave CSC-CE-1; nothing else changes.
+        assert run_exercise("csc-vpn", "label-spoofing", tmp_path) == {attack}

@@ -8,6 +8,9 @@ import pytest
 from emulator.errors import LabError
 from emulator.model.build import load_lab
 from emulator.paths import labs_dir
+from emulator.render import node_plan
+from emulator.suites.bird_probes import VRF_TABLE_PREFIX
+from emulator.verify.carrier import spoof_argv
 from emulator.verify.checks import KINDS
 from emulator.verify.expectations import derive
 
@@ -54,6 +57,50 @@ def test_the_backbone_never_holds_the_carriers_external_routes(name):
     names = {c.name for c in derive(load_lab(name))}
     for router in ("PE-1", "P-1", "PE-2"):
         assert any(n.startswith(f"{router} holds no route to 198.51.100.0/24") for n in names)
+
+
+@pytest.mark.parametrize("name", CSC)
+def test_each_carrier_pe_guards_its_csc_ce_interfaces(name):
+    lab = load_lab(name)
+    for node in lab.nodes:
+        guarded = {(g.interface, g.vrf, g.peer) for g in node.label_guard}
+        expected = {(i.name, i.vrf, i.peer.node) for i in node.interfaces
+                    if i.peer and lab.node(i.peer.node).role == "csc-ce"
+                    and i.vrf is not None}
+        assert guarded == expected, node.name
+        files, plan = node_plan(lab, node)
+        bird = next((s for s in plan["suites"] if s["name"] == "bird"), None)
+        assert ("label-guard" in (bird or {}).get("daemons", [])) == bool(guarded)
+        assert ("label-guard.nft" in files) == bool(guarded)
+        for index, g in enumerate(node.label_guard):
+            # Each interface's own set: what BIRD advertised in that interface's VRF.
+            assert f'device "{g.interface}"' in files["label-guard.nft"]
+            assert f"labels '{VRF_TABLE_PREFIX}{g.vrf}'" in files["label-guard.sh"]
+            assert f"labels_{index} {{ $ranges }}" in files["label-guard.sh"]
+    assert lab.node("PE-1").label_guard[0].model_dump() == {
+        "interface": "eth1", "vrf": "ISP-1", "peer": "CSC-CE-1"}
+
+
+@pytest.mark.parametrize("name", CSC)
+def test_a_csc_ce_may_not_push_another_carriers_label(name):
+    spoofing = {c.name: c for c in derive(load_lab(name)) if c.kind == "label-spoofing"}
+    # Both carriers attach to both PEs; one pair is left out: every loopback of AS 200's
+    # other site is an address CSC-CE-1 holds itself (a spoofed packet would stay local).
+    assert sorted(spoofing) == [
+        "CSC-CE-2 (AS 100) cannot push CSC-CE-4's label for 10.2.0.1/32 into PE-2",
+        "CSC-CE-3 (AS 200) cannot push CSC-CE-1's label for 10.2.0.3/32 into PE-1",
+        "CSC-CE-4 (AS 200) cannot push CSC-CE-2's label for 10.2.0.1/32 into PE-2"]
+    check = spoofing["CSC-CE-3 (AS 200) cannot push CSC-CE-1's label for 10.2.0.3/32 into PE-1"]
+    assert check.node == "PE-1" and "PE-2→CSC-CE-2" in check.expected
+
+
+def test_the_spoofed_pings_use_a_table_of_their_own():
+    argv = spoof_argv("10.2.0.1", "10.2.0.3", 50003, "10.1.1.2", "eth1")
+    script = argv[-1]
+    assert "encap mpls 50003 via 10.1.1.2 dev eth1 table 4243" in script
+    assert "ping -n -c 3 -i 0.3 -W 1 -m 4243 -I 10.2.0.1 10.2.0.3" in script
+    # Removed whatever the ping did.
+    assert script.index("ip rule del") > script.index("ping") < script.index("flush table")
 
 
 def test_what_a_csc_ce_is_told():

@@ -29,6 +29,7 @@ def test_every_lab_gets_at_least_two_exercises(lab_name, variant):
     # A carrier's labs: its sites' attachment and AS path; the others: VPN import and the
     # AS boundary.
     assert ("carrier-session" in names) == ("allowas-in" in names) == carrier
+    assert ("label-spoofing" in names) == carrier  # two carriers share the PEs
     if carrier:
         return
     assert "rt-import" in names
@@ -86,12 +87,23 @@ def test_the_exercise_commands_need_a_running_lab():
         assert answer.exit_code == 2 and "lab option4 is not up" in answer.output, command
 
 
+def test_the_label_guard_switch_is_a_file_beside_bird():
+    exercise = ex.find(load_lab("csc-mpls"), "label-spoofing")
+    switch = "/run/bird/csc-mpls_PE-1/label-guard.off"
+    assert [(c.router, c.lines, c.command) for c in exercise.breaks] == [
+        ("PE-1", [], ["touch", switch])]
+    assert [(c.router, c.command) for c in exercise.fixes] == [("PE-1", ["rm", "-f", switch])]
+    assert exercise.fails == ["label-spoofing"]
+
+
 @pytest.mark.frr_parser
 @pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
 def test_frr_10_3_takes_every_break_and_fix(appliance_image, lab_name, variant):
     lab = load_lab(lab_name, variant)
     for exercise in ex.exercises(lab):
         for change in [*exercise.breaks, *exercise.fixes]:
+            if change.command:
+                continue  # no FRR configuration (the label guard's switch)
             # `do ...` runs an operational command (a soft refresh): no configuration.
             lines = [line for line in change.lines if not line.startswith("do ")]
             config = render_frr_conf(lab.node(change.router)) + "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ import yaml
 from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.render import render_lab
-from emulator.verify.checks import KINDS
+from emulator.verify.checks import CARRIER_KINDS, KINDS
 from emulator.verify.expectations import derive
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -133,7 +133,8 @@ def test_a_generated_lab_validates_renders_and_derives_its_checks(seed, tmp_path
 
     checks = derive(model)
     kinds = Counter(c.kind for c in checks)
-    expected = set(KINDS) - (set() if lab.shape["vpns"] > 1 else {"isolation"})
+    expected = set(KINDS) - set(CARRIER_KINDS) - (set() if lab.shape["vpns"] > 1 else
+                                                  {"isolation"})
     assert set(kinds) == expected, (sorted(kinds), where)
     sites = [sum(per_side) for per_side in lab.shape["sites"]]
     assert kinds["ping"] == sum(n * (n - 1) for n in sites), where
@@ -174,7 +175,7 @@ def test_the_small_shape_is_what_the_e2e_test_verifies(seed, tmp_path):
     assert lab.shape["vpns"] == 2 and lab.shape["sites"] == [[1, 1], [1, 1]], context(lab)
     assert max(lab.shape["p_routers"]) <= 1 and len(model.nodes) <= 12, context(lab)
     checks = derive(model)
-    assert {c.kind for c in checks} == set(KINDS), context(lab)
+    assert {c.kind for c in checks} == set(KINDS) - set(CARRIER_KINDS), context(lab)
     # Each VPN's captured path crosses the inter-AS link (its two sites are in both ASes).
     for check in checks:
         if check.kind == "wire-labels":
