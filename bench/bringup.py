@@ -52,6 +52,14 @@ def guest_used_mib(runtime) -> float | None:
     return (kib("MemTotal") - kib("MemAvailable")) / 1024
 
 
+def router_rss_mib(runtime, node: str) -> float:
+    """Resident memory of every process in a router (its daemons), in MiB."""
+    # Inside the router, `ip netns identify` names its own namespace.
+    out = runtime.exec(node, ["sh", "-c", "ps -o rss= -p $(ip netns pids "
+                                          "$(ip netns identify) | paste -sd, -)"]).stdout
+    return sum(int(v) for v in out.split() if v.isdigit()) / 1024
+
+
 def measure(lab: str, variant: str | None) -> Figures:
     model = load_lab(lab, variant)
     command = [sys.executable, "-m", "emulator", "up", lab]
@@ -88,11 +96,7 @@ def measure(lab: str, variant: str | None) -> Figures:
         print("resident memory per router (sum of its routing daemons):")
         total = 0.0
         for node in model.nodes:
-            # Inside the router, `ip netns identify` names its own namespace.
-            out = runtime.exec(node.name, ["sh", "-c", "ps -o rss= -p $(ip netns pids "
-                                                       "$(ip netns identify) | paste -sd, -)"]
-                               ).stdout
-            rss = sum(int(v) for v in out.split() if v.isdigit()) / 1024
+            rss = router_rss_mib(runtime, node.name)
             total += rss
             print(f"  {node.name:14s} {rss:6.1f} MiB  ({', '.join(node.protocols)})")
         guest = guest_used_mib(runtime)

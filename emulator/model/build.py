@@ -240,11 +240,12 @@ class Builder:
                                 ("nodes", name, "role"),
                                 hint=f"give AS {node.asn} carrier_vpn: the backbone's VPN "
                                      "its sites attach to")
-            if node.external is not None and (node.asn not in self.ases or
-                                              self.ases[node.asn].carrier_vpn is None):
-                raise self.fail(f"{name} originates external routes, but its AS is no "
-                                "customer carrier", ("nodes", name, "external"),
-                                hint="external routes belong to an AS with carrier_vpn")
+            for field in ("external", "external_routes"):
+                if getattr(node, field) is not None and (
+                        node.asn not in self.ases or self.ases[node.asn].carrier_vpn is None):
+                    raise self.fail(f"{name} originates external routes, but its AS is no "
+                                    "customer carrier", ("nodes", name, field),
+                                    hint="external routes belong to an AS with carrier_vpn")
         names: dict[str, int] = {}
         attachments: dict[frozenset[str], int] = {}
         for index, link in enumerate(lab.links):
@@ -887,11 +888,17 @@ class Builder:
                                     redistribute=sorted(body["redistribute"]))
                for vrf, body in draft.rip.items()]
         has_lu = any("ipv4-labeled-unicast" in n.families for n in draft.neighbors.get(None, []))
+        external_routes = draft.spec.external_routes
         if has_lu:
             reasons.append(topology.Reason(
                 setting="no bgp network import-check",
                 why="a labelled loopback (BGP labelled unicast) is announced with itself as "
                     "next hop; the import check would mark it invalid"))
+        elif external_routes is not None and draft.neighbors.get(None):
+            reasons.append(topology.Reason(
+                setting="no bgp network import-check",
+                why=f"the {external_routes.count} external routes stand for the carrier's "
+                    "Internet table: announced without a route of their own in the RIB"))
         bgp = []
         if draft.neighbors.get(None) or (vrfs and draft.provider):
             bgp.append(topology.BgpInstance(
@@ -899,7 +906,7 @@ class Builder:
                 networks=draft.bgp_networks,
                 # A labelled loopback arrives with itself as next hop ("prefix loops through
                 # itself"); FRR's import check would mark it invalid.
-                import_check=not has_lu, distance=distance))
+                import_check=not (has_lu or external_routes), distance=distance))
         for vrf in vrfs:
             bgp.append(topology.BgpInstance(
                 asn=draft.asn, router_id=router_id, vrf=vrf.name,
@@ -941,6 +948,8 @@ class Builder:
             ldp_host_routes=host_routes,
             fec_nexthop_resolution=fec_resolution, mpls=mpls, protocols=protocols,
             reasons=reasons, internal_routes=internal_routes, external=draft.spec.external,
+            external_routes=(topology.ExternalRoutes(**external_routes.model_dump())
+                             if external_routes and draft.neighbors.get(None) else None),
             label_guard=label_guard)
 
 

@@ -191,6 +191,27 @@ class Site(Strict):
     prefix: Network
 
 
+class ExternalRoutes(Strict):
+    """Many more external routes (a customer carrier's Internet table, the scaling point of
+    carrier supporting carrier): ``count`` prefixes of length ``length``, the first ones of
+    ``pool``, originated into the carrier's iBGP."""
+
+    count: Annotated[int, Field(ge=1, le=1_048_576)]
+    pool: Network
+    length: Annotated[int, Field(ge=8, le=32)] = 24
+
+    @model_validator(mode="after")
+    def _fits_the_pool(self) -> ExternalRoutes:
+        if self.length < self.pool.prefixlen:
+            raise ValueError(f"length {self.length} is shorter than the pool "
+                             f"{self.pool} (/{self.pool.prefixlen})")
+        room = 2 ** (self.length - self.pool.prefixlen)
+        if self.count > room:
+            raise ValueError(f"{self.pool} holds {room} prefixes of length /{self.length}, "
+                             f"not {self.count}: take a larger pool or longer prefixes")
+        return self
+
+
 class Node(Strict):
     role: Role
     asn: Asn | None = None
@@ -199,6 +220,7 @@ class Node(Strict):
     # Routes external to a customer carrier (its Internet routes, the slides' network N),
     # originated here into the carrier's own iBGP: they must never enter the backbone.
     external: Network | None = None
+    external_routes: ExternalRoutes | None = None
     # Which routing suite speaks each protocol; FRR by default. Carrier-supporting-carrier
     # PEs run BGP in BIRD beside FRR's IGP and LDP (FRR has no labelled unicast in a VRF).
     suites: dict[Literal["bgp", "igp", "ldp"], RoutingSuite] = {}
@@ -209,8 +231,8 @@ class Node(Strict):
             raise ValueError(f"only a ce or host carries a site, not a {self.role}")
         if self.role == "ce" and self.site is None:
             raise ValueError("a ce needs a site: {name, vpn, prefix}")
-        if self.external is not None and self.role not in ("asbr", "pe", "p", "rr",
-                                                             "csc-ce"):
+        if (self.external is not None or self.external_routes is not None) and \
+                self.role not in ("asbr", "pe", "p", "rr", "csc-ce"):
             raise ValueError(f"external routes are originated by a provider router of a "
                              f"customer carrier, not by a {self.role}")
         return self

@@ -6,6 +6,8 @@ Templates and checks read only this. Nothing downstream computes topology facts.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -131,6 +133,17 @@ class Site(Model):
 PROTOCOL_KIND = {"bgp": "bgp", "ospf": "igp", "rip": "igp", "static": "igp", "ldp": "ldp"}
 
 
+class ExternalRoutes(Model):
+    """A customer carrier's many external routes (lab format: ``external_routes``)."""
+
+    count: int
+    pool: ipaddress.IPv4Network
+    length: int
+
+    def prefixes(self) -> Iterator[ipaddress.IPv4Network]:
+        return itertools.islice(self.pool.subnets(new_prefix=self.length), self.count)
+
+
 class GuardedInterface(Model):
     """A PE interface towards a customer carrier's CSC-CE on which labelled packets are
     admitted only with the labels this PE advertised to that CE (label spoofing: one label
@@ -180,6 +193,7 @@ class Node(Model):
     # sessions may carry and its iBGP for external routes may not.
     internal_routes: list[ipaddress.IPv4Network] = []
     external: ipaddress.IPv4Network | None = None
+    external_routes: ExternalRoutes | None = None
     label_guard: list[GuardedInterface] = []
 
     def interface(self, name: str) -> Interface:

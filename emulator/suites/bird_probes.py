@@ -223,6 +223,24 @@ def ip_routes(router: Router, node: str, *, vrf: str | None = None,
     return held
 
 
+COUNT_LINE = re.compile(r"^(\d+) of \d+ routes for \d+ networks")
+
+
+def routes_within(router: Router, node: str, supernet: str, vrf: str | None = None) -> int:
+    """How many routes of a table (a VRF's, or the default one) lie within ``supernet``:
+    `show route table T in <supernet> count`, BIRD's first figure (routes exported to
+    the kernel or not: BIRD holding one is enough to count)."""
+    table = vrf_table(vrf) if vrf else "master4"
+    text = show(router, node, "route", "table", table, "in", supernet, "count")
+    if not text.strip():
+        return 0  # "Network not found"
+    for line in text.splitlines():
+        if match := COUNT_LINE.match(line.strip()):
+            return int(match[1])
+    raise ProbeError(f"{node}: `show route table {table} in {supernet} count` gave no count: "
+                     f"{text.strip()[-120:]}")
+
+
 def vrf_route(router: Router, node: str, vrf: str, prefix: str) -> Route | None:
     """The best route for ``prefix`` in a VRF, with the label it pushes (implicit-null when
     it forwards unlabelled): on a carrier's PE, the CSC-CE's label for the prefix."""

@@ -132,6 +132,14 @@ def ip_routes(router: Router, node: str, *, vrf: str | None = None,
             for p, routes in show_json(router, node, command).items()}
 
 
+def routes_within(router: Router, node: str, supernet: str, vrf: str | None = None) -> int:
+    """How many prefixes of a table (a VRF's, or the default one) lie within ``supernet``
+    (itself included) and have an installed route."""
+    command = "show ip route" + (f" vrf {vrf}" if vrf else "") + f" {supernet} longer-prefixes"
+    return sum(any(r.get("installed") for r in routes)
+               for routes in show_json(router, node, command).values())
+
+
 def vrf_route(router: Router, node: str, vrf: str, prefix: str) -> Route | None:
     """The selected route for ``prefix`` in a VRF, with the label it pushes (implicit-null
     when it forwards unlabelled)."""

@@ -40,6 +40,7 @@ def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     sites = semantics.sites
     return [*internal_route_checks(lab, semantics, sites),
             *external_route_checks(lab, semantics, sites),
+            *external_table_checks(lab, semantics, sites),
             *egress_lfib_checks(lab, semantics, sites),
             *label_swap_checks(lab, semantics, sites),
             *external_ping_checks(lab, semantics),
@@ -106,19 +107,66 @@ def external_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                 name=f"{node.name} holds no route to {prefix} (external to {origin.asn})",
                 kind="vrf-route", node=node.name, expected={"route": "absent"},
                 probe=_absent_probe(suite(lab, node.name, "bgp"), node.name, prefix)))
-        home = semantics.site_of(origin.name)
-        for site in sites:
-            if site.asn != origin.asn or site.csc_ce == home.csc_ce:
-                continue
-            for router in site.routers:
-                bgp = lab.node(router).core_bgp
-                if not (bgp and bgp.family("ipv4-unicast")):
-                    continue  # not in the carrier's iBGP: it forwards on labels
-                checks.append(Check(
-                    name=f"{router} holds {prefix} from {origin.name}", kind="vrf-route",
-                    node=router, expected={"route": "installed"},
-                    probe=_present_probe(lab, router, prefix)))
+        for router in ibgp_elsewhere(lab, semantics, sites, origin):
+            checks.append(Check(
+                name=f"{router} holds {prefix} from {origin.name}", kind="vrf-route",
+                node=router, expected={"route": "installed"},
+                probe=_present_probe(lab, router, prefix)))
     return checks
+
+
+def ibgp_elsewhere(lab: Lab, semantics: CarrierSupportingCarrier, sites: list[CarrierSite],
+                   origin: Node) -> list[str]:
+    """The routers of the origin's carrier, in its other sites, that its iBGP reaches (the
+    others forward on labels)."""
+    home = semantics.site_of(origin.name)
+    routers = []
+    for site in sites:
+        if site.asn != origin.asn or site.csc_ce == home.csc_ce:
+            continue
+        for router in site.routers:
+            bgp = lab.node(router).core_bgp
+            if bgp and bgp.family("ipv4-unicast"):
+                routers.append(router)
+    return routers
+
+
+# -- the scaling point: many external routes, none in the backbone ---------------------------
+def external_table_checks(lab: Lab, semantics: CarrierSupportingCarrier,
+                          sites: list[CarrierSite]) -> list[Check]:
+    """A carrier's many external routes (``external_routes``) all reach its other sites over
+    its iBGP; no backbone router holds any of them, in any table (its VRFs hold the
+    carrier's internal routes only, however large the carrier's table)."""
+    checks = []
+    for origin in lab.nodes:
+        table = origin.external_routes
+        if table is None:
+            continue
+        pool, what = str(table.pool), f"{origin.name}'s {table.count} external routes"
+        for router in ibgp_elsewhere(lab, semantics, sites, origin):
+            checks.append(Check(
+                name=f"{router} holds {what} ({pool})", kind="vrf-route", node=router,
+                expected={"routes within " + pool: table.count},
+                probe=_count_probe(lab, router, pool, [None], table.count)))
+        for node in backbone(lab):
+            tables = [None, *(v.name for v in node.vrfs)]
+            checks.append(Check(
+                name=f"{node.name} holds none of {what}", kind="vrf-route", node=node.name,
+                expected={f"routes within {pool}, {vrf or 'default table'}": 0
+                          for vrf in tables},
+                probe=_count_probe(lab, node.name, pool, tables, 0)))
+    return checks
+
+
+def _count_probe(lab: Lab, node: str, pool: str, tables: list[str | None], count: int):
+    asks = suite(lab, node, "bgp")
+
+    def probe(runtime: Runtime):
+        held = {f"routes within {pool}, {vrf or 'default table'}" if len(tables) > 1 else
+                f"routes within {pool}": asks.routes_within(runtime, node, pool, vrf)
+                for vrf in tables}
+        return all(n == count for n in held.values()), held
+    return probe
 
 
 def _present_probe(lab: Lab, node: str, prefix: str):

@@ -1,7 +1,9 @@
 """Carrier supporting carrier, the customer ISP running MPLS, on live routers: BIRD on the
 backbone's PEs (BGP), FRR everywhere else. The backbone carries the ISP's loopbacks as VPNv4
 routes and never its external network N; a packet from a host behind ASBR-2 to N is label
-switched from ASBR-2 to CSC-CE-1; a second ISP with the same addresses stays apart."""
+switched from ASBR-2 to CSC-CE-1; a second ISP with the same addresses stays apart. Run in
+the `scale` variant (the lab plus 2000 external routes behind ASBR-1): the ISP's table
+grows, the backbone's VRFs do not."""
 
 from __future__ import annotations
 
@@ -12,9 +14,18 @@ pytestmark = pytest.mark.e2e
 
 
 def test_csc_mpls_label_switches_site_to_site_and_keeps_n_out_of_the_backbone(tmp_path):
-    with running_lab("csc-mpls") as (model, _):
+    with running_lab("csc-mpls", "scale") as (model, _):
         report = verify_all("csc-mpls", tmp_path)
+        assert report["variant"] == "scale"
         checks = {c["name"]: c for c in report["checks"]}
+        # The scaling point: all 2000 external routes at site 2, none in the backbone (in
+        # its default tables or its VRFs, which hold the ISP's four loopbacks).
+        table = "ASBR-1's 2000 external routes"
+        assert checks[f"ASBR-2 holds {table} (100.64.0.0/10)"]["observed"] == {
+            "routes within 100.64.0.0/10": 2000}
+        for router in ("PE-1", "P-1", "PE-2"):
+            assert set(checks[f"{router} holds none of {table}"]["observed"].values()) == {0}
+        assert checks["PE-1 VRF ISP-1 holds the carrier's internal routes only"]["passed"]
         # ASBR-1's loopback (the BGP next hop of N) as a VPNv4 route: exported by PE-1 with
         # a label of its own, held by PE-2 with next hop PE-1 and that label.
         asbr1 = str(model.node("ASBR-1").loopback.network)

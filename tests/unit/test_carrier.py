@@ -144,3 +144,38 @@ def test_addresses_repeat_only_across_carriers(tmp_path):
     text = BASE.replace("ASBR-2:   {role: asbr, asn: 100, external: 203.0.113.0/24}",
                         "ASBR-2:   {role: asbr, asn: 100, external: 198.51.100.0/24}")
     assert "198.51.100.0/24 is already used" in error_of(tmp_path, text)
+
+
+def test_the_scaling_point_counts_the_external_table_at_site_2_and_in_the_backbone():
+    lab = load_lab("csc-mpls", "scale")
+    asbr = lab.node("ASBR-1")
+    assert asbr.external_routes.count == 2000 and not asbr.core_bgp.import_check
+    prefixes = list(asbr.external_routes.prefixes())
+    assert len(prefixes) == 2000 and str(prefixes[-1]) == "100.71.207.0/24"
+    counts = {c.name: c.expected for c in derive(lab) if "external routes" in c.name}
+    assert counts["ASBR-2 holds ASBR-1's 2000 external routes (100.64.0.0/10)"] == {
+        "routes within 100.64.0.0/10": 2000}
+    # Every table of every backbone router: the PEs' VRFs too.
+    assert counts["PE-1 holds none of ASBR-1's 2000 external routes"] == {
+        "routes within 100.64.0.0/10, default table": 0,
+        "routes within 100.64.0.0/10, ISP-1": 0, "routes within 100.64.0.0/10, ISP-2": 0}
+    assert set(counts) == {"ASBR-2 holds ASBR-1's 2000 external routes (100.64.0.0/10)",
+                           *(f"{r} holds none of ASBR-1's 2000 external routes"
+                             for r in ("PE-1", "P-1", "PE-2"))}
+    # Originated into the ISP's iBGP only: the labelled sessions take the loopbacks alone.
+    files, _ = node_plan(lab, asbr)
+    assert files["frr.conf"].count("\n  network 100.") == 2000
+    assert "no bgp network import-check" in files["frr.conf"]
+    assert not [c for c in derive(load_lab("csc-mpls")) if "external routes" in c.name]
+
+
+def test_an_external_table_must_fit_its_pool(tmp_path):
+    text = BASE.replace("ASBR-1:   {role: asbr, asn: 100, external: 198.51.100.0/24}",
+                        "ASBR-1:   {role: asbr, asn: 100, external_routes: "
+                        "{count: 300, pool: 100.64.0.0/16}}")
+    message = error_of(tmp_path, text)
+    assert "external_routes" in message and "holds 256 prefixes of length /24" in message
+    text = BASE.replace("CSC-CE-3: {role: csc-ce, asn: 200, external: 198.51.100.0/24}",
+                        "CSC-CE-3: {role: ce, site: {name: S, vpn: ISP-2, prefix: "
+                        "192.0.2.0/24}, external_routes: {count: 1, pool: 10.0.0.0/8}}")
+    assert "external routes are originated by a provider router" in error_of(tmp_path, text)
