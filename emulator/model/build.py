@@ -240,11 +240,11 @@ class Builder:
                                 ("nodes", name, "role"),
                                 hint=f"give AS {node.asn} carrier_vpn: the backbone's VPN "
                                      "its sites attach to")
-            for field in ("external", "external_routes"):
-                if getattr(node, field) is not None and (
+            for key in ("external", "external_routes"):
+                if getattr(node, key) is not None and (
                         node.asn not in self.ases or self.ases[node.asn].carrier_vpn is None):
                     raise self.fail(f"{name} originates external routes, but its AS is no "
-                                    "customer carrier", ("nodes", name, field),
+                                    "customer carrier", ("nodes", name, key),
                                     hint="external routes belong to an AS with carrier_vpn")
         names: dict[str, int] = {}
         attachments: dict[frozenset[str], int] = {}
