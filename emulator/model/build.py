@@ -20,6 +20,8 @@ CUSTOMER_ROLES = {"ce", "host"}
 # Provider routers that hold VRFs: where customers attach and back-to-back VRFs end.
 VRF_ROLES = {"pe", "pe-asbr"}
 LINK_PREFIXLEN = 30
+# Link MTUs: a customer's edge, a customer carrier's own links, the backbone's.
+EDGE_MTU, CARRIER_MTU, BACKBONE_MTU = 1500, 4000, 9000
 FIRST_VRF_TABLE = 10
 
 
@@ -508,7 +510,8 @@ class Builder:
             # One logical interface and VRF per VPN client on the one physical link.
             for draft, eth in ((a, eth_a), (b, eth_b)):
                 draft.interfaces.append(topology.Interface(
-                    name=eth, kind="veth", address=None, scope=scope, link=name))
+                    name=eth, kind="veth", address=None, scope=scope, link=name,
+                    mtu=self.link_mtu(a, b)))
             for vrf, vlan in link.vrfs.items():
                 subnet = link.subnet or self.allocate(pool, ("links", index), LINK_PREFIXLEN)
                 self.connect(a, f"{eth_a}.{vlan}", b, f"{eth_b}.{vlan}", subnet, scope, name,
@@ -556,7 +559,18 @@ class Builder:
                 vrf=vrf if draft.spec.role in VRF_ROLES or vlan else None,
                 peer=topology.Peer(node=peer.name, interface=peer_if, address=peer_addr),
                 link=link, igp=core and self.igp_of(draft) != "none",
-                ldp=core and self.ldp_of(draft), mpls=core or carrier))
+                ldp=core and self.ldp_of(draft), mpls=core or carrier,
+                mtu=self.link_mtu(a, b)))
+
+    def link_mtu(self, a: NodeDraft, b: NodeDraft) -> int:
+        """Links get larger towards the backbone so that every level of label stacking fits
+        (a full-size packet of a site gains a customer carrier's labels on its links, and
+        the backbone's on top: a carrier's iBGP updates are such packets)."""
+        if not (a.provider and b.provider):
+            return EDGE_MTU
+        if self.carrier_of(a) is not None and self.carrier_of(b) is not None:
+            return CARRIER_MTU
+        return BACKBONE_MTU
 
     def attach_protocol(self, a: NodeDraft, if_a: str, b: NodeDraft, if_b: str, vrf: str,
                         protocol: str, loc: tuple) -> None:

@@ -45,6 +45,7 @@ class Interface(Model):
     # peer, and allocate a local label + swap entry for VPN routes whose next hop changes.
     mpls_bgp_forwarding: bool = False
     l3vpn_switching: bool = False
+    mtu: int = 1500
 
 
 class BgpNeighbor(Model):

@@ -61,6 +61,8 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
             sysctls[f"net/mpls/conf/{vrf.name}/input"] = "1"
     return {
         "modules": ["mpls_router", "mpls_iptunnel", "vrf"] if node.mpls or node.vrfs else [],
+        # Before the VLAN sub-interfaces, which take their parent's.
+        "mtu": {i.name: i.mtu for i in node.interfaces if i.kind == "veth" and i.mtu != 1500},
         "vrfs": [{"name": v.name, "table": v.table} for v in node.vrfs],
         "interfaces": [
             {"name": i.name, "kind": i.kind, "parent": i.parent, "vlan": i.vlan, "vrf": i.vrf}

@@ -154,6 +154,7 @@ class NetnsLab:
         for module in setup["modules"]:
             run(["modprobe", module])
         commands = ["link set lo up"]
+        commands += [f"link set {name} mtu {mtu}" for name, mtu in setup.get("mtu", {}).items()]
         commands += [f"link set {name} up" for name in link_interfaces]
         for vrf in setup["vrfs"]:
             commands += [f"link add {vrf['name']} type vrf table {vrf['table']}",

@@ -179,3 +179,22 @@ def test_an_external_table_must_fit_its_pool(tmp_path):
                         "CSC-CE-3: {role: ce, site: {name: S, vpn: ISP-2, prefix: "
                         "192.0.2.0/24}, external_routes: {count: 1, pool: 10.0.0.0/8}}")
     assert "external routes are originated by a provider router" in error_of(tmp_path, text)
+
+
+def test_links_grow_towards_the_backbone_so_every_label_stack_fits():
+    """A full-size packet gains labels at each level: a site's (1500), a customer carrier's
+    links (4000), the backbone's (9000). Found by the scale variant: the ISP's iBGP updates
+    (full-size TCP segments) were dropped in the backbone core at 1500."""
+    lab = load_lab("csc-vpn")
+
+    def mtu(a: str, b: str) -> int:
+        return next(i.mtu for i in lab.node(a).interfaces if i.peer and i.peer.node == b)
+    assert mtu("CE-N1", "I-PE1") == mtu("I-PE1", "CE-N1") == 1500
+    assert mtu("I-PE1", "CSC-CE-1") == mtu("CSC-CE-1", "I-PE1") == 4000
+    assert mtu("CSC-CE-1", "PE-1") == mtu("PE-1", "P-1") == 9000
+    _, plan = node_plan(lab, lab.node("CSC-CE-1"))
+    assert plan["kernel"]["mtu"] == {"eth1": 4000, "eth2": 9000}
+    option1 = load_lab("option1")
+    edge = next(i for i in option1.node("PE-1").interfaces if i.peer and i.peer.node == "CE-1")
+    inter_as = [i for i in option1.node("PE-ASBR-1").interfaces if i.scope == "inter-as"]
+    assert edge.mtu == 1500 and {i.mtu for i in inter_as} == {9000}  # VLANs and parent
