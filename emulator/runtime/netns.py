@@ -30,6 +30,11 @@ from emulator.suites import SUITES, driver
 
 RUN_ROOT = Path("/run/mplslab")
 READY_SECONDS = 60.0
+# Applying a configuration: a base, and more for a long one (a customer carrier's external
+# table is one `network` line per route; under software emulation vtysh takes some hundreds
+# of lines a second).
+APPLY_SECONDS = 120.0
+APPLY_LINES_PER_SECOND = 50
 LDP_LABEL_SECONDS = 180.0
 
 
@@ -219,8 +224,10 @@ class NetnsLab:
     def apply(self, node: str, config: str, argv_for: Callable[[str, Path], list[str]]) -> None:
         """Hand one rendered file to the router: ``argv_for`` is the suite's way (a whole
         configuration, or staged lines typed as commands)."""
-        result = self.nsexec(node, argv_for(self.ns(node), self.rendered / node / config),
-                             check=False, timeout=120)
+        path = self.rendered / node / config
+        lines = path.read_text().count("\n")
+        result = self.nsexec(node, argv_for(self.ns(node), path), check=False,
+                             timeout=APPLY_SECONDS + lines / APPLY_LINES_PER_SECOND)
         if result.returncode != 0:
             detail = (result.stdout + result.stderr).strip()
             raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
