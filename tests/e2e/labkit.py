@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from emulator.model.build import load_lab
+from emulator.model.topology import Lab
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
 from emulator.runtime.vm import (
@@ -87,7 +88,10 @@ def verify_all(lab: str, folder: Path) -> dict:
     returns the JSON report (the JUnit report is beside it, <lab>.xml)."""
     from emulator.verify.checks import CARRIER_KINDS, KINDS
 
-    carriers = any(a.carrier_vpn for a in load_lab(lab).autonomous_systems)
+    # The deployed model (the lab may be a file given by path, as a generated lab is).
+    model = Lab.model_validate_json(
+        (Path(LabState.load(lab).rendered) / "model.json").read_text())
+    carriers = any(a.carrier_vpn for a in model.autonomous_systems)
     path = folder / f"{lab}.json"
     mplslab("verify", lab, "--json", str(path), "--junit", str(folder / f"{lab}.xml"),
             "--deadline", str(CONVERGE))

@@ -9,7 +9,10 @@ from labkit import run_exercise, running_lab, verify_all
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("variant", ["ospf", "rip", "static"])
+# RIP is left out of the end-to-end run to keep CI inside its time (OSPF covers an IGP
+# redistributed into and out of BGP); its configuration goes through FRR's parser in the
+# unit tests like every variant's.
+@pytest.mark.parametrize("variant", ["ospf", "static"])
 def test_every_inter_as_protocol_variant_verifies(variant, tmp_path):
     with running_lab("option1", variant):
         assert verify_all("option1", tmp_path)["variant"] == variant
