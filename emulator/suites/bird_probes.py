@@ -52,6 +52,11 @@ def vrf_table(vrf: str) -> str:
     return f"'{VRF_TABLE_PREFIX}{vrf}'"
 
 
+def ipv4_table(vrf: str | None) -> str:
+    """A VRF's IPv4 table, or the default one (``master4``) for None."""
+    return vrf_table(vrf) if vrf else "master4"
+
+
 def show(router: Router, node: str, *words: str) -> str:
     """`birdc show ...` on one router; the banner line dropped (a route asked for that is
     not there is an empty answer). Raises ProbeError."""
@@ -215,7 +220,7 @@ def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | Non
 def ip_routes(router: Router, node: str, *, vrf: str | None = None,
               prefix: str | None = None) -> dict[str, bool]:
     """A table (a VRF's, or the default one) or one prefix of it: prefix → installed."""
-    table = vrf_table(vrf) if vrf else "master4"
+    table = ipv4_table(vrf)
     words = ["route", "table", table, *([prefix] if prefix else [])]
     held: dict[str, bool] = {}
     for route in parse_routes(show(router, node, *words)):
@@ -230,7 +235,7 @@ def routes_within(router: Router, node: str, supernet: str, vrf: str | None = No
     """How many routes of a table (a VRF's, or the default one) lie within ``supernet``:
     `show route table T in <supernet> count`, BIRD's first figure (routes exported to
     the kernel or not: BIRD holding one is enough to count)."""
-    table = vrf_table(vrf) if vrf else "master4"
+    table = ipv4_table(vrf)
     text = show(router, node, "route", "table", table, "in", supernet, "count")
     if not text.strip():
         return 0  # "Network not found"

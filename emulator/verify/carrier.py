@@ -146,24 +146,28 @@ def external_table_checks(lab: Lab, semantics: CarrierSupportingCarrier,
         for router in ibgp_elsewhere(lab, semantics, sites, origin):
             checks.append(Check(
                 name=f"{router} holds {what} ({pool})", kind="vrf-route", node=router,
-                expected={"routes within " + pool: table.count},
+                expected={within(pool, None, [None]): table.count},
                 probe=_count_probe(lab, router, pool, [None], table.count)))
         for node in backbone(lab):
             tables = [None, *(v.name for v in node.vrfs)]
             checks.append(Check(
                 name=f"{node.name} holds none of {what}", kind="vrf-route", node=node.name,
-                expected={f"routes within {pool}, {vrf or 'default table'}": 0
-                          for vrf in tables},
+                expected={within(pool, vrf, tables): 0 for vrf in tables},
                 probe=_count_probe(lab, node.name, pool, tables, 0)))
     return checks
+
+
+def within(pool: str, vrf: str | None, tables: list[str | None]) -> str:
+    """How expected and observed name a table's count of routes within ``pool``."""
+    return (f"routes within {pool}, {vrf or 'default table'}" if len(tables) > 1 else
+            f"routes within {pool}")
 
 
 def _count_probe(lab: Lab, node: str, pool: str, tables: list[str | None], count: int):
     asks = suite(lab, node, "bgp")
 
     def probe(runtime: Runtime):
-        held = {f"routes within {pool}, {vrf or 'default table'}" if len(tables) > 1 else
-                f"routes within {pool}": asks.routes_within(runtime, node, pool, vrf)
+        held = {within(pool, vrf, tables): asks.routes_within(runtime, node, pool, vrf)
                 for vrf in tables}
         return all(n == count for n in held.values()), held
     return probe
