@@ -53,6 +53,16 @@ class Recorder:
                                                   "stderr": result.stderr}
         return result
 
+    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
+        answers = self.runtime.read_many(questions)
+        with self.lock:
+            for node, argvs in questions.items():
+                for argv, result in zip(argvs, answers[node], strict=True):
+                    self.answers[exec_key(node, argv)] = {"returncode": result.returncode,
+                                                          "stdout": result.stdout,
+                                                          "stderr": result.stderr}
+        return answers
+
     def capture(self, taps, node, argv, **kwargs):
         sections = self.runtime.capture(taps, node, argv, **kwargs)
         with self.lock:

@@ -6,13 +6,19 @@ A runtime module subclasses ``Runtime`` and is listed in ``registry.py``; nothin
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import ClassVar
 
 from emulator.runtime.state import LabState
+from emulator.suites import SUITES
 
 Progress = Callable[[str], None]
 
@@ -69,6 +75,80 @@ class Runtime(ABC):
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         """Run a program inside a router. ``vtysh`` reaches that router's FRR."""
 
+    def addressed(self, node: str, argv: list[str]) -> list[str]:
+        """``argv`` as ``exec`` runs it inside the router (a suite's client pointed at that
+        router's daemons, where the runtime needs it)."""
+        return argv
+
+    def exec_many(self, node: str, argvs: list[list[str]],
+                  timeout: float = 120.0) -> list[ExecResult]:
+        """Several programs run one after the other inside a router, in one ``exec`` (under
+        software emulation each exec costs a round trip and a process start)."""
+        result = self.exec(node, shell_batch([self.addressed(node, a) for a in argvs]),
+                           timeout=timeout)
+        answers = split_batch(result.stdout, len(argvs))
+        if answers is None:  # the batch itself did not run to its end: one at a time
+            return [self.exec(node, argv, timeout=timeout) for argv in argvs]
+        return answers
+
+    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
+        """The answers to many routers' readings (``show`` commands: nothing changes).
+        Where this process's runtime reaches the routers' daemons' sockets
+        (``reader_pathspace``), a suite's ``READER`` answers all its questions in one process;
+        the rest run in one ``exec_many`` per router, in parallel."""
+        answers: dict[str, list[ExecResult | None]] = {
+            node: [None] * len(argvs) for node, argvs in questions.items()}
+        for suite in SUITES.values():
+            self.read_through_sockets(suite, questions, answers)
+        left = {node: [i for i, answer in enumerate(answers[node]) if answer is None]
+                for node in questions}
+        left = {node: indices for node, indices in left.items() if indices}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            asked = pool.map(lambda node: self.exec_many(
+                node, [questions[node][i] for i in left[node]]), list(left))
+            for node, results in zip(list(left), asked, strict=True):
+                for index, result in zip(left[node], results, strict=True):
+                    answers[node][index] = result
+        return answers  # type: ignore[return-value]
+
+    def reader_pathspace(self, node: str) -> str | None:
+        """The pathspace of ``node``'s daemons when ``run_reader`` reaches their sockets."""
+        return None
+
+    def run_reader(self, script: Path, request: str) -> ExecResult:
+        """Run a suite's reader script where the routers' sockets are, ``request`` on its
+        standard input."""
+        raise NotImplementedError
+
+    def read_through_sockets(self, suite: ModuleType, questions: dict[str, list[list[str]]],
+                             answers: dict[str, list[ExecResult | None]]) -> None:
+        asked = getattr(suite, "socket_question", None)
+        requests: list[list] = []
+        slots: dict[str, int] = {}
+        placed: list[tuple[str, int, int, int]] = []  # node, question, request, command
+        for node, argvs in questions.items():
+            pathspace = self.reader_pathspace(node)
+            for index, argv in enumerate(argvs):
+                found = asked(pathspace, argv) if asked and pathspace else None
+                if found is None:
+                    continue
+                path, command = found
+                if path not in slots:
+                    slots[path] = len(requests)
+                    requests.append([path, []])
+                requests[slots[path]][1].append(command)
+                placed.append((node, index, slots[path], len(requests[slots[path]][1]) - 1))
+        if not requests:
+            return
+        result = self.run_reader(suite.READER, json.dumps(requests))
+        try:
+            replies = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return  # the reader did not run: these questions go the usual way
+        for node, index, request, command in placed:
+            status, text = replies[request][command]
+            answers[node][index] = ExecResult(status, text, "" if status == 0 else text)
+
     @abstractmethod
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
                 bpf: str = "icmp or mpls") -> list[str]:
@@ -85,3 +165,30 @@ class Runtime(ABC):
 
 def quote(argv: list[str]) -> str:
     return shlex.join(argv)
+
+
+BATCH_MARK = "@@mplslab-batch"
+
+
+def shell_batch(argvs: list[list[str]]) -> list[str]:
+    """One shell running ``argvs`` in turn; each one's exit status, output and errors come
+    back between marker lines (``split_batch``)."""
+    lines = ['d=$(mktemp -d)']
+    for index, argv in enumerate(argvs):
+        lines.append(f'{shlex.join(argv)} > "$d/out" 2> "$d/err"')
+        lines.append(f'echo "{BATCH_MARK} {index} $?"; cat "$d/out"; echo; '
+                     f'echo "{BATCH_MARK} stderr"; cat "$d/err"; echo')
+    lines.append('rm -rf "$d"')
+    return ["sh", "-c", "\n".join(lines)]
+
+
+def split_batch(output: str, count: int) -> list[ExecResult] | None:
+    """The answer of each program of a ``shell_batch``, in order; None unless all are there."""
+    parts = re.split(rf"^{BATCH_MARK} (\d+) (\d+)\n", output, flags=re.MULTILINE)[1:]
+    answers = []
+    for index in range(0, len(parts), 3):
+        out, found, err = parts[index + 2].partition(f"\n{BATCH_MARK} stderr\n")
+        if not found or int(parts[index]) != len(answers):
+            return None
+        answers.append(ExecResult(int(parts[index + 1]), out, err.removesuffix("\n")))
+    return answers if len(answers) == count else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from emulator.errors import RuntimeFailure
@@ -12,8 +13,10 @@ from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, 
 from emulator.runtime.netns import (
     NetnsLab,
     StepFailed,
+    addressed,
     capture_script,
     kernel_support,
+    namespace,
     router_argv,
     split_capture,
 )
@@ -78,6 +81,17 @@ class LocalNetnsRuntime(Runtime):
                                     check=False)
         except subprocess.TimeoutExpired:
             return ExecResult(124, "", f"timed out after {timeout:.0f}s")
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def addressed(self, node: str, argv: list[str]) -> list[str]:
+        return addressed(self.state.lab, node, argv)
+
+    def reader_pathspace(self, node: str) -> str | None:
+        return namespace(self.state.lab, node)
+
+    def run_reader(self, script: Path, request: str) -> ExecResult:
+        result = subprocess.run([sys.executable, "-S", str(script)], input=request,
+                                capture_output=True, text=True, timeout=120, check=False)
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,

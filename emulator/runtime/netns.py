@@ -331,12 +331,17 @@ def alive(pid: int) -> bool:
         return False
 
 
-def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
-    """A program run inside a router's namespace; each suite's client (vtysh, birdc) is
-    addressed to that router's daemons (named after the namespace)."""
+def addressed(lab: str, node: str, argv: list[str]) -> list[str]:
+    """``argv`` with each suite's client (vtysh, birdc) addressed to that router's daemons
+    (named after its namespace)."""
     for suite in SUITES.values():
         argv = suite.address(namespace(lab, node), argv)
-    return ["ip", "netns", "exec", namespace(lab, node), *argv]
+    return argv
+
+
+def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
+    """A program run inside a router's namespace."""
+    return ["ip", "netns", "exec", namespace(lab, node), *addressed(lab, node, argv)]
 
 
 def capture_script(lab: str, taps: list[tuple[str, str]], node: str, argv: list[str],

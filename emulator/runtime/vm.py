@@ -31,7 +31,14 @@ from emulator.errors import LabError, RuntimeFailure
 from emulator.paths import PACKAGE_DIR, PROJECT_DIR, cache_dir, from_checkout, state_dir
 from emulator.runtime import appliance
 from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap, quote
-from emulator.runtime.netns import StepFailed, capture_script, router_argv, split_capture
+from emulator.runtime.netns import (
+    StepFailed,
+    addressed,
+    capture_script,
+    namespace,
+    router_argv,
+    split_capture,
+)
 from emulator.runtime.state import LabState
 
 SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
@@ -483,6 +490,16 @@ class VmRuntime(Runtime):
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         return self.run(quote(router_argv(self.state.lab, node, argv)), timeout=timeout)
+
+    def addressed(self, node: str, argv: list[str]) -> list[str]:
+        return addressed(self.state.lab, node, argv)
+
+    def reader_pathspace(self, node: str) -> str | None:
+        return namespace(self.state.lab, node)
+
+    def run_reader(self, script: Path, request: str) -> ExecResult:
+        return self.run(f"printf %s {quote([request])} | python3 -S {quote([str(script)])}",
+                        timeout=120)
 
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
                 bpf: str = "icmp or mpls") -> list[str]:

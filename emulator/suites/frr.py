@@ -109,6 +109,19 @@ def show_argv(command: str) -> list[str]:
     return ["vtysh", "-d", daemon, "-c", command]
 
 
+# A program that puts `show` commands straight to the daemons' vty sockets, many routers'
+# in one process (frr_vty.py): what ``socket_question`` picks out goes there.
+READER = Path(__file__).with_name("frr_vty.py")
+
+
+def socket_question(pathspace: str, argv: list[str]) -> tuple[str, str] | None:
+    """A ``show_argv`` as (the daemon's vty socket, the command), for ``READER``."""
+    if len(argv) == 5 and argv[:2] == ["vtysh", "-d"] and argv[3] == "-c" \
+            and argv[4].startswith("show "):
+        return str(vty_socket(pathspace, argv[2])), argv[4]
+    return None
+
+
 def route_is_labelled(route_json: dict, prefix: str, implicit_null_ok: bool) -> bool:
     """From `show ip route <prefix> json`: the selected route has an MPLS label (a real one
     unless implicit-null is acceptable, as towards an adjacent router)."""

@@ -11,21 +11,51 @@ from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
 
+from emulator.errors import RuntimeFailure
 from emulator.model.topology import Lab
 from emulator.runtime.base import ExecResult, Runtime
 from emulator.verify.checks import PHASES, Check, ProbeError, Report, Result
 from emulator.verify.expectations import derive
 
 RETRY_PAUSE = 2.0
-WORKERS = 4
+# Probes that act (pings, captures) mostly wait on the network: more of them at once than
+# there are cores (each is one SSH channel; sshd allows 10 per connection).
+WORKERS = 8
+
+
+class NeedReading(Exception):
+    """A probe asked a question whose answer has not been fetched yet."""
+
+    def __init__(self, node: str, argv: tuple[str, ...]):
+        self.node, self.argv = node, argv
+
+
+class Unbatchable(Exception):
+    """A probe wants to act on the routers (a ping, a capture): it runs on its own."""
+
+
+def is_reading(argv: list[str]) -> bool:
+    """A question that only reads a router's state (asking it twice in a round is asking
+    the same thing)."""
+    if argv[:1] == ["vtysh"]:
+        commands = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "-c"]
+        return bool(commands) and all(c.startswith("show ") for c in commands)
+    return (argv[:2] == ["ip", "-j"] and "show" in argv) or argv[:2] == ["birdc", "show"] \
+        or argv[:3] == ["nft", "-j", "list"]
 
 
 class SharedReadings:
     """Checks ask the same routers the same questions (`show mpls table`, the VPNv4 table):
     within one round of a phase each question is put to a router once, and its answer serves
     every check of that round. The runner starts every round with a clean slate
-    (``new_round``), so a retried check always reads afresh. Under software emulation every
-    vtysh call costs about half a second; the answers are the same as asking each time."""
+    (``new_round``), so a retried check always reads afresh.
+
+    Answers are fetched in bulk: the runner first lets every probe of the round run against
+    ``Collecting`` (which answers from what was fetched and otherwise records the question),
+    then ``fetch`` puts all the recorded questions at once (FRR's straight to the daemons'
+    sockets, in one process for every router); probes that needed an answer to know their
+    next question go round again. Under software emulation a vtysh call costs about a
+    second, a question on a socket milliseconds; the answers are the same."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
@@ -40,15 +70,8 @@ class SharedReadings:
     def __getattr__(self, name):
         return getattr(self.runtime, name)
 
-    @staticmethod
-    def is_reading(argv: list[str]) -> bool:
-        if argv[:1] == ["vtysh"]:
-            commands = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "-c"]
-            return bool(commands) and all(c.startswith("show ") for c in commands)
-        return argv[:2] == ["ip", "-j"] and "show" in argv
-
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        if not self.is_reading(argv):
+        if not is_reading(argv):
             return self.runtime.exec(node, argv, timeout=timeout)
         key = (node, tuple(argv))
         with self.guard:
@@ -60,12 +83,75 @@ class SharedReadings:
             self.answers[key] = result
             return result
 
+    def fetch(self, questions: dict[str, set[tuple[str, ...]]]) -> None:
+        """Every router's open questions, asked together (``Runtime.read_many``)."""
+        asked = {node: sorted(argvs) for node, argvs in questions.items()}
+        answers = self.runtime.read_many({node: [list(a) for a in argvs]
+                                          for node, argvs in asked.items()})
+        with self.guard:
+            for node, argvs in asked.items():
+                for argv, answer in zip(argvs, answers[node], strict=True):
+                    self.answers[(node, argv)] = answer
+
+
+class Collecting:
+    """The runtime a probe sees while the runner collects its questions: answers already
+    fetched, ``NeedReading`` for the others, ``Unbatchable`` for anything but a reading."""
+
+    def __init__(self, readings: SharedReadings):
+        self.readings = readings
+
+    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
+        key = (node, tuple(argv))
+        if not is_reading(argv):
+            raise Unbatchable()
+        if key not in self.readings.answers:
+            raise NeedReading(*key)
+        return self.readings.answers[key]
+
+    def __getattr__(self, name):
+        raise Unbatchable()
+
+
+# Rounds of collecting and fetching before the probes still asking run one by one (a label
+# chain asks router after router: each answer names the next one to ask).
+FETCH_PASSES = 8
+
 
 def probe_once(check: Check, runtime: Runtime) -> tuple[bool, dict]:
     try:
         return check.probe(runtime)
     except ProbeError as exc:
         return False, {"error": str(exc)}
+
+
+def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings,
+                pool: ThreadPoolExecutor) -> list[tuple[bool, dict]]:
+    """One probe of each check of ``indices``: readings first, fetched in bulk, then the
+    checks that act on the routers, in parallel."""
+    outcomes: dict[int, tuple[bool, dict]] = {}
+    collecting = Collecting(readings)
+    pending, acting = list(indices), []
+    for _ in range(FETCH_PASSES):
+        questions: dict[str, set[tuple[str, ...]]] = {}
+        asking = []
+        for i in pending:
+            try:
+                outcomes[i] = probe_once(batch[i], collecting)
+            except NeedReading as need:
+                questions.setdefault(need.node, set()).add(need.argv)
+                asking.append(i)
+            except Unbatchable:
+                acting.append(i)
+        pending = asking
+        if not questions:
+            break
+        readings.fetch(questions)
+    acting += pending
+    for i, outcome in zip(acting, pool.map(lambda i: probe_once(batch[i], readings), acting),
+                          strict=True):
+        outcomes[i] = outcome
+    return [outcomes[i] for i in indices]
 
 
 def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
@@ -76,7 +162,7 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
     open_checks = list(range(len(batch)))
     while open_checks:
         runtime.new_round()
-        outcomes = list(pool.map(lambda i: probe_once(batch[i], runtime), open_checks))
+        outcomes = probe_round(batch, open_checks, runtime, pool)
         elapsed = time.monotonic() - started
         still_open = []
         for i, (passed, observed) in zip(open_checks, outcomes, strict=True):
@@ -102,7 +188,10 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
               and (names is None or c.name in names)]
     report = Report(lab=lab.name, variant=lab.variant, passed=False, seconds=0.0,
                     notes=list(lab.deviations))
-    runtime.status()  # fails fast, with the runtime's own message, when the lab is not up
+    reason = runtime.gone()  # fails fast, with the runtime's own message, when it is not up
+    if reason:
+        raise RuntimeFailure(f"lab {lab.name} is not running: {reason}",
+                             hint=f"clean up with: mplslab down {lab.name}")
     runtime = SharedReadings(runtime)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for phase in PHASES:

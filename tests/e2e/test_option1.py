@@ -17,6 +17,7 @@ from labkit import (
     verify_all,
 )
 
+from emulator.suites.frr import show_argv
 from emulator.verify.runner import run_checks
 
 BROKEN = 25  # seconds a check may retry once the lab is broken on purpose
@@ -49,6 +50,24 @@ def test_verify_passes_with_every_kind(option1, tmp_path):
 def test_exec_answers_from_the_live_router(option1):
     answer = mplslab("exec", "option1", "PE-1", "--", "vtysh", "-c", "show bgp summary json")
     assert json.loads(answer.stdout)["ipv4Vpn"]["peers"]["10.1.0.3"]["state"] == "Established"
+
+
+def test_the_socket_reader_answers_as_vtysh_does(option1):
+    """The verifier reads FRR through the daemons' vty sockets (frr_vty.py), many routers in
+    one process: its answers are vtysh's, on every daemon it asks."""
+    _, runtime = option1
+    commands = ["show bgp vrf all summary json", "show mpls ldp neighbor json",
+                "show ip ospf neighbor json", "show mpls table json"]
+    questions = {node: [show_argv(c) for c in commands] for node in ("PE-1", "P-1")}
+    read = runtime.read_many(questions)
+    for node, argvs in questions.items():
+        for argv, answer in zip(argvs, read[node], strict=True):
+            told = runtime.exec(node, argv)
+            assert answer.returncode == told.returncode, (argv, answer, told)
+            if told.returncode == 0:  # (P-1 runs no bgpd: both fail)
+                assert json.loads(answer.stdout).keys() == json.loads(told.stdout).keys(), argv
+    unknown = runtime.read_many({"PE-1": [show_argv("show bgp nonsense json")]})["PE-1"][0]
+    assert unknown.returncode == 1
 
 
 def test_rt_import_exercise_fails_only_that_vrf_until_solved(option1, tmp_path):

@@ -33,8 +33,12 @@ class ReplayRuntime:
         self.answers = recording["exec"]
         self.captures = recording["capture"]
 
-    def status(self) -> dict:
-        return {}
+    def gone(self) -> None:
+        return None
+
+    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
+        return {node: [self.exec(node, argv) for argv in argvs]
+                for node, argvs in questions.items()}
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         answer = self.answers.get(json.dumps([node, *argv]))

@@ -1,5 +1,6 @@
-"""The runner: one question per router per round of a phase, never a stale answer to a
-retry, never a cached change; a phase that does not converge costs one deadline."""
+"""The runner: one question per router per round of a phase, asked together with the
+round's other questions; never a stale answer to a retry, never a cached change; a phase
+that does not converge costs one deadline."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from emulator.verify.runner import SharedReadings
 class CountingRuntime:
     def __init__(self):
         self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.fetches: list[dict] = []
         self.lock = threading.Lock()
 
     def exec(self, node, argv, timeout=60.0):
@@ -23,6 +25,14 @@ class CountingRuntime:
             count = len(self.calls)
         time.sleep(0.05)
         return ExecResult(0, f"answer {count}", "")
+
+    def read_many(self, questions):
+        """One call for all the routers' questions (as the namespace runtimes' reader)."""
+        with self.lock:
+            self.fetches.append({node: [tuple(a) for a in argvs]
+                                 for node, argvs in questions.items()})
+        return {node: [ExecResult(0, f"{node}: {' '.join(argv)}", "") for argv in argvs]
+                for node, argvs in questions.items()}
 
 
 SHOW = ["vtysh", "-d", "zebra", "-c", "show mpls table json"]
@@ -60,7 +70,62 @@ def test_each_round_of_a_phase_asks_each_question_once(monkeypatch):
     with ThreadPoolExecutor(4) as pool:
         results = runner.run_phase(batch, SharedReadings(real), 0.3, pool)
     rounds = results[0].attempts
-    assert results[1].attempts == rounds and len(real.calls) == rounds
+    assert results[1].attempts == rounds and len(real.fetches) == rounds and not real.calls
+    assert all(fetch == {"P-1": [tuple(SHOW)]} for fetch in real.fetches)
+
+
+LDP = ["vtysh", "-d", "ldpd", "-c", "show mpls ldp neighbor json"]
+
+
+def test_a_round_asks_all_routers_together_and_follows_answers_to_the_next_question():
+    """Checks whose next question depends on an answer (a label chain: router after router)
+    go round again; every pass asks all open questions of all routers in one call."""
+    from emulator.verify.checks import Check
+    real = CountingRuntime()
+
+    def chain(start: str, hops: int):
+        def probe(runtime):
+            node = start
+            for hop in range(hops):  # each answer names the next router to ask
+                answer = runtime.exec(node, SHOW).stdout
+                assert answer == f"{node}: {' '.join(SHOW)}"
+                node = f"{start}-{hop + 1}"
+            return True, {"last": node}
+        return probe
+
+    def session(runtime):
+        return "ldpd" in runtime.exec("P-9", LDP).stdout, {}
+    batch = [Check("chain A", "label-chain", "A", "x", chain("A", 3)),
+             Check("chain B", "label-chain", "B", "x", chain("B", 1)),
+             Check("session", "ldp-session", "P-9", "x", session)]
+    with ThreadPoolExecutor(4) as pool:
+        results = runner.run_phase(batch, SharedReadings(real), 5, pool)
+    assert all(r.passed and r.attempts == 1 for r in results)
+    assert results[0].observed == {"last": "A-3"}
+    assert real.fetches == [
+        {"A": [tuple(SHOW)], "B": [tuple(SHOW)], "P-9": [tuple(LDP)]},
+        {"A-1": [tuple(SHOW)]},
+        {"A-2": [tuple(SHOW)]},
+    ]
+    assert not real.calls
+
+
+def test_a_check_that_acts_runs_on_its_own_and_reads_the_rounds_answers():
+    """A ping is never run while questions are collected (it would run again); the check
+    runs once, with its readings answered from the round's fetch."""
+    from emulator.verify.checks import Check
+    real = CountingRuntime()
+
+    def ping_after_reading(runtime):
+        table = runtime.exec("CE-1", SHOW).stdout
+        pinged = runtime.exec("CE-1", ["ping", "-c", "1", "10.0.0.1"]).stdout
+        return True, {"table": table, "ping": pinged}
+    batch = [Check("ping", "ping", "CE-1", "x", ping_after_reading)]
+    with ThreadPoolExecutor(4) as pool:
+        results = runner.run_phase(batch, SharedReadings(real), 5, pool)
+    assert real.calls == [("CE-1", ("ping", "-c", "1", "10.0.0.1"))]
+    assert real.fetches == [{"CE-1": [tuple(SHOW)]}]
+    assert results[0].observed["table"].startswith("CE-1: vtysh")
 
 
 def test_commands_that_change_or_probe_the_data_plane_are_never_shared():
