@@ -83,6 +83,18 @@ def address(pathspace: str, argv: list[str]) -> list[str]:
     return argv
 
 
+# A program that puts `show` commands straight to BIRD's control sockets, many routers' in
+# one process (bird_ctl.py): what ``socket_question`` picks out goes there.
+READER = Path(__file__).with_name("bird_ctl.py")
+
+
+def socket_question(pathspace: str, argv: list[str]) -> tuple[str, str] | None:
+    """A `birdc show ...` as (the router's control socket, the command line birdc sends)."""
+    if argv[:2] == ["birdc", "show"]:
+        return str(control_socket(pathspace)), " ".join(argv[1:])
+    return None
+
+
 def parse_check_argv(config: Path) -> list[str]:
     """BIRD's own parser on a rendered configuration, without starting anything."""
     return ["bird", "-p", "-c", str(config)]

@@ -11,8 +11,15 @@ pytestmark = pytest.mark.e2e
 
 
 def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
-    with running_lab("csc-ip") as (model, _):
+    with running_lab("csc-ip") as (model, runtime):
         report = verify_all("csc-ip", tmp_path)
+        # The verifier reads BIRD through its control socket (bird_ctl.py): what birdc says.
+        for command in (["birdc", "show", "route", "table", "mtab"],
+                        ["birdc", "show", "route", "table", "vpntab", "all"],
+                        ["birdc", "show", "route", "table", "mtab", "10.255.255.255/32"]):
+            read = runtime.read_many({"PE-1": [command]})["PE-1"][0]
+            told = runtime.exec("PE-1", command)
+            assert (read.returncode, read.stdout) == (told.returncode, told.stdout), command
         checks = {c["name"]: c for c in report["checks"]}
         # The slide's walk from a host behind ASBR-2 to N: IP inside the sites, PE-2's label
         # from CSC-CE-2, [LDP, VPN] then the VPN label in the backbone, IP again from PE-1

@@ -155,3 +155,45 @@ def test_without_a_reader_every_question_goes_to_its_router(tmp_path, monkeypatc
     lfib = frr.show_argv("show mpls table json")
     answers = host.make().read_many({"P-1": [lfib]})
     assert answers["P-1"][0].stdout == f"P-1 ran {' '.join(lfib)}"
+
+
+class BirdControl:
+    """A unix socket answering as BIRD's control socket does: a greeting, then for each
+    command line its reply lines (code and '-' or ' ', or a leading space)."""
+
+    def __init__(self, path: Path, replies: dict[str, list[str]]):
+        self.path, self.replies, self.heard = path, replies, []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        connection, _ = self.server.accept()
+        lines = connection.makefile("rwb")
+        lines.write(b"0001 BIRD 2.17.6 ready.\n")
+        lines.flush()
+        while command := lines.readline():
+            self.heard.append(command.decode().rstrip("\n"))
+            reply = self.replies.get(self.heard[-1], ["9001 syntax error"])
+            lines.write("".join(f"{line}\n" for line in reply).encode())
+            lines.flush()
+        connection.close()
+
+
+def test_the_bird_reader_prints_what_birdc_prints(tmp_path):
+    from emulator.suites import bird, bird_ctl
+    control = BirdControl(tmp_path / "bird.ctl", {
+        "show route table mtab": ["1007-Table mtab:", "1007-16 unicast [l3vpn 01:00] * (80)",
+                                  " \tvia 10.1.1.2 on eth1 mpls 17", "0000 "],
+        "show route table vrf_x 10.9.9.9/32": ["8001 Network not found"]})
+    answers = bird_ctl.ask(str(control.path), ["show route table mtab",
+                                               "show route table vrf_x 10.9.9.9/32"])
+    assert answers == [
+        (0, "BIRD 2.17.6 ready.\nTable mtab:\n16 unicast [l3vpn 01:00] * (80)\n"
+            "\tvia 10.1.1.2 on eth1 mpls 17\n"),
+        (1, "BIRD 2.17.6 ready.\nNetwork not found\n")]
+    assert bird.socket_question("lab_PE-1", ["birdc", "show", "route", "table", "mtab"]) == (
+        "/run/bird/lab_PE-1/bird.ctl", "show route table mtab")
+    assert bird.socket_question("lab_PE-1", ["birdc", "configure"]) is None
+    assert bird_ctl.ask(str(tmp_path / "absent.ctl"), ["show status"])[0][0] == 1
