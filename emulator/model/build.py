@@ -187,12 +187,14 @@ class Builder:
             source=str(self.source.path), platform_labels=self.lab.defaults.platform_labels,
             autonomous_systems=[
                 topology.AutonomousSystem(
-                    asn=a.asn, name=a.name or f"AS {a.asn}", igp=a.igp,
+                    asn=a.asn, number=self.number(a.asn), name=a.name or f"AS {a.asn}",
+                    igp=a.igp,
                     label_distribution=list(a.label_distribution), transit=a.transit,
                     carrier_vpn=a.carrier_vpn)
                 for a in self.lab.autonomous_systems
             ] + [
-                topology.AutonomousSystem(asn=asn, name=f"customer AS {asn}", igp="none",
+                topology.AutonomousSystem(asn=asn, number=asn, name=f"customer AS {asn}",
+                                          igp="none",
                                           label_distribution=[], transit=False, customer=True)
                 for asn in customer_asns
             ],
@@ -415,6 +417,35 @@ class Builder:
                 name="lo", kind="loopback", address=draft.loopback, scope="loopback",
                 igp=self.igp_of(draft) != "none"))
 
+    def shared_number(self, draft: NodeDraft, reasons: list[topology.Reason]) -> None:
+        """A transit router's eBGP peer whose AS number another region also uses (option 4,
+        same-as): routes from that other region would reach the peer with the peer's own
+        number in their AS path, and loop prevention there (and at every iBGP router behind
+        it) would drop them. The transit replaces the number with its own on the way out."""
+        overridden = []
+        for neighbor in draft.neighbors.get(None, []):
+            peer = self.drafts.get(neighbor.peer)
+            if not neighbor.ebgp or peer is None or not draft.provider:
+                continue
+            number = self.number(peer.asn)
+            if any(a.asn != peer.asn and self.number(a.asn) == number
+                   for a in self.lab.autonomous_systems):
+                overridden.append(neighbor.peer)
+        if not overridden:
+            return
+        draft.neighbors[None] = [n.model_copy(update={"as_override": True})
+                                 if n.peer in overridden else n for n in draft.neighbors[None]]
+        reasons.append(topology.Reason(
+            setting=f"neighbor as-override (towards {', '.join(overridden)})",
+            why="the regions on either side of the transit share an AS number: without it "
+                "each would drop the other's labelled loopbacks, its own number being in "
+                "their AS path"))
+
+    def number(self, asn: int) -> int:
+        """The AS number BGP speaks in a region (its own asn unless it shares another's)."""
+        system = self.ases.get(asn)
+        return system.number if system is not None and system.number else asn
+
     def carrier_of(self, draft: NodeDraft) -> schema.AutonomousSystem | None:
         """The customer-carrier AS a provider router belongs to, if it is one."""
         system = self.ases.get(draft.asn) if draft.provider else None
@@ -582,7 +613,7 @@ class Builder:
                 me.neighbors[my_vrf if me.spec.role in VRF_ROLES else None].append(
                     topology.BgpNeighbor(
                         session=f"{a.name}--{b.name}", peer=other.name, address=other_addr.ip,
-                        remote_as=other.asn, families=["ipv4-labeled-unicast"],
+                        remote_as=self.number(other.asn), families=["ipv4-labeled-unicast"],
                         vrf=my_vrf if me.spec.role in VRF_ROLES else None, ebgp=True,
                         export_only=None if me.spec.role in VRF_ROLES else "internal",
                         allowas_in=me.spec.role not in VRF_ROLES))
@@ -592,7 +623,8 @@ class Builder:
                                     loc, hint="give the CE its own asn")
                 me.neighbors[my_vrf].append(topology.BgpNeighbor(
                     session=self.attachment_session(a, b, vrf), peer=other.name,
-                    address=other_addr.ip, remote_as=other.asn, families=["ipv4-unicast"],
+                    address=other_addr.ip, remote_as=self.number(other.asn),
+                    families=["ipv4-unicast"],
                     vrf=my_vrf, ebgp=True))
             elif protocol == "ospf":
                 instance = me.ospf.setdefault(my_vrf, {"interfaces": [], "passive": [],
@@ -737,7 +769,7 @@ class Builder:
         a, b = (self.drafts[n] for n in session.between)
         loc = ("bgp", index)
         name = session.name or f"{a.name}--{b.name}"
-        ebgp = a.asn != b.asn
+        ebgp = self.number(a.asn) != self.number(b.asn)
         over_loopbacks = not ebgp or session.multihop
         adjacent = [i for i in a.interfaces if i.peer and i.peer.node == b.name and not i.vrf]
         carrier_lu = (not ebgp and self.carrier_of(a) is not None and adjacent
@@ -766,7 +798,8 @@ class Builder:
                                else "external")
             me.neighbors[None].append(topology.BgpNeighbor(
                 export_only=export_only,
-                session=name, peer=other.name, address=other_addr, remote_as=other.asn,
+                session=name, peer=other.name, address=other_addr,
+                remote_as=self.number(other.asn),
                 families=list(session.families), ebgp=ebgp,
                 update_source="lo" if over_loopbacks else None,
                 ebgp_multihop=255 if ebgp and session.multihop else None,
@@ -875,6 +908,7 @@ class Builder:
                 why="FRR 10.3 on an Option B ASBR can re-bind a VPN route's local label after "
                     "convergence and then suppress the update carrying the new one as a "
                     "duplicate (docs/labs/option2.md, trap 3)"))
+        self.shared_number(draft, reasons)
         carrier = self.carrier_of(draft)
         internal_routes: list[ipaddress.IPv4Network] = []
         distance = None
@@ -916,14 +950,15 @@ class Builder:
         bgp = []
         if draft.neighbors.get(None) or (vrfs and draft.provider):
             bgp.append(topology.BgpInstance(
-                asn=draft.asn, router_id=router_id, neighbors=draft.neighbors.get(None, []),
+                asn=self.number(draft.asn), router_id=router_id,
+                neighbors=draft.neighbors.get(None, []),
                 networks=draft.bgp_networks,
                 # A labelled loopback arrives with itself as next hop ("prefix loops through
                 # itself"); FRR's import check would mark it invalid.
                 import_check=not (has_lu or external_routes), distance=distance))
         for vrf in vrfs:
             bgp.append(topology.BgpInstance(
-                asn=draft.asn, router_id=router_id, vrf=vrf.name,
+                asn=self.number(draft.asn), router_id=router_id, vrf=vrf.name,
                 neighbors=draft.neighbors.get(vrf.name, [])))
         label_guard = [topology.GuardedInterface(interface=i.name, vrf=instance.vrf,
                                                  peer=neighbor.peer)
@@ -956,7 +991,8 @@ class Builder:
             site = topology.Site(name=spec.name, vpn=spec.vpn, prefix=spec.prefix,
                                  address=next(i.address for i in interfaces if i.scope == "site"))
         return topology.Node(
-            name=draft.name, role=draft.spec.role, asn=draft.asn, router_id=router_id,
+            name=draft.name, role=draft.spec.role, asn=draft.asn,
+            bgp_asn=self.number(draft.asn), router_id=router_id,
             loopback=draft.loopback, interfaces=interfaces, suites=suites, site=site, vrfs=vrfs,
             ospf=ospf, rip=rip, static_routes=draft.static_routes, bgp=bgp, ldp=ldp,
             ldp_host_routes=host_routes,

@@ -175,6 +175,10 @@ class AutonomousSystem(Strict):
     # A customer carrier (carrier supporting carrier): its sites are joined by the backbone
     # carrier's VPN of this name, which its csc-ce routers attach to.
     carrier_vpn: str | None = None
+    # The AS number BGP speaks, when it is not `asn`: two regions may share one (option 4,
+    # "providers may use the same AS# within each region"); `asn` then names the region,
+    # which nodes refer to.
+    number: Asn | None = None
 
 
 class Vpn(Strict):

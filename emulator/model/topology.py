@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
 
@@ -19,6 +19,15 @@ InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site", "
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+def _number_defaults_to_asn(key: str):
+    """Models written before regions could share an AS number: BGP's number is the asn."""
+    def fill(data):
+        if isinstance(data, dict) and data.get(key) is None and "asn" in data:
+            return {**data, key: data["asn"]}
+        return data
+    return model_validator(mode="before")(fill)
 
 
 class Peer(Model):
@@ -72,6 +81,9 @@ class BgpNeighbor(Model):
     # Accept routes carrying this router's own AS once (a customer carrier's sites share
     # its AS, and the backbone passes the AS path on).
     allowas_in: bool = False
+    # Replace the peer's AS with this router's own in what it sends (a transit between two
+    # regions that share an AS number: option 4, same-as).
+    as_override: bool = False
 
 
 class OspfInstance(Model):
@@ -166,7 +178,9 @@ class Reason(Model):
 class Node(Model):
     name: str
     role: Role
-    asn: int
+    asn: int  # its region (lab file); bgp_asn: the number its BGP speaks
+    bgp_asn: int
+    _bgp_asn = _number_defaults_to_asn("bgp_asn")
     router_id: ipaddress.IPv4Address
     # None on customer edges: their identity is their site address.
     loopback: ipaddress.IPv4Interface | None
@@ -227,7 +241,9 @@ class Link(Model):
 
 
 class AutonomousSystem(Model):
-    asn: int
+    asn: int  # the region's identity in the lab file
+    number: int  # the AS number its BGP speaks (regions may share one)
+    _number = _number_defaults_to_asn("number")
     name: str
     igp: Igp
     label_distribution: list[str]

@@ -182,7 +182,7 @@ class Semantics:
                             or (neighbor.ebgp and not neighbor.next_hop_unchanged))
                 held[receiver.name] = ((back.address, sender.name, sender.name) if rewrites
                                        else held[sender.name])
-                paths[receiver.name] = ((sender.asn, *paths[sender.name]) if neighbor.ebgp
+                paths[receiver.name] = ((sender.bgp_asn, *paths[sender.name]) if neighbor.ebgp
                                         else paths[sender.name])
                 learned_over[receiver.name] = back
                 queue.append(receiver.name)
@@ -355,7 +355,7 @@ class NonVpnTransit(MultihopBetweenRrs):
     scenario = "option4"
 
     def transit_ases(self) -> tuple[int, ...]:
-        return tuple(a.asn for a in self.lab.autonomous_systems if a.transit)
+        return tuple(a.number for a in self.lab.autonomous_systems if a.transit)
 
     def vpn_views(self, ce: str) -> list[VpnView]:
         origin = self.pe_of(ce)
@@ -365,7 +365,7 @@ class NonVpnTransit(MultihopBetweenRrs):
                 for holder, view in self.propagate(ce).items()]
 
     def vpn_absent_on(self) -> list[str]:
-        transit = set(self.transit_ases())
+        transit = {a.asn for a in self.lab.autonomous_systems if a.transit}  # regions
         return [n.name for n in self.lab.nodes
                 if n.role in ("p", "asbr") or (n.asn in transit and n.role != "ce")]
 

@@ -42,3 +42,23 @@ def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(t
         assert "ASBR-1 → ASBR-2 (inter-as-lu-1)" in failed
         assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
         assert "PE-2 → RR-2 (as3-vpnv4)" not in failed  # provider 2's inside holds
+
+
+def test_option4_same_as_both_providers_in_as_1(tmp_path):
+    """The seed's other numbering: both providers are AS 1. The RRs' VPNv4 session is
+    MP-iBGP across the transit, the VPN routes carry no AS path at all, and the labelled
+    loopbacks cross AS 2 back into AS 1 (as-override on ASBR-2 and ASBR-3)."""
+    with running_lab("option4", "same-as") as (model, _):
+        report = verify_all("option4", tmp_path)
+        assert report["variant"] == "same-as"
+        checks = {c["name"]: c for c in report["checks"]}
+        seen = [checks[f"{router}: 1:27:152.12.4.0/24"]["observed"]
+                for router in ("PE-1", "RR-1", "RR-2", "PE-2")]
+        assert {s["label"] for s in seen} == {seen[0]["label"]}
+        assert [s["next_hop"] for s in seen[1:]] == ["10.1.0.1"] * 3
+        # Only the customer's AS: iBGP between the regions adds none, the transit none.
+        assert seen[-1]["as_path"] == str(model.node("CE-2").asn)
+        answer = mplslab("exec", "option4", "RR-2", "--", "vtysh", "-c",
+                         "show bgp ipv4 vpn summary json")
+        peers = json.loads(answer.stdout)["peers"]
+        assert peers["10.1.0.4"]["remoteAs"] == peers["10.1.0.4"]["localAs"] == 1

@@ -130,3 +130,35 @@ def test_every_check_has_a_name_of_its_own(lab_name, variant):
     """Reports, `verify --json` and `explain` find a check by its name."""
     names = [c.name for c in derive(load_lab(lab_name, variant))]
     assert len(names) == len(set(names))
+
+
+def test_option4_same_as_speaks_as_1_in_both_regions():
+    """Both providers are AS 1 (region 3 keeps its name in the file): the RRs are iBGP
+    peers, the VPN routes carry no AS path anywhere, and the transit's ASBRs replace AS 1
+    with their own in the labelled loopbacks they pass on."""
+    lab = load_lab("option4", "same-as")
+    assert {n.name: n.bgp_asn for n in lab.nodes if n.name in ("RR-2", "ASBR-3", "PE-2")} == {
+        "RR-2": 1, "ASBR-3": 2, "PE-2": 1}
+    rr1 = lab.node("RR-1").core_bgp
+    towards_rr2 = next(n for n in rr1.neighbors if n.peer == "RR-2")
+    assert not towards_rr2.ebgp and towards_rr2.remote_as == 1 and rr1.asn == 1
+    for transit, provider in (("ASBR-2", "ASBR-1"), ("ASBR-3", "ASBR-4")):
+        node = lab.node(transit)
+        overridden = {n.peer for n in node.core_bgp.neighbors if n.as_override}
+        assert overridden == {provider}, transit
+        assert any("as-override" in r.setting for r in node.reasons)
+    assert not [n for n in lab.nodes if n.asn != 2 for b in n.bgp for x in b.neighbors
+                if x.as_override or x.allowas_in]
+    assert not [n for n in load_lab("option4").nodes for b in n.bgp for x in b.neighbors
+                if x.as_override]
+    paths = {c.name: c.expected["as_path"] for c in derive(lab) if c.kind == "vpnv4-route"
+             and "as_path" in c.expected}
+    assert paths["PE-2: 1:27:152.12.4.0/24"] == "begins (local), never AS 2"
+    assert paths["RR-1: 1:27:152.12.5.0/24"] == "begins (local), never AS 2"
+    distinct = {c.name: c.expected["as_path"] for c in derive(load_lab("option4"))
+                if c.kind == "vpnv4-route" and "as_path" in c.expected}
+    assert distinct["PE-2: 1:27:152.12.4.0/24"] == "begins 1, never AS 2"
+    # The same label stacks on the wire as with distinct numbers.
+    same = [(h.sender, h.receiver, h.depth)
+            for h in semantics_for(lab).wire_path("CE-3", "CE-2")]
+    assert same == depths("option4", "CE-3", "CE-2") and len(same) == 8
