@@ -11,12 +11,11 @@ from pathlib import Path
 from emulator.errors import RuntimeFailure
 from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap
 from emulator.runtime.netns import (
+    NamespaceRouters,
     NetnsLab,
     StepFailed,
-    addressed,
     capture_script,
     kernel_support,
-    namespace,
     router_argv,
     split_capture,
 )
@@ -33,7 +32,7 @@ def frr_version() -> tuple[int, ...] | None:
     return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
 
 
-class LocalNetnsRuntime(Runtime):
+class LocalNetnsRuntime(NamespaceRouters, Runtime):
     name = "netns"
     preference = 10
 
@@ -82,12 +81,6 @@ class LocalNetnsRuntime(Runtime):
         except subprocess.TimeoutExpired:
             return ExecResult(124, "", f"timed out after {timeout:.0f}s")
         return ExecResult(result.returncode, result.stdout, result.stderr)
-
-    def addressed(self, node: str, argv: list[str]) -> list[str]:
-        return addressed(self.state.lab, node, argv)
-
-    def reader_pathspace(self, node: str) -> str | None:
-        return namespace(self.state.lab, node)
 
     def run_reader(self, script: Path, request: str) -> ExecResult:
         result = subprocess.run([sys.executable, "-S", str(script)], input=request,

@@ -344,6 +344,18 @@ def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
     return ["ip", "netns", "exec", namespace(lab, node), *addressed(lab, node, argv)]
 
 
+class NamespaceRouters:
+    """What the runtimes whose routers are this module's namespaces (on this host, or in the
+    micro-VM) share: how a suite's client reaches a router's daemons, and where the suites'
+    socket readers find them (unix sockets are not per namespace). Needs ``state.lab``."""
+
+    def addressed(self, node: str, argv: list[str]) -> list[str]:
+        return addressed(self.state.lab, node, argv)  # type: ignore[attr-defined]
+
+    def reader_pathspace(self, node: str) -> str | None:
+        return namespace(self.state.lab, node)  # type: ignore[attr-defined]
+
+
 def capture_script(lab: str, taps: list[tuple[str, str]], node: str, argv: list[str],
                    packets: int, bpf: str) -> str:
     """One shell script: a tcpdump on every tap (router, interface; packets sent), ``argv``

@@ -32,10 +32,9 @@ from emulator.paths import PACKAGE_DIR, PROJECT_DIR, cache_dir, from_checkout, s
 from emulator.runtime import appliance
 from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap, quote
 from emulator.runtime.netns import (
+    NamespaceRouters,
     StepFailed,
-    addressed,
     capture_script,
-    namespace,
     router_argv,
     split_capture,
 )
@@ -248,7 +247,7 @@ class BootTimeout(RuntimeFailure):
     """The guest never answered SSH: worth one more boot."""
 
 
-class VmRuntime(Runtime):
+class VmRuntime(NamespaceRouters, Runtime):
     name = "vm"
     preference = 50
 
@@ -490,12 +489,6 @@ class VmRuntime(Runtime):
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         return self.run(quote(router_argv(self.state.lab, node, argv)), timeout=timeout)
-
-    def addressed(self, node: str, argv: list[str]) -> list[str]:
-        return addressed(self.state.lab, node, argv)
-
-    def reader_pathspace(self, node: str) -> str | None:
-        return namespace(self.state.lab, node)
 
     def run_reader(self, script: Path, request: str) -> ExecResult:
         return self.run(f"printf %s {quote([request])} | python3 -S {quote([str(script)])}",
