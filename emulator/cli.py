@@ -237,17 +237,29 @@ def validate(lab: LabArg, variant: VariantOpt = None) -> None:
 @handle_errors
 def render(lab: LabArg,
            out_dir: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
-           variant: VariantOpt = None) -> None:
+           variant: VariantOpt = None,
+           clab: Annotated[bool, typer.Option(
+               "--clab", help="also write <out>/<lab>.clab.yml, containerlab's topology")]
+           = False) -> None:
     """Write <out>/<node>/frr.conf, daemons and setup.json for every router."""
     check_output_folder(out_dir, "--out")
     model = load_lab(lab, variant)
     try:
         written = render_lab(model, out_dir)
+        if clab:
+            import yaml
+
+            from emulator.runtime import containers
+            from emulator.runtime.clab import image_tag
+
+            topology = containers.rendered_topology(model.name, out_dir, image=image_tag())
+            containers.topology_path(out_dir, model.name).write_text(
+                yaml.safe_dump(topology, sort_keys=False))
     except OSError as exc:
         raise LabError(f"cannot write into {out_dir}: {exc.strerror or exc}",
                        hint="give a folder you can write to (--out)") from None
-    out.print(f"rendered {len(written)} routers of {model.name} into {escape(str(out_dir))}",
-              emoji=False)
+    out.print(f"rendered {len(written)} routers of {model.name} into {escape(str(out_dir))}"
+              + (f" with {model.name}.clab.yml" if clab else ""), emoji=False)
 
 
 @app.command()
@@ -696,7 +708,9 @@ def model_of(lab: str, variant: str | None):
 @app.command()
 @handle_errors
 def up(lab: LabArg, variant: VariantOpt = None,
-       runtime: Annotated[str, typer.Option(help="auto, netns or vm")] = "auto",
+       runtime: Annotated[str, typer.Option(
+           help="auto, netns, vm, clab (containerlab: on this host, else in the micro-VM) "
+                "or clab-vm")] = "auto",
        verify_after: Annotated[bool, typer.Option("--verify", help="verify once up")] = False,
        ) -> None:
     """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""

@@ -30,8 +30,15 @@ PACKAGES = [
     "frr", "frr-pythontools", "bird2", "iproute2", "iputils-ping", "procps", "tcpdump",
     "traceroute", "kmod", "linux-image-amd64", "busybox", "openssh-server", "python3",
     "nftables",
+    # The containerlab runtime inside the micro-VM: a Docker engine (docker-cli and apparmor
+    # named: mmdebstrap installs no Recommends). containerlab itself is copied in when used
+    # (built from the Go module proxy, see scripts/install-containerlab.sh).
+    "docker.io", "docker-cli", "containerd", "runc", "tini", "iptables", "apparmor",
 ]
-RECIPE_VERSION = 3
+# Folders the guest mounts a tmpfs on before starting Docker (its root is the read-only
+# 9p share of this tree): they must exist in it.
+MOUNT_POINTS = ["var/lib/docker", "var/lib/containerd"]
+RECIPE_VERSION = 4
 # Our files in the guest: path in the appliance -> package data beside this module
 # (emulator/runtime/guest/, shipped in the wheel).
 GUEST_DIR = files("emulator.runtime") / "guest"
@@ -46,7 +53,7 @@ def recipe() -> dict:
     fixes = {fix.name: hashlib.sha256(fix.original.pattern + fix.replacement).hexdigest()[:16]
              for fix in frr_fixes.FIXES}
     return {"suite": SUITE, "variant": "apt", "packages": PACKAGES, "version": RECIPE_VERSION,
-            "guest_files": files, "frr_fixes": fixes}
+            "guest_files": files, "frr_fixes": fixes, "mount_points": MOUNT_POINTS}
 
 
 def recipe_id() -> str:
@@ -153,6 +160,8 @@ def build_locked(target: Path, progress: Callable[[str], None] | None) -> Applia
                 raise LabError(f"mmdebstrap failed (exit {proc.returncode})",
                                hint=f"its output is in {log_path}")
             install_guest_files(staging / "rootfs", log)
+            for point in MOUNT_POINTS:
+                (staging / "rootfs" / point).mkdir(parents=True, exist_ok=True)
             if progress:
                 progress("fixing FRR defects: " + ", ".join(f.name for f in frr_fixes.FIXES))
             frr_fixes.apply_all(staging / "rootfs")

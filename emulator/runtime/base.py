@@ -61,6 +61,11 @@ class Runtime(ABC):
         """Remove whatever this runtime holds of ``lab``, found by name alone (the state file
         may be gone or damaged); return what was removed."""
 
+    @classmethod
+    def resolve_request(cls) -> tuple[str, str]:
+        """The runtime that serves an explicit ``--runtime <name>`` here, and why (itself)."""
+        return cls.name, "asked for"
+
     @abstractmethod
     def up(self, progress: Progress) -> None: ...
 

@@ -35,6 +35,7 @@ def frr_version() -> tuple[int, ...] | None:
 class LocalNetnsRuntime(NamespaceRouters, Runtime):
     name = "netns"
     preference = 10
+    inside = staticmethod(router_argv)  # how a program runs in a router (containers: clab.py)
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -75,7 +76,7 @@ class LocalNetnsRuntime(NamespaceRouters, Runtime):
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         try:
-            result = subprocess.run(router_argv(self.state.lab, node, argv),
+            result = subprocess.run(self.inside(self.state.lab, node, argv),
                                     capture_output=True, text=True, timeout=timeout,
                                     check=False)
         except subprocess.TimeoutExpired:
@@ -90,7 +91,7 @@ class LocalNetnsRuntime(NamespaceRouters, Runtime):
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
                 bpf: str = "icmp or mpls") -> list[str]:
         script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
-                                argv, packets, bpf)
+                                argv, packets, bpf, self.inside)
         result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                                 timeout=120, check=False)
         try:
@@ -102,4 +103,4 @@ class LocalNetnsRuntime(NamespaceRouters, Runtime):
         return self.lab.status()
 
     def interactive(self, node: str, argv: list[str]) -> int:
-        return subprocess.call(router_argv(self.state.lab, node, argv))
+        return subprocess.call(self.inside(self.state.lab, node, argv))

@@ -57,9 +57,10 @@ def run(argv: list[str], *, check: bool = True, timeout: float = 60.0,
     return result
 
 
-def batch(commands: list[str], step: str, namespace: str | None = None) -> None:
-    """Run `ip` commands in one process; on failure, name the command that failed."""
-    argv = ["ip", *(["-n", namespace] if namespace else []), "-batch", "-"]
+def batch(commands: list[str], step: str, argv: list[str] | None = None) -> None:
+    """Run `ip` commands in one process (``argv``: an `ip -batch -` reading them, this host's
+    by default); on failure, name the command that failed."""
+    argv = argv or ["ip", "-batch", "-"]
     result = subprocess.run(argv, input="\n".join(commands) + "\n", capture_output=True,
                             text=True, timeout=120, check=False)
     if result.returncode == 0:
@@ -91,6 +92,16 @@ def kernel_support() -> list[str]:
 
 
 class NetnsLab:
+    MODULE = "emulator.runtime.netns"  # what runs it inside the micro-VM (python3 -m)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Options of this kind of lab on its command line (``main``)."""
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace) -> NetnsLab:
+        return cls(args.lab, getattr(args, "rendered", Path(".")))
+
     def __init__(self, lab: str, rendered: Path):
         self.lab = lab
         self.rendered = rendered
@@ -107,23 +118,39 @@ class NetnsLab:
     def ns(self, node: str) -> str:
         return namespace(self.lab, node)
 
+    # -- how a command reaches a router (the container lab overrides these) --------------
+    def enter(self, node: str) -> list[str]:
+        """The prefix that runs a program inside ``node``."""
+        return ["ip", "netns", "exec", self.ns(node)]
+
+    def ip_batch(self, node: str) -> list[str]:
+        """An `ip -batch -` acting on ``node``'s network stack."""
+        return ["ip", "-n", self.ns(node), "-batch", "-"]
+
+    def present(self) -> list[str]:
+        """What of this lab's routers exists on this host (here: namespaces)."""
+        return self.namespaces()
+
+    def create_routers(self, nodes: list[str], links: list[dict], log) -> None:
+        log(f"creating {len(nodes)} namespaces and {len(links)} links")
+        self.create_namespaces_and_links(nodes, links)
+
     def nsexec(self, node: str, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-        return run(["ip", "netns", "exec", self.ns(node), *argv], **kwargs)
+        return run([*self.enter(node), *argv], **kwargs)
 
     # -- up -----------------------------------------------------------------------------
     def up(self, log=print) -> None:
         description = self.description()
         nodes = description["nodes"]
-        existing = set(self.namespaces())
+        existing = set(self.present())
         if existing:
-            raise StepFailed(f"lab {self.lab} already has namespaces: {sorted(existing)[:3]}")
+            raise StepFailed(f"lab {self.lab} already has routers here: {sorted(existing)[:3]}")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "rendered").write_text(str(self.rendered))
         # So that a `down` while this deploy still runs stops it first.
         self.deploy_pid.write_text(str(os.getpid()))
         try:
-            log(f"creating {len(nodes)} namespaces and {len(description['links'])} links")
-            self.create_namespaces_and_links(nodes, description["links"])
+            self.create_routers(nodes, description["links"], log)
             for node in nodes:
                 self.kernel_setup(node, [end["interface"] for link in description["links"]
                                          for end in (link["a"], link["b"])
@@ -155,7 +182,6 @@ class NetnsLab:
 
     def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
         setup = self.plan(node)["kernel"]
-        ns = self.ns(node)
         for module in setup["modules"]:
             run(["modprobe", module])
         commands = ["link set lo up"]
@@ -174,7 +200,7 @@ class NetnsLab:
             if interface["vrf"]:
                 commands.append(f"link set {name} master {interface['vrf']}")
             commands.append(f"link set {name} up")
-        batch(commands, f"{node}: kernel set-up", namespace=ns)
+        batch(commands, f"{node}: kernel set-up", self.ip_batch(node))
         if setup["sysctls"]:
             assignments = [f"{key}={value}" for key, value in setup["sysctls"].items()]
             try:
@@ -199,7 +225,7 @@ class NetnsLab:
             console = logs / f"{daemon}.console"
             with open(console, "w") as out:
                 started = subprocess.run(
-                    ["ip", "netns", "exec", ns,
+                    [*self.enter(node),
                      *suite.start_argv(daemon, ns, logs / f"{daemon}.log", config)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     timeout=60, check=False)
@@ -247,8 +273,9 @@ class NetnsLab:
                 self.apply(node, config, suite.change_argv)
 
     def route_is_labelled(self, node: str, suite, prefix: str, implicit_null_ok: bool) -> bool:
-        result = run(router_argv(self.lab, node, suite.show_argv(f"show ip route {prefix} json")),
-                     check=False)
+        result = self.nsexec(node, addressed(self.lab, node,
+                                             suite.show_argv(f"show ip route {prefix} json")),
+                             check=False)
         try:
             return suite.route_is_labelled(json.loads(result.stdout or "{}"), prefix,
                                            implicit_null_ok)
@@ -299,7 +326,7 @@ class NetnsLab:
         except (OSError, ValueError):
             self.deploy_pid.unlink(missing_ok=True)
             return
-        if pid != os.getpid() and b"emulator.runtime.netns" in command:
+        if pid != os.getpid() and self.MODULE.encode() in command:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
@@ -357,24 +384,26 @@ class NamespaceRouters:
 
 
 def capture_script(lab: str, taps: list[tuple[str, str]], node: str, argv: list[str],
-                   packets: int, bpf: str) -> str:
+                   packets: int, bpf: str,
+                   inside: Callable[[str, str, list[str]], list[str]] = router_argv) -> str:
     """One shell script: a tcpdump on every tap (router, interface; packets sent), ``argv``
     on ``node`` once every tcpdump is listening (an emulated guest can take seconds to start
-    one), then each capture after a line ``=== <index>``."""
+    one), then each capture after a line ``=== <index>``. ``inside`` runs a program in a
+    router (namespaces here; containers in emulator/runtime/containers.py)."""
     if not taps:
         raise ValueError("a capture needs at least one tap")
     scratch = "/run/mplslab-capture.$$"
     lines = ["pids=''"]
     for index, (tap_node, interface) in enumerate(taps):
         out = f"{scratch}.{index}"
-        lines.append(f"{shlex.join(router_argv(lab, tap_node, ['timeout', '60', 'tcpdump']))}"
+        lines.append(f"{shlex.join(inside(lab, tap_node, ['timeout', '60', 'tcpdump']))}"
                      f" -l -nn -Q out -i {shlex.quote(interface)} -c {int(packets)} "
                      f"{shlex.quote(bpf)} > {out} 2> {out}.err &")
         lines.append('pids="$pids $!"')
     ready = " && ".join(f"grep -q listening {scratch}.{i}.err" for i in range(len(taps)))
     lines.append(f"for i in $(seq 1 60); do {ready} && break; sleep 0.5; done")
     lines.append("sleep 1")
-    lines.append(f"{shlex.join(router_argv(lab, node, argv))} > /dev/null")
+    lines.append(f"{shlex.join(inside(lab, node, argv))} > /dev/null")
     lines.append("sleep 2; kill $pids 2>/dev/null; wait")
     for index in range(len(taps)):
         lines.append(f"echo '=== {index}'; cat {scratch}.{index}; "
@@ -389,14 +418,18 @@ def split_capture(output: str, count: int) -> list[str]:
     return [section.split("\n", 1)[1] if "\n" in section else "" for section in sections]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m emulator.runtime.netns")
+def main(argv: list[str] | None = None, lab_class: type[NetnsLab] | None = None) -> int:
+    """``up``, ``down``, ``status`` of a lab whose routers live on this kernel: namespaces, or
+    (``lab_class``) containers."""
+    lab_class = lab_class or NetnsLab
+    parser = argparse.ArgumentParser(prog=f"python3 -m {lab_class.MODULE}")
     sub = parser.add_subparsers(dest="action", required=True)
     for action in ("up", "down", "status"):
         p = sub.add_parser(action)
         p.add_argument("lab")
         if action == "up":
             p.add_argument("rendered", type=Path)
+        lab_class.add_arguments(p)
     sub.add_parser("kernel-support")
     args = parser.parse_args(argv)
     try:
@@ -404,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             missing = kernel_support()
             print(json.dumps({"missing": missing}))
             return 0
-        lab = NetnsLab(args.lab, getattr(args, "rendered", Path(".")))
+        lab = lab_class.from_arguments(args)
         if args.action == "up":
             lab.up(log=lambda text: print(f"progress: {text}", flush=True))
         elif args.action == "down":

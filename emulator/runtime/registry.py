@@ -15,6 +15,8 @@ from emulator.runtime.state import LabState
 RUNTIMES = {
     "netns": "emulator.runtime.local:LocalNetnsRuntime",
     "vm": "emulator.runtime.vm:VmRuntime",
+    "clab": "emulator.runtime.clab:ClabRuntime",
+    "clab-vm": "emulator.runtime.clab:ClabVmRuntime",
 }
 
 
@@ -28,8 +30,7 @@ def runtime_class(name: str) -> type[Runtime]:
 def choose(requested: str) -> tuple[str, str]:
     """The runtime to use and why: the one asked for, or the first available by preference."""
     if requested != "auto":
-        runtime_class(requested)
-        return requested, "asked for"
+        return runtime_class(requested).resolve_request()
     refusals = []
     for cls in sorted((runtime_class(n) for n in RUNTIMES), key=lambda c: c.preference):
         ok, why = cls.available()

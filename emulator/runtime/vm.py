@@ -250,6 +250,10 @@ class BootTimeout(RuntimeFailure):
 class VmRuntime(NamespaceRouters, Runtime):
     name = "vm"
     preference = 50
+    # How routers live inside the guest: the module that deploys them there (python3 -m),
+    # and how a program runs inside one (namespaces here; containers in clab.py).
+    GUEST_MODULE = "emulator.runtime.netns"
+    inside = staticmethod(router_argv)
 
     def __init__(self, state: LabState):
         super().__init__(state)
@@ -368,12 +372,20 @@ class VmRuntime(NamespaceRouters, Runtime):
     def deploy(self, progress: Progress) -> None:
         progress("deploying routers inside the VM")
         rc, output = self.stream(
-            f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m emulator.runtime.netns up "
-            f"{quote([self.state.lab, self.state.rendered])}", progress)
+            f"{self.guest_command('up')} {quote([self.state.rendered, *self.deploy_options()])}",
+            progress)
         if rc != 0:
             last = output.strip().splitlines()[-1] if output.strip() else ""
             raise RuntimeFailure(last.removeprefix("error: ")
                                  or f"deploy inside the VM failed (exit {rc})")
+
+    def guest_command(self, action: str) -> str:
+        """The guest-side deploy module's ``action`` for this lab, as a shell command."""
+        return (f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m {self.GUEST_MODULE} "
+                f"{action} {quote([self.state.lab])}")
+
+    def deploy_options(self) -> list[str]:
+        return []
 
     def boot(self, image: appliance.Appliance, kvm: bool, console: Path,
              progress: Progress, tag: str | None = None) -> None:
@@ -488,7 +500,7 @@ class VmRuntime(NamespaceRouters, Runtime):
 
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        return self.run(quote(router_argv(self.state.lab, node, argv)), timeout=timeout)
+        return self.run(quote(self.inside(self.state.lab, node, argv)), timeout=timeout)
 
     def run_reader(self, script: Path, request: str) -> ExecResult:
         return self.run(f"printf %s {quote([request])} | python3 -S {quote([str(script)])}",
@@ -497,7 +509,7 @@ class VmRuntime(NamespaceRouters, Runtime):
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
                 bpf: str = "icmp or mpls") -> list[str]:
         script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
-                                argv, packets, bpf)
+                                argv, packets, bpf, self.inside)
         result = self.run(quote(["sh", "-c", script]), timeout=120)
         try:
             return split_capture(result.stdout, len(taps))
@@ -505,8 +517,7 @@ class VmRuntime(NamespaceRouters, Runtime):
             raise CaptureFailed(f"{exc}: {result.stderr.strip()[-200:]}") from None
 
     def status(self) -> dict:
-        result = self.run(f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m "
-                          f"emulator.runtime.netns status {quote([self.state.lab])}")
+        result = self.run(self.guest_command("status"))
         if result.returncode != 0:
             raise RuntimeFailure(f"status inside the VM failed: {result.stderr.strip()}")
         return {**json.loads(result.stdout), "vm": self.state.vm}
@@ -541,8 +552,7 @@ class VmRuntime(NamespaceRouters, Runtime):
 
     def remove_namespaces(self) -> None:
         """Total teardown of this lab inside a VM that stays up for others."""
-        result = self.run(f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m "
-                          f"emulator.runtime.netns down {quote([self.state.lab])}", timeout=300)
+        result = self.run(self.guest_command("down"), timeout=300)
         if result.returncode != 0:
             raise RuntimeFailure(f"removing lab {self.state.lab} inside the VM failed: "
                                  f"{result.stderr.strip()[-300:]}")
@@ -568,7 +578,7 @@ class VmRuntime(NamespaceRouters, Runtime):
             ssh, "-t", "-p", str(self.state.vm["ssh_port"]), "-i", str(SSH_KEY),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "root@127.0.0.1",
-            quote(router_argv(self.state.lab, node, argv))])
+            quote(self.inside(self.state.lab, node, argv))])
 
 
 def pinned_runtime(record: dict | None = None) -> VmRuntime:

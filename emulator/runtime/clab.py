@@ -1,0 +1,168 @@
+"""The containerlab runtimes: every router a container on Docker, deployed by containerlab
+from the lab's generated topology (emulator/runtime/containers.py does the deploy).
+
+- ``clab``: on this host, when it has a Docker engine, containerlab and the MPLS and VRF
+  modules (a user's Linux machine). The router image is the appliance itself
+  (``mplslab image build``).
+- ``clab-vm``: inside the micro-VM, whose appliance carries Docker; containerlab is copied in
+  from this host (``make containerlab`` builds it). ``--runtime clab`` lands here when this
+  host cannot run containers itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from emulator.errors import LabError
+from emulator.paths import cache_dir
+from emulator.runtime import appliance, containers
+from emulator.runtime.base import Progress
+from emulator.runtime.local import LocalNetnsRuntime
+from emulator.runtime.netns import kernel_support
+from emulator.runtime.vm import VmRuntime, shared_folder
+
+INSTALL_HINT = "make containerlab (builds the pinned containerlab with Go), or install it " \
+               "from containerlab.dev"
+
+
+def containerlab_binary() -> Path | None:
+    """A containerlab on PATH (the user's own), else the one `make containerlab` built."""
+    found = shutil.which("containerlab")
+    if found:
+        return Path(found)
+    built = cache_dir() / "bin" / "containerlab"
+    return built if built.is_file() else None
+
+
+def engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                          capture_output=True, check=False, timeout=60).returncode == 0
+
+
+def image_tag() -> str:
+    """The full router image, named after the appliance recipe it is made from."""
+    return f"mplslab-router:{appliance.recipe_id()}"
+
+
+def build_image(progress: Progress) -> str:
+    """`mplslab image build`: the appliance's root filesystem as a Docker image (FRR and BIRD
+    exactly as the micro-VM runs them), imported into this host's engine."""
+    tag = image_tag()
+    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
+                      check=False).returncode == 0:
+        return tag
+    image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
+    progress(f"importing {image.rootfs} as {tag}")
+    tar = subprocess.Popen(["tar", "-C", str(image.rootfs), "--exclude=./boot",
+                            "--exclude=./usr/lib/modules", "--exclude=./var/lib/docker",
+                            "--exclude=./var/lib/containerd", "-c", "."],
+                           stdout=subprocess.PIPE)
+    imported = subprocess.run(["docker", "import", "-c", 'ENTRYPOINT ["/usr/bin/tini", "--"]',
+                               "-c", 'CMD ["sleep", "infinity"]', "-", tag],
+                              stdin=tar.stdout, capture_output=True, text=True, check=False)
+    tar.wait()
+    if imported.returncode != 0:
+        raise LabError(f"docker import of the router image failed: {imported.stderr.strip()}",
+                       hint="is the Docker engine running, and may this user use it?")
+    return tag
+
+
+class ClabRuntime(LocalNetnsRuntime):
+    name = "clab"
+    preference = 20
+    inside = staticmethod(containers.container_argv)
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        if os.geteuid() != 0:
+            return False, "not root"
+        if containerlab_binary() is None:
+            return False, f"containerlab is not installed ({INSTALL_HINT})"
+        if not engine_answers():
+            return False, "no Docker engine answers here"
+        missing = kernel_support()
+        if missing:
+            return False, (f"this kernel has no {' and no '.join(missing)} (Docker Desktop and "
+                           "WSL kernels lack them: use --runtime vm or clab-vm)")
+        return True, "Docker, containerlab and a kernel with MPLS and VRF are here"
+
+    @classmethod
+    def force_down(cls, lab: str) -> list[str]:
+        if not engine_answers():
+            return []
+        here = containers.ContainerLab(lab, Path("."))
+        found = here.present()
+        here.down()
+        return [f"container {name}" for name in found]
+
+    @property
+    def lab(self) -> containers.ContainerLab:
+        return containers.ContainerLab(self.state.lab, Path(self.state.rendered),
+                                       image=image_tag())
+
+    def up(self, progress: Progress) -> None:
+        binary = containerlab_binary()
+        if binary is None:
+            raise LabError("containerlab is not installed", hint=INSTALL_HINT)
+        os.environ["PATH"] = f"{binary.parent}:{os.environ.get('PATH', '')}"
+        build_image(progress)
+        super().up(progress)
+
+    def gone(self) -> str | None:
+        return None if self.lab.present() else "its containers no longer exist"
+
+    @classmethod
+    def resolve_request(cls) -> tuple[str, str]:
+        """``--runtime clab`` on a host that cannot run containers itself: containerlab inside
+        the micro-VM."""
+        ok, why = cls.available()
+        if ok:
+            return cls.name, why
+        ok_vm, why_vm = ClabVmRuntime.available()
+        if not ok_vm:
+            raise LabError(f"containerlab cannot run here ({why}) nor in the micro-VM "
+                           f"({why_vm})", hint=INSTALL_HINT)
+        return ClabVmRuntime.name, f"{why_vm} (not on this host: {why})"
+
+
+class ClabVmRuntime(VmRuntime):
+    name = "clab-vm"
+    preference = 1000  # never chosen by `auto`: asked for (or `clab` on a host without Docker)
+    GUEST_MODULE = containers.ContainerLab.MODULE
+    inside = staticmethod(containers.container_argv)
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        ok, why = super().available()
+        if not ok:
+            return ok, why
+        if containerlab_binary() is None:
+            return False, f"containerlab is not installed ({INSTALL_HINT})"
+        return True, "containerlab and Docker inside the micro-VM"
+
+    @staticmethod
+    def guest_bin() -> Path:
+        """Where the guest finds containerlab: the VM's shared folder (gone with the VM)."""
+        return shared_folder() / "bin"
+
+    def guest_command(self, action: str) -> str:
+        return f"PATH={self.guest_bin()}:$PATH {super().guest_command(action)}"
+
+    def deploy_options(self) -> list[str]:
+        return ["--in-vm"]
+
+    def deploy(self, progress: Progress) -> None:
+        binary = containerlab_binary()
+        if binary is None:
+            raise LabError("containerlab is not installed", hint=INSTALL_HINT)
+        target = self.guest_bin() / "containerlab"
+        if not target.is_file() or target.stat().st_size != binary.stat().st_size:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(binary, target)
+        super().deploy(progress)
+

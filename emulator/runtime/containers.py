@@ -1,0 +1,313 @@
+"""Routers as containers that containerlab deploys on Docker, on this kernel: inside the
+micro-VM, or on a Linux host with Docker, containerlab and the MPLS modules.
+
+containerlab creates the containers and the veths between them from the lab's topology
+(``topology()``, written as ``<lab>.clab.yml`` beside the rendered files); then every router's
+deploy plan runs exactly as in the namespace runtime (kernel set-up, each suite's daemons,
+its configuration, the staged steps), through ``docker exec`` instead of ``ip netns exec``.
+The daemons keep the pathspace the namespace runtime gives them, and the folders they use
+(FRR's and BIRD's run folders, their logs, the rendered files) are bind mounts of this
+host's, at the same paths: vtysh and birdc inside a container, and the suites' socket
+readers outside, find every router's sockets where they always are.
+
+In the micro-VM the router image is thin (``thin_image``): the guest's /etc (users, FRR's
+and BIRD's defaults) with /usr bind-mounted read-only from the guest, so the routers run
+the appliance's very FRR and BIRD and nothing large is imported under software emulation.
+On a host of the user's, the image is the whole appliance (``mplslab image build``).
+
+Standard library only: it runs inside the micro-VM (``python3 -m
+emulator.runtime.containers ...``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from emulator.runtime import netns
+from emulator.runtime.netns import RUN_ROOT, NetnsLab, StepFailed, addressed, namespace, run
+from emulator.suites import SUITES, driver
+
+PREFIX = "clab"
+THIN_IMAGE = "mplslab-router:appliance"
+# What the thin image binds from the guest (its root filesystem is the appliance).
+THIN_BINDS = ["/usr:/usr:ro"]
+ENGINE_SECONDS = 180.0
+# Where the micro-VM keeps Docker's state: tmpfs (the guest's root is a read-only share).
+ENGINE_FOLDERS = ["/var/lib/docker", "/var/lib/containerd"]
+CLAB_ENV = {"CLAB_VERSION_CHECK": "disable"}
+# Containers containerlab creates at once (its default: one per CPU).
+DEPLOY_WORKERS = 4
+
+
+def container(lab: str, node: str) -> str:
+    return f"{PREFIX}-{lab}-{node}"
+
+
+def entry(lab: str, node: str) -> Path:
+    """Where a deploy records how to enter a router's container (``<entry>.pid``: its first
+    process; ``<entry>.cgroup``: its cgroup's process list)."""
+    return RUN_ROOT / lab / "containers" / node
+
+
+# Entering a container as `docker exec` does for a privileged one: its cgroup, then every
+# namespace of its first process. `docker exec` costs ~3.6 s under software emulation (the
+# docker client, dockerd, containerd's shim and runc each take their turn); this ~0.25 s.
+# Shell builtins only: no process but sh and nsenter.
+ENTER = ('read pid < "$0.pid" && read procs < "$0.cgroup" && echo $$ > "$procs" && '
+         'exec nsenter -t "$pid" -a "$@"')
+
+
+def enter_argv(lab: str, node: str) -> list[str]:
+    return ["sh", "-c", ENTER, str(entry(lab, node))]
+
+
+def container_argv(lab: str, node: str, argv: list[str]) -> list[str]:
+    """A program run inside a router's container (its suite clients addressed to the
+    router's daemons, as in a namespace)."""
+    return [*enter_argv(lab, node), *addressed(lab, node, argv)]
+
+
+def bind_folders(lab: str, node: str, plan: dict) -> list[Path]:
+    """This host's folders a router's container uses at the same path: its log folder and
+    each of its suites' state folders (sockets, pid files, vtysh.conf)."""
+    folders = [RUN_ROOT / lab / node]
+    for suite in plan["suites"]:
+        folders += driver(suite["name"]).state_dirs(namespace(lab, node))
+    return folders
+
+
+def topology(lab: str, description: dict, plans: dict[str, dict], rendered: Path, *,
+             image: str, extra_binds: list[str] | None = None) -> dict:
+    """containerlab's topology for a rendered lab (valid against its schema). Routers have no
+    management interface (``network-mode: none``): nothing but the lab's links reaches their
+    routing tables. They are privileged (MPLS and VRF sysctls, nftables), never restarted by
+    Docker (a restarted container would come back without its veths), and the image is never
+    pulled (it is built here)."""
+    nodes = {}
+    for node in description["nodes"]:
+        binds = [f"{rendered}:{rendered}:ro"]
+        binds += [f"{folder}:{folder}" for folder in bind_folders(lab, node, plans[node])]
+        nodes[node] = {"binds": [*(extra_binds or []), *binds]}
+    links = [{"endpoints": [f"{link['a']['node']}:{link['a']['interface']}",
+                            f"{link['b']['node']}:{link['b']['interface']}"]}
+             for link in description["links"]]
+    return {
+        "name": lab,
+        "prefix": PREFIX,
+        "mgmt": {"network": "none", "skip-when-unused": True},
+        "topology": {
+            "defaults": {"kind": "linux", "image": image, "image-pull-policy": "Never",
+                         "network-mode": "none", "restart-policy": "no",
+                         "privileged": True},
+            "nodes": nodes,
+            "links": links,
+        },
+    }
+
+
+def topology_path(rendered: Path, lab: str) -> Path:
+    return rendered / f"{lab}.clab.yml"
+
+
+def rendered_topology(lab: str, rendered: Path, *, image: str,
+                      extra_binds: list[str] | None = None) -> dict:
+    """``topology`` of a lab rendered into ``rendered`` (its lab.json and setup.json files)."""
+    description = json.loads((rendered / "lab.json").read_text())
+    plans = {node: json.loads((rendered / node / "setup.json").read_text())
+             for node in description["nodes"]}
+    return topology(lab, description, plans, rendered.absolute(), image=image,
+                    extra_binds=extra_binds)
+
+
+def containerlab(args: list[str], *, timeout: float = 900.0,
+                 check: bool = True) -> subprocess.CompletedProcess:
+    binary = shutil.which("containerlab")
+    if binary is None:
+        raise StepFailed("containerlab is not installed here "
+                         "(make containerlab builds it; see docs/runtimes.md)")
+    result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout,
+                            check=False, env={**os.environ, **CLAB_ENV})
+    if check and result.returncode != 0:
+        lines = [line for line in (result.stderr + result.stdout).splitlines()
+                 if "ERRO" in line or "Error" in line] or (result.stderr or "failed").splitlines()
+        raise StepFailed(f"containerlab {args[0]}: {lines[-1].strip() if lines else 'failed'}")
+    return result
+
+
+def engine_answers() -> bool:
+    return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                          capture_output=True, check=False).returncode == 0
+
+
+def start_engine(log) -> None:
+    """The micro-VM's Docker engine, started on first use (it lives as long as the VM):
+    containerd and dockerd on tmpfs, no iptables, no bridge (routers have no management
+    network)."""
+    if engine_answers():
+        return
+    log("starting Docker inside the micro-VM")
+    for folder in ENGINE_FOLDERS:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        if not os.path.ismount(folder):
+            run(["mount", "-t", "tmpfs", "tmpfs", folder])
+    RUN_ROOT.mkdir(parents=True, exist_ok=True)
+    for argv in (["containerd"],
+                 ["dockerd", "--containerd=/run/containerd/containerd.sock",
+                  "--iptables=false", "--ip6tables=false", "--bridge=none",
+                  "--storage-driver=overlay2"]):
+        with open(RUN_ROOT / f"{argv[0]}.log", "w") as out:
+            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + ENGINE_SECONDS
+    while not engine_answers():
+        if time.monotonic() > deadline:
+            raise StepFailed(f"Docker did not answer within {ENGINE_SECONDS:.0f}s "
+                             f"(log: {RUN_ROOT / 'dockerd.log'})")
+        time.sleep(1)
+
+
+def thin_image(log) -> None:
+    """The micro-VM's router image: this guest's /etc, the merged-/usr links, empty
+    folders; /usr itself comes in as a read-only bind (THIN_BINDS)."""
+    if subprocess.run(["docker", "image", "inspect", THIN_IMAGE], capture_output=True,
+                      check=False).returncode == 0:
+        return
+    log(f"building the router image {THIN_IMAGE} from the appliance")
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for folder in ("tmp", "run", "proc", "sys", "dev", "root", "var/tmp", "var/log",
+                       "var/lib", "usr"):
+            (root / folder).mkdir(parents=True)
+        (root / "tmp").chmod(0o1777)
+        for link in ("bin", "sbin", "lib", "lib64"):
+            (root / link).symlink_to(f"usr/{link}")
+        run(["cp", "-a", "/etc", str(root / "etc")])
+        if Path("/var/lib/frr").is_dir():
+            run(["cp", "-a", "/var/lib/frr", str(root / "var/lib/frr")])
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(
+            ["docker", "import", "-c", 'ENTRYPOINT ["/usr/bin/tini", "--"]',
+             "-c", 'CMD ["sleep", "infinity"]', "-", THIN_IMAGE],
+            stdin=tar.stdout, capture_output=True, text=True, check=False)
+        tar.wait()
+        if imported.returncode != 0:
+            raise StepFailed(f"importing {THIN_IMAGE}: {imported.stderr.strip()[-300:]}")
+
+
+class ContainerLab(NetnsLab):
+    """A lab whose routers are containers: NetnsLab's deploy plan, entered by docker exec."""
+
+    MODULE = "emulator.runtime.containers"
+
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        parser.add_argument("--image", default=THIN_IMAGE,
+                            help=f"the router image ({THIN_IMAGE}: built here, /usr bound)")
+        parser.add_argument("--in-vm", action="store_true",
+                            help="start the micro-VM's Docker engine if it does not run")
+
+    @classmethod
+    def from_arguments(cls, args) -> ContainerLab:
+        return cls(args.lab, getattr(args, "rendered", Path(".")), image=args.image,
+                   in_vm=args.in_vm)
+
+    def __init__(self, lab: str, rendered: Path, *, image: str = THIN_IMAGE,
+                 in_vm: bool = False):
+        super().__init__(lab, rendered)
+        self.image = image
+        self.in_vm = in_vm
+
+    def enter(self, node: str) -> list[str]:
+        return enter_argv(self.lab, node)
+
+    def ip_batch(self, node: str) -> list[str]:
+        return [*enter_argv(self.lab, node), "ip", "-batch", "-"]
+
+    def present(self) -> list[str]:
+        result = run(["docker", "ps", "-a", "--filter", f"label=containerlab={self.lab}",
+                      "--format", "{{.Names}}"], check=False)
+        return result.stdout.split() if result.returncode == 0 else []
+
+    def create_routers(self, nodes: list[str], links: list[dict], log) -> None:
+        if self.in_vm:
+            start_engine(log)
+        elif not engine_answers():
+            raise StepFailed("the Docker engine does not answer (is dockerd running, and may "
+                             "this user reach /var/run/docker.sock?)")
+        if self.image == THIN_IMAGE:
+            thin_image(log)
+        plans = {node: self.plan(node) for node in nodes}
+        for node in nodes:
+            # Bind sources must exist before the containers start.
+            for folder in bind_folders(self.lab, node, plans[node]):
+                folder.mkdir(parents=True, exist_ok=True)
+            for suite in plans[node]["suites"]:
+                module = driver(suite["name"])
+                module.prepare(self.ns(node))
+                for folder in [self.run_dir / node, *module.state_dirs(self.ns(node))]:
+                    shutil.chown(folder, module.USER, module.USER)
+        path = topology_path(self.rendered, self.lab)
+        # JSON is YAML: containerlab reads it (this module has no YAML writer).
+        path.write_text(json.dumps(rendered_topology(
+            self.lab, self.rendered, image=self.image,
+            extra_binds=THIN_BINDS if self.image == THIN_IMAGE else None), indent=1) + "\n")
+        log(f"containerlab: deploying {len(nodes)} containers and {len(links)} links")
+        result = containerlab(["deploy", "-t", str(path), "--reconfigure", "--max-workers",
+                                      str(DEPLOY_WORKERS)], check=False)
+        (self.run_dir / "containerlab-deploy.log").write_text(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise StepFailed(f"containerlab deploy failed (exit {result.returncode}; "
+                             f"log: {self.run_dir / 'containerlab-deploy.log'})")
+        self.record_entries(nodes)
+
+    def record_entries(self, nodes: list[str]) -> None:
+        names = [container(self.lab, node) for node in nodes]
+        result = run(["docker", "inspect", "--format", "{{.State.Pid}}", *names])
+        for node, pid in zip(nodes, result.stdout.split(), strict=True):
+            cgroup = Path(f"/proc/{pid}/cgroup").read_text().strip().rsplit(":", 1)[1]
+            path = entry(self.lab, node)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Path(f"{path}.pid").write_text(pid + "\n")
+            Path(f"{path}.cgroup").write_text(f"/sys/fs/cgroup{cgroup}/cgroup.procs\n")
+
+    def down(self) -> None:
+        self.stop_deploy()
+        present = self.present()
+        containerlab(["destroy", "--name", self.lab, "--cleanup", "--yes"], check=False)
+        for name in self.present():  # what containerlab left (a deploy cut short)
+            run(["docker", "rm", "-f", name], check=False)
+        nodes = [name.removeprefix(f"{PREFIX}-{self.lab}-") for name in present]
+        for node in nodes:
+            for suite in SUITES.values():
+                for folder in suite.state_dirs(self.ns(node)):
+                    shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def status(self) -> dict:
+        """Which daemons run in each container (their pid files hold the container's pids:
+        asked inside it)."""
+        routers = {}
+        for name in self.present():
+            node = name.removeprefix(f"{PREFIX}-{self.lab}-")
+            files = [str(path) for suite in SUITES.values()
+                     for path in suite.pid_files(self.ns(node)).values()]
+            result = run([*self.enter(node), "sh", "-c",
+                          'for f in "$@"; do kill -0 "$(cat "$f")" 2>/dev/null && '
+                          'basename "$f" .pid; done', "sh", *files], check=False)
+            routers[node] = sorted(result.stdout.split())
+        return {"lab": self.lab, "routers": routers}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return netns.main(argv, lab_class=ContainerLab)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
