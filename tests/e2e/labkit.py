@@ -48,6 +48,13 @@ def guest_namespaces() -> list[str]:
     return [entry["name"] for entry in json.loads(result.stdout or "[]")]
 
 
+def guest_run(command: str) -> str:
+    """A shell command in the running shared VM (not in a router); its output."""
+    result = pinned_runtime(shared_vm()).run(command)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def assert_nothing_left(lab: str, state: LabState | None) -> None:
     assert not LabState.folder(lab).exists(), f"{LabState.folder(lab)} survived"
     assert lab not in vm_users(), f"{lab} is still registered with the micro-VM"
@@ -57,6 +64,15 @@ def assert_nothing_left(lab: str, state: LabState | None) -> None:
         assert not owned_pids(owner_tag(SHARED)), f"the micro-VM survived {lab}"
     leftovers = [n for n in guest_namespaces() if n.startswith(f"{lab}_")]
     assert not leftovers, f"namespaces of {lab} survived in the micro-VM: {leftovers}"
+    if state is not None and state.runtime == "clab-vm" and vm_alive(shared_vm()):
+        containers = guest_run(f"docker ps -aq --filter label=containerlab={lab}")
+        assert not containers.split(), f"containers of {lab} survived in the micro-VM"
+        # The containers' root filesystems (overlay mounts) and veths went with them.
+        mounts = guest_run("grep -c ' /var/lib/docker/overlay2/.*/merged ' /proc/mounts "
+                           "|| true")
+        assert mounts.strip() in ("", "0"), f"{mounts.strip()} container mounts survived"
+        links = guest_run("ip -o link show")
+        assert not [line for line in links.splitlines() if "@if" in line], links
     if state is not None and state.runtime == "netns":
         listed = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
         names = [n["name"] for n in json.loads(listed.stdout or "[]")]
@@ -64,9 +80,10 @@ def assert_nothing_left(lab: str, state: LabState | None) -> None:
 
 
 @contextmanager
-def running_lab(lab: str, variant: str | None = None):
+def running_lab(lab: str, variant: str | None = None, runtime: str | None = None):
     """Bring a lab up with the CLI, yield (model, runtime), always bring it down."""
-    args = ["up", lab] + (["--variant", variant] if variant else [])
+    args = ["up", lab] + (["--variant", variant] if variant else []) \
+        + (["--runtime", runtime] if runtime else [])
     model = load_lab(lab, variant)
     state = None
     try:
