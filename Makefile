@@ -12,8 +12,12 @@ ifneq ($(filter $(LAB_GOALS),$(firstword $(MAKECMDGOALS))),)
   $(eval $(word 2,$(MAKECMDGOALS)):;@:)
 endif
 VARIANT_ARG := $(if $(VARIANT),--variant $(VARIANT))
+# `make lab-up option3 RUNTIME=clab`: containerlab (on this host with Docker, else in the VM).
+RUNTIME_ARG := $(if $(RUNTIME),--runtime $(RUNTIME))
+# containerlab is built (pinned, with Go) only for the runtimes that use it.
+CLAB_DEP := $(if $(filter clab clab-vm,$(RUNTIME)),containerlab)
 
-.PHONY: setup test test-unit test-parser test-e2e lint appliance bench $(LAB_GOALS) clean
+.PHONY: setup test test-unit test-parser test-e2e lint appliance containerlab bench $(LAB_GOALS) clean
 
 setup: $(VENV)/.installed
 
@@ -27,9 +31,13 @@ $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 appliance: setup
 	$(MPLSLAB) appliance build
 
-lab-up: setup
+# containerlab 0.79.0 from the Go module proxy into ~/.cache/mplslab/bin (needs Go >= 1.26).
+containerlab:
+	./scripts/install-containerlab.sh
+
+lab-up: setup $(CLAB_DEP)
 	@test -n "$(LAB)" || { echo "usage: make lab-up LAB (see: $(MPLSLAB) list)"; exit 2; }
-	$(MPLSLAB) up $(LAB) $(VARIANT_ARG)
+	$(MPLSLAB) up $(LAB) $(VARIANT_ARG) $(RUNTIME_ARG)
 
 lab-down: setup
 	@test -n "$(LAB)" || { echo "usage: make lab-down LAB"; exit 2; }
@@ -43,14 +51,14 @@ lab-status: setup
 	$(MPLSLAB) status $(LAB)
 
 # Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
-test: setup appliance
+test: setup appliance containerlab
 	$(PYTEST) -v --durations=40 $(PYTEST_ARGS) tests/unit tests/e2e
 
 # The fast part: without FRR's parser and without the wheel test (build, install, run).
 test-unit: setup
 	$(PYTEST) -q tests/unit -m "not frr_parser and not wheel"
 
-test-e2e: setup appliance
+test-e2e: setup appliance containerlab
 	$(PYTEST) -v --durations=0 tests/e2e
 
 lint: setup
