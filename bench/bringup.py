@@ -2,10 +2,12 @@
 converged lab, and memory (each router's daemons, the whole guest). Prints figures; asserts
 nothing.
 
-    python bench/bringup.py [LAB ...] [--variant V] [--all]
+    python bench/bringup.py [LAB ...] [--variant V] [--all] [--runtime R ...]
 
-With several labs (or --all: every shipped lab, default variant) it ends with one table. Run
-it with no other lab up; with `mplslab vm start` first the VM boot is left out of `up`.
+With several labs (or --all: every shipped lab, default variant) or several runtimes
+(`--runtime vm --runtime clab`: the same lab as namespaces and as containerlab containers,
+side by side) it ends with one table. Run it with no other lab up; with `mplslab vm start`
+first the VM boot is left out of `up`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ STEP = re.compile(r"^\s+(\d+\.\d)s (.*)$")
 @dataclass
 class Figures:
     lab: str
+    runtime: str
     routers: int
     boot: float | None
     up: float
@@ -54,15 +57,17 @@ def guest_used_mib(runtime) -> float | None:
 
 def router_rss_mib(runtime, node: str) -> float:
     """Resident memory of every process in a router (its daemons), in MiB."""
-    # Inside the router, `ip netns identify` names its own namespace.
-    out = runtime.exec(node, ["sh", "-c", "ps -o rss= -p $(ip netns pids "
-                                          "$(ip netns identify) | paste -sd, -)"]).stdout
+    # Inside a namespace router, `ip netns identify` names its own namespace; a container
+    # has its own PID namespace, so `ps -e` there lists its processes only.
+    out = runtime.exec(node, ["sh", "-c", 'ns=$(ip netns identify); if [ -n "$ns" ]; then '
+                                          'ps -o rss= -p $(ip netns pids "$ns" | paste -sd, -);'
+                                          ' else ps -e -o rss=; fi']).stdout
     return sum(int(v) for v in out.split() if v.isdigit()) / 1024
 
 
-def measure(lab: str, variant: str | None) -> Figures:
+def measure(lab: str, variant: str | None, runtime_name: str = "auto") -> Figures:
     model = load_lab(lab, variant)
-    command = [sys.executable, "-m", "emulator", "up", lab]
+    command = [sys.executable, "-m", "emulator", "up", lab, "--runtime", runtime_name]
     if variant:
         command += ["--variant", variant]
     started = time.monotonic()
@@ -102,7 +107,7 @@ def measure(lab: str, variant: str | None) -> Figures:
         guest = guest_used_mib(runtime)
         if guest is not None:
             print(f"memory in use in the guest:    {guest:6.0f} MiB")
-        return Figures(model.name, len(model.nodes),
+        return Figures(model.name, runtime.name, len(model.nodes),
                        deploying - booting if deploying is not None and booting is not None
                        else None, up_seconds,
                        up_seconds - deploying if deploying is not None else None, converge,
@@ -117,20 +122,23 @@ def main() -> None:
     parser.add_argument("labs", nargs="*")
     parser.add_argument("--variant")
     parser.add_argument("--all", action="store_true", help="every shipped lab")
+    parser.add_argument("--runtime", action="append",
+                        help="auto (default), vm, clab, ...; repeat to compare runtimes")
     args = parser.parse_args()
     labs = sorted(p.stem for p in labs_dir().glob("*.yml")) if args.all else (
         args.labs or ["option1"])
     rows = []
     for lab in labs:
-        rows.append(measure(lab, args.variant))
-        print(flush=True)
+        for runtime_name in args.runtime or ["auto"]:
+            rows.append(measure(lab, args.variant, runtime_name))
+            print(flush=True)
     if len(rows) > 1:
         show = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
-        print(f"{'lab':10s} {'routers':>7s} {'boot s':>6s} {'up s':>5s} {'deploy s':>8s} "
-              f"{'converge s':>10s} {'verify s':>8s} {'checks':>6s} {'routers MiB':>11s} "
-              f"{'guest MiB':>9s} passed")
+        print(f"{'lab':10s} {'runtime':8s} {'routers':>7s} {'boot s':>6s} {'up s':>5s} "
+              f"{'deploy s':>8s} {'converge s':>10s} {'verify s':>8s} {'checks':>6s} "
+              f"{'routers MiB':>11s} {'guest MiB':>9s} passed")
         for r in rows:
-            print(f"{r.lab:10s} {r.routers:7d} {show(r.boot):>6s} {show(r.up):>5s} "
+            print(f"{r.lab:10s} {r.runtime:8s} {r.routers:7d} {show(r.boot):>6s} {show(r.up):>5s} "
                   f"{show(r.deploy):>8s} {show(r.converge):>10s} {show(r.verify):>8s} "
                   f"{r.checks:6d} {show(r.routers_mib):>11s} {show(r.guest_used_mib):>9s} "
                   f"{r.passed}")

@@ -34,6 +34,9 @@ app.add_typer(appliance_app, name="appliance")
 vm_app = typer.Typer(no_args_is_help=True,
                      help="The shared micro-VM: keep it running between labs, or stop it.")
 app.add_typer(vm_app, name="vm")
+image_app = typer.Typer(no_args_is_help=True,
+                        help="The router image for the containerlab runtime on a Docker host.")
+app.add_typer(image_app, name="image")
 exercise_app = typer.Typer(no_args_is_help=True,
                            help="Break/fix exercises on a running lab, graded by verify.")
 app.add_typer(exercise_app, name="exercise")
@@ -580,6 +583,35 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
                                 progress=lambda line: status.update(f"appliance: {line}"))
     out.print(f"built {image.rootfs} (FRR {image.package_version('frr')}, fixes: "
               f"{', '.join(image.fixes()) or 'none'})")
+
+
+@image_app.command("build")
+@handle_errors
+def image_build(tar: Annotated[Path | None, typer.Option(
+        "--tar", help="write the image as a tarball for `docker import` instead")] = None,
+                ) -> None:
+    """The appliance (FRR and BIRD as the micro-VM runs them) as the Docker image
+    mplslab-router:<recipe>, imported into this host's engine (or written with --tar)."""
+    from emulator.runtime import appliance, clab
+
+    appliance.require_root("mplslab image build")
+    with out.status("building the router image") as status:
+        def progress(line: str) -> None:
+            status.update(escape(line))
+        if tar is not None:
+            check_output_file(tar, "--tar")
+            clab.write_image_tarball(tar.absolute(), progress)
+            changes = " ".join(f"-c '{change}'" for change in clab.IMAGE_CHANGES)
+            out.print(f"wrote {escape(str(tar))}; on a Docker host: docker import {changes} "
+                      f"{escape(str(tar))} {clab.image_tag()}", emoji=False)
+            return
+        if not clab.engine_answers():
+            raise LabError("no Docker engine answers here",
+                           hint="start Docker, or write the image with --tar PATH (inside "
+                                "the micro-VM, --runtime clab-vm makes its routers' image "
+                                "there)")
+        tag = clab.build_image(progress)
+    out.print(f"router image: {tag}")
 
 
 @appliance_app.command("path")

@@ -49,6 +49,31 @@ def image_tag() -> str:
     return f"mplslab-router:{appliance.recipe_id()}"
 
 
+# The image's start: tini reaps what the daemons leave; the routers' daemons are started by
+# the deploy (docker import takes these as --change lines).
+IMAGE_CHANGES = ['ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["sleep", "infinity"]']
+
+
+def image_tar_argv(rootfs: Path, out: str = "-") -> list[str]:
+    """The appliance as an image's one layer: without its kernel, modules and Docker state."""
+    return ["tar", "-C", str(rootfs), "--exclude=./boot", "--exclude=./usr/lib/modules",
+            "--exclude=./var/lib/docker", "--exclude=./var/lib/containerd", "-c", "-f", out,
+            "."]
+
+
+def write_image_tarball(path: Path, progress: Progress) -> Path:
+    """`mplslab image build --tar PATH`: the image as a tarball for `docker import` elsewhere
+    (no engine needed here)."""
+    image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
+    progress(f"writing {path}")
+    result = subprocess.run(image_tar_argv(image.rootfs, str(path)), capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise LabError(f"writing {path} failed: {result.stderr.strip()[-300:]}",
+                       hint="give a path you can write to (--tar)")
+    return path
+
+
 def build_image(progress: Progress) -> str:
     """`mplslab image build`: the appliance's root filesystem as a Docker image (FRR and BIRD
     exactly as the micro-VM runs them), imported into this host's engine."""
@@ -58,12 +83,9 @@ def build_image(progress: Progress) -> str:
         return tag
     image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
     progress(f"importing {image.rootfs} as {tag}")
-    tar = subprocess.Popen(["tar", "-C", str(image.rootfs), "--exclude=./boot",
-                            "--exclude=./usr/lib/modules", "--exclude=./var/lib/docker",
-                            "--exclude=./var/lib/containerd", "-c", "."],
-                           stdout=subprocess.PIPE)
-    imported = subprocess.run(["docker", "import", "-c", 'ENTRYPOINT ["/usr/bin/tini", "--"]',
-                               "-c", 'CMD ["sleep", "infinity"]', "-", tag],
+    tar = subprocess.Popen(image_tar_argv(image.rootfs), stdout=subprocess.PIPE)
+    changes = [a for change in IMAGE_CHANGES for a in ("-c", change)]
+    imported = subprocess.run(["docker", "import", *changes, "-", tag],
                               stdin=tar.stdout, capture_output=True, text=True, check=False)
     tar.wait()
     if imported.returncode != 0:

@@ -168,3 +168,32 @@ def test_the_schema_check_refuses_what_containerlab_would(tmp_path):
     topology["nodes"] = {}  # a misplaced key
     errors = sorted(str(e.message) for e in Validator(SCHEMA).iter_errors(topology))
     assert len(errors) == 2 and "'sometimes' is not one of" in errors[0]
+
+
+def test_the_image_tarball_is_the_appliance_without_kernel_and_docker_state(tmp_path,
+                                                                              monkeypatch):
+    from emulator.runtime import appliance
+
+    rootfs = tmp_path / "rootfs"
+    for folder in ("boot", "usr/lib/modules/6.12", "usr/lib/frr", "var/lib/docker/x", "etc"):
+        (rootfs / folder).mkdir(parents=True)
+    (rootfs / "usr/lib/frr/zebra").write_text("zebra")
+    (rootfs / "boot/vmlinuz-6.12").write_text("kernel")
+    monkeypatch.setattr(appliance, "build", lambda **kwargs: appliance.Appliance(rootfs))
+    tarball = clab.write_image_tarball(tmp_path / "router.tar", lambda line: None)
+    listed = subprocess.run(["tar", "-tf", str(tarball)], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert "./usr/lib/frr/zebra" in listed and "./etc/" in listed
+    assert not [n for n in listed if n.startswith(("./boot", "./usr/lib/modules",
+                                                   "./var/lib/docker"))]
+
+
+def test_image_build_without_an_engine_says_what_to_do(monkeypatch):
+    from typer.testing import CliRunner
+
+    from emulator.cli import app
+
+    monkeypatch.setattr(clab, "engine_answers", lambda: False)
+    result = CliRunner().invoke(app, ["image", "build"])
+    assert result.exit_code == 2
+    assert "no Docker engine answers here" in result.output and "--tar" in result.output
