@@ -197,3 +197,30 @@ def test_image_build_without_an_engine_says_what_to_do(monkeypatch):
     result = CliRunner().invoke(app, ["image", "build"])
     assert result.exit_code == 2
     assert "no Docker engine answers here" in result.output and "--tar" in result.output
+
+
+def test_the_native_runtime_deploys_the_full_image_and_enters_containers(monkeypatch):
+    from emulator.runtime.state import LabState
+
+    state = LabState(lab="option3", variant=None, runtime="clab", rendered="/tmp/r",
+                     source="")
+    runtime = clab.ClabRuntime(state)
+    assert runtime.lab.image == clab.image_tag() and not runtime.lab.in_vm
+    ran = []
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kwargs: ran.append(argv) or
+                        subprocess.CompletedProcess(argv, 0, "", ""))
+    runtime.exec("PE-1", ["vtysh", "-c", "show version"])
+    assert ran[0] == containers.container_argv("option3", "PE-1",
+                                               ["vtysh", "-c", "show version"])
+
+
+def test_the_vm_runtime_deploys_containers_with_the_guests_engine():
+    from emulator.runtime.state import LabState
+
+    state = LabState(lab="option3", variant=None, runtime="clab-vm", rendered="/tmp/r",
+                     source="")
+    runtime = clab.ClabVmRuntime(state)
+    command = runtime.guest_command("up")
+    assert "python3 -m emulator.runtime.containers up option3" in command
+    assert command.startswith(f"PATH={runtime.guest_bin()}:")
+    assert runtime.deploy_options() == ["--in-vm"]
