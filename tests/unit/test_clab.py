@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -99,8 +100,8 @@ def test_links_name_each_end_as_the_rendered_lab_does(tmp_path):
 
 def test_render_clab_writes_the_yaml_topology(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run(["python", "-m", "emulator", "render", "option1", "--out", str(out),
-                             "--clab"], capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "emulator", "render", "option1", "--out",
+                             str(out), "--clab"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     topology = yaml.safe_load((out / "option1.clab.yml").read_text())
     assert_valid(topology)
