@@ -860,8 +860,13 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
         table = Table(title=f"{entry['lab']} ({entry['runtime']})", title_justify="left")
         table.add_column("router")
         table.add_column("daemons")
+        # Container runtimes also say each container's state (containerlab inspect).
+        states = entry.get("containers")
+        if states is not None:
+            table.add_column("container")
         for router, daemons in entry["routers"].items():
-            table.add_row(router, ", ".join(daemons) or "[red]none[/]")
+            table.add_row(router, ", ".join(daemons) or "[red]none[/]",
+                          *([states.get(router, "?")] if states is not None else []))
         out.print(table)
     if any("problem" in entry for entry in report):
         raise typer.Exit(2)

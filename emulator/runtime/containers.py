@@ -280,7 +280,8 @@ class ContainerLab(NetnsLab):
     def down(self) -> None:
         self.stop_deploy()
         present = self.present()
-        containerlab(["destroy", "--name", self.lab, "--cleanup", "--yes"], check=False)
+        if present and shutil.which("containerlab"):
+            containerlab(["destroy", "--name", self.lab, "--cleanup", "--yes"], check=False)
         for name in self.present():  # what containerlab left (a deploy cut short)
             run(["docker", "rm", "-f", name], check=False)
         nodes = [name.removeprefix(f"{PREFIX}-{self.lab}-") for name in present]
@@ -292,7 +293,17 @@ class ContainerLab(NetnsLab):
 
     def status(self) -> dict:
         """Which daemons run in each container (their pid files hold the container's pids:
-        asked inside it)."""
+        asked inside it), and each container's state as containerlab tells it."""
+        states = {}
+        if shutil.which("containerlab"):
+            result = containerlab(["inspect", "--name", self.lab, "--format", "json"],
+                                  timeout=60, check=False)
+            try:
+                for details in json.loads(result.stdout or "{}").get(self.lab, []):
+                    node = details["name"].removeprefix(f"{PREFIX}-{self.lab}-")
+                    states[node] = details.get("state", "")
+            except (ValueError, AttributeError, KeyError):
+                states = {}
         routers = {}
         for name in self.present():
             node = name.removeprefix(f"{PREFIX}-{self.lab}-")
@@ -302,7 +313,7 @@ class ContainerLab(NetnsLab):
                           'for f in "$@"; do kill -0 "$(cat "$f")" 2>/dev/null && '
                           'basename "$f" .pid; done', "sh", *files], check=False)
             routers[node] = sorted(result.stdout.split())
-        return {"lab": self.lab, "routers": routers}
+        return {"lab": self.lab, "routers": routers, "containers": states}
 
 
 def main(argv: list[str] | None = None) -> int:

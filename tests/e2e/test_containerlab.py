@@ -5,9 +5,10 @@ same `mplslab verify` passing, and `down` leaving no container, container mount 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from labkit import guest_run, running_lab, verify_all
+from labkit import guest_run, mplslab, running_lab, verify_all
 
 pytestmark = pytest.mark.e2e
 
@@ -30,4 +31,22 @@ def test_option3_as_containerlab_containers_verifies_like_namespaces(tmp_path):
         links = runtime.exec("CE-1", ["ip", "-o", "link", "show"]).stdout
         assert "eth0" not in links and "eth1" in links
         report = verify_all("option3", tmp_path)
+    assert report["passed"]
+
+
+def test_option2_staged_session_comes_up_in_containers(tmp_path):
+    """Option B's staged step (the PE-ASBRs' eBGP session enabled once LDP labels the route
+    to the PE) runs inside the containers as in namespaces."""
+    with running_lab("option2", "next-hop-self", runtime="clab") as (model, runtime):
+        assert runtime.name == "clab-vm"
+        staged = [node.name for node in model.nodes
+                  if json.loads((Path(runtime.state.rendered) / node.name / "setup.json")
+                                .read_text())["after_start"]]
+        assert staged, "option2 has no staged step any more: pick another lab here"
+        report = verify_all("option2", tmp_path)
+        # `status` tells each router's daemons and its container's state (containerlab's).
+        told = json.loads(mplslab("status", "option2", "--json").stdout)["labs"][0]
+        assert set(told["containers"].values()) == {"running"}, told
+        assert set(told["containers"]) == set(told["routers"]) == {n.name for n in model.nodes}
+        assert "bgpd" in told["routers"]["PE-ASBR-1"]
     assert report["passed"]
