@@ -592,7 +592,7 @@ def image_build(tar: Annotated[Path | None, typer.Option(
                 ) -> None:
     """The appliance (FRR and BIRD as the micro-VM runs them) as the Docker image
     mplslab-router:<recipe>, imported into this host's engine (or written with --tar)."""
-    from emulator.runtime import appliance, clab
+    from emulator.runtime import appliance, clab, containers
 
     appliance.require_root("mplslab image build")
     with out.status("building the router image") as status:
@@ -601,7 +601,7 @@ def image_build(tar: Annotated[Path | None, typer.Option(
         if tar is not None:
             check_output_file(tar, "--tar")
             clab.write_image_tarball(tar.absolute(), progress)
-            changes = " ".join(f"-c '{change}'" for change in clab.IMAGE_CHANGES)
+            changes = " ".join(f"-c '{change}'" for change in containers.IMAGE_CHANGES)
             out.print(f"wrote {escape(str(tar))}; on a Docker host: docker import {changes} "
                       f"{escape(str(tar))} {clab.image_tag()}", emoji=False)
             return

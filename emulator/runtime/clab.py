@@ -20,6 +20,7 @@ from emulator.errors import LabError
 from emulator.paths import cache_dir
 from emulator.runtime import appliance, containers
 from emulator.runtime.base import Progress
+from emulator.runtime.containers import engine_answers
 from emulator.runtime.local import LocalNetnsRuntime
 from emulator.runtime.netns import kernel_support
 from emulator.runtime.vm import VmRuntime, shared_folder
@@ -37,21 +38,9 @@ def containerlab_binary() -> Path | None:
     return built if built.is_file() else None
 
 
-def engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                          capture_output=True, check=False, timeout=60).returncode == 0
-
-
 def image_tag() -> str:
     """The full router image, named after the appliance recipe it is made from."""
     return f"mplslab-router:{appliance.recipe_id()}"
-
-
-# The image's start: tini reaps what the daemons leave; the routers' daemons are started by
-# the deploy (docker import takes these as --change lines).
-IMAGE_CHANGES = ['ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["sleep", "infinity"]']
 
 
 def image_tar_argv(rootfs: Path, out: str = "-") -> list[str]:
@@ -78,18 +67,13 @@ def build_image(progress: Progress) -> str:
     """`mplslab image build`: the appliance's root filesystem as a Docker image (FRR and BIRD
     exactly as the micro-VM runs them), imported into this host's engine."""
     tag = image_tag()
-    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
-                      check=False).returncode == 0:
+    if containers.image_exists(tag):
         return tag
     image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
     progress(f"importing {image.rootfs} as {tag}")
-    tar = subprocess.Popen(image_tar_argv(image.rootfs), stdout=subprocess.PIPE)
-    changes = [a for change in IMAGE_CHANGES for a in ("-c", change)]
-    imported = subprocess.run(["docker", "import", *changes, "-", tag],
-                              stdin=tar.stdout, capture_output=True, text=True, check=False)
-    tar.wait()
-    if imported.returncode != 0:
-        raise LabError(f"docker import of the router image failed: {imported.stderr.strip()}",
+    failed = containers.import_image(image_tar_argv(image.rootfs), tag)
+    if failed is not None:
+        raise LabError(f"docker import of the router image failed: {failed}",
                        hint="is the Docker engine running, and may this user use it?")
     return tag
 

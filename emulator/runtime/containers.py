@@ -138,8 +138,35 @@ def containerlab(args: list[str], *, timeout: float = 900.0) -> subprocess.Compl
 
 
 def engine_answers() -> bool:
-    return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                          capture_output=True, check=False).returncode == 0
+    """A Docker client is here and its engine answers."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                              capture_output=True, check=False, timeout=60).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+# A router image's start: tini reaps what the daemons leave; the routers' daemons are started
+# by the deploy (docker import takes these as --change lines).
+IMAGE_CHANGES = ['ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["sleep", "infinity"]']
+
+
+def image_exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
+                          check=False).returncode == 0
+
+
+def import_image(tar_argv: list[str], tag: str) -> str | None:
+    """``tar_argv``'s output (a tar on its standard output) imported as the router image
+    ``tag``; None, or what `docker import` said when it failed."""
+    tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE)
+    changes = [a for change in IMAGE_CHANGES for a in ("-c", change)]
+    imported = subprocess.run(["docker", "import", *changes, "-", tag], stdin=tar.stdout,
+                              capture_output=True, text=True, check=False)
+    tar.wait()
+    return None if imported.returncode == 0 else imported.stderr.strip()
 
 
 def start_engine(log) -> None:
@@ -172,8 +199,7 @@ def start_engine(log) -> None:
 def thin_image(log) -> None:
     """The micro-VM's router image: this guest's /etc, the merged-/usr links, empty
     folders; /usr itself comes in as a read-only bind (THIN_BINDS)."""
-    if subprocess.run(["docker", "image", "inspect", THIN_IMAGE], capture_output=True,
-                      check=False).returncode == 0:
+    if image_exists(THIN_IMAGE):
         return
     log(f"building the router image {THIN_IMAGE} from the appliance")
     with tempfile.TemporaryDirectory() as scratch:
@@ -187,14 +213,9 @@ def thin_image(log) -> None:
         run(["cp", "-a", "/etc", str(root / "etc")])
         if Path("/var/lib/frr").is_dir():
             run(["cp", "-a", "/var/lib/frr", str(root / "var/lib/frr")])
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(
-            ["docker", "import", "-c", 'ENTRYPOINT ["/usr/bin/tini", "--"]',
-             "-c", 'CMD ["sleep", "infinity"]', "-", THIN_IMAGE],
-            stdin=tar.stdout, capture_output=True, text=True, check=False)
-        tar.wait()
-        if imported.returncode != 0:
-            raise StepFailed(f"importing {THIN_IMAGE}: {imported.stderr.strip()[-300:]}")
+        failed = import_image(["tar", "-C", str(root), "-c", "."], THIN_IMAGE)
+        if failed is not None:
+            raise StepFailed(f"importing {THIN_IMAGE}: {failed[-300:]}")
 
 
 class ContainerLab(NetnsLab):
