@@ -9,15 +9,14 @@ import sys
 from pathlib import Path
 
 from emulator.errors import RuntimeFailure
-from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap
+from emulator.runtime.base import ExecResult, Progress, Runtime
+from emulator.runtime.capture import ShellCaptures
 from emulator.runtime.netns import (
     NamespaceRouters,
     NetnsLab,
     StepFailed,
-    capture_script,
     kernel_support,
     router_argv,
-    split_capture,
 )
 
 MIN_FRR = (10, 3)
@@ -32,7 +31,7 @@ def frr_version() -> tuple[int, ...] | None:
     return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
 
 
-class LocalNetnsRuntime(NamespaceRouters, Runtime):
+class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
     name = "netns"
     preference = 10
     inside = staticmethod(router_argv)  # how a program runs in a router (containers: clab.py)
@@ -88,16 +87,13 @@ class LocalNetnsRuntime(NamespaceRouters, Runtime):
                                 capture_output=True, text=True, timeout=120, check=False)
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
-    def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
-                bpf: str = "icmp or mpls") -> list[str]:
-        script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
-                                argv, packets, bpf, self.inside)
-        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
-                                timeout=120, check=False)
+    def run_script(self, script: str, timeout: float) -> ExecResult:
         try:
-            return split_capture(result.stdout, len(taps))
-        except StepFailed as exc:
-            raise CaptureFailed(f"{exc}: {result.stderr.strip()[-200:]}") from None
+            result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                    timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return ExecResult(124, "", f"timed out after {timeout:.0f}s")
+        return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def status(self) -> dict:
         return self.lab.status()

@@ -383,41 +383,6 @@ class NamespaceRouters:
         return namespace(self.state.lab, node)  # type: ignore[attr-defined]
 
 
-def capture_script(lab: str, taps: list[tuple[str, str]], node: str, argv: list[str],
-                   packets: int, bpf: str,
-                   inside: Callable[[str, str, list[str]], list[str]] = router_argv) -> str:
-    """One shell script: a tcpdump on every tap (router, interface; packets sent), ``argv``
-    on ``node`` once every tcpdump is listening (an emulated guest can take seconds to start
-    one), then each capture after a line ``=== <index>``. ``inside`` runs a program in a
-    router (namespaces here; containers in emulator/runtime/containers.py)."""
-    if not taps:
-        raise ValueError("a capture needs at least one tap")
-    scratch = "/run/mplslab-capture.$$"
-    lines = ["pids=''"]
-    for index, (tap_node, interface) in enumerate(taps):
-        out = f"{scratch}.{index}"
-        lines.append(f"{shlex.join(inside(lab, tap_node, ['timeout', '60', 'tcpdump']))}"
-                     f" -l -nn -Q out -i {shlex.quote(interface)} -c {int(packets)} "
-                     f"{shlex.quote(bpf)} > {out} 2> {out}.err &")
-        lines.append('pids="$pids $!"')
-    ready = " && ".join(f"grep -q listening {scratch}.{i}.err" for i in range(len(taps)))
-    lines.append(f"for i in $(seq 1 60); do {ready} && break; sleep 0.5; done")
-    lines.append("sleep 1")
-    lines.append(f"{shlex.join(inside(lab, node, argv))} > /dev/null")
-    lines.append("sleep 2; kill $pids 2>/dev/null; wait")
-    for index in range(len(taps)):
-        lines.append(f"echo '=== {index}'; cat {scratch}.{index}; "
-                     f"rm -f {scratch}.{index} {scratch}.{index}.err")
-    return "\n".join(lines)
-
-
-def split_capture(output: str, count: int) -> list[str]:
-    sections = output.split("=== ")[1:]
-    if len(sections) != count:
-        raise StepFailed(f"capture returned {len(sections)} of {count} taps")
-    return [section.split("\n", 1)[1] if "\n" in section else "" for section in sections]
-
-
 def main(argv: list[str] | None = None, lab_class: type[NetnsLab] | None = None) -> int:
     """``up``, ``down``, ``status`` of a lab whose routers live on this kernel: namespaces, or
     (``lab_class``) containers."""

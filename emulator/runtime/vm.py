@@ -30,13 +30,11 @@ import paramiko
 from emulator.errors import LabError, RuntimeFailure
 from emulator.paths import PACKAGE_DIR, PROJECT_DIR, cache_dir, from_checkout, state_dir
 from emulator.runtime import appliance
-from emulator.runtime.base import CaptureFailed, ExecResult, Progress, Runtime, Tap, quote
+from emulator.runtime.base import ExecResult, Progress, Runtime, quote
+from emulator.runtime.capture import ShellCaptures
 from emulator.runtime.netns import (
     NamespaceRouters,
-    StepFailed,
-    capture_script,
     router_argv,
-    split_capture,
 )
 from emulator.runtime.state import LabState
 
@@ -247,7 +245,7 @@ class BootTimeout(RuntimeFailure):
     """The guest never answered SSH: worth one more boot."""
 
 
-class VmRuntime(NamespaceRouters, Runtime):
+class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
     name = "vm"
     preference = 50
     # How routers live inside the guest: the module that deploys them there (python3 -m),
@@ -506,15 +504,8 @@ class VmRuntime(NamespaceRouters, Runtime):
         return self.run(f"printf %s {quote([request])} | python3 -S {quote([str(script)])}",
                         timeout=120)
 
-    def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
-                bpf: str = "icmp or mpls") -> list[str]:
-        script = capture_script(self.state.lab, [(t.node, t.interface) for t in taps], node,
-                                argv, packets, bpf, self.inside)
-        result = self.run(quote(["sh", "-c", script]), timeout=120)
-        try:
-            return split_capture(result.stdout, len(taps))
-        except StepFailed as exc:
-            raise CaptureFailed(f"{exc}: {result.stderr.strip()[-200:]}") from None
+    def run_script(self, script: str, timeout: float) -> ExecResult:
+        return self.run(quote(["sh", "-c", script]), timeout=timeout)
 
     def status(self) -> dict:
         result = self.run(self.guest_command("status"))
