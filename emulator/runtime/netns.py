@@ -327,13 +327,16 @@ class NetnsLab:
             self.deploy_pid.unlink(missing_ok=True)
             return
         if pid != os.getpid() and self.MODULE.encode() in command:
+            # With what it started: a `containerlab deploy` would go on creating containers.
+            family = [pid, *descendants(pid)]
             for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
+                for member in family:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(member, sig)
                 deadline = time.monotonic() + 5
-                while alive(pid) and time.monotonic() < deadline:
+                while any(map(alive, family)) and time.monotonic() < deadline:
                     time.sleep(0.1)
-                if not alive(pid):
+                if not any(map(alive, family)):
                     break
         self.deploy_pid.unlink(missing_ok=True)
 
@@ -347,6 +350,23 @@ class NetnsLab:
             running = [d for d, pid in pids.items() if pid.isdigit() and alive(int(pid))]
             routers[node] = sorted(running)
         return {"lab": self.lab, "routers": routers}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid`` and by those, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue += children.get(child, [])
+    return found
 
 
 def alive(pid: int) -> bool:

@@ -123,6 +123,22 @@ def failing(report) -> set[str]:
     return {r.name for r in report.results if not r.passed}
 
 
+def wait_until_failing(model: Lab, runtime, names: set[str], seconds: float) -> None:
+    """Probe the named checks once every few seconds until all of them fail (the routers
+    have acted on a break: a hold timer expired, a withdrawal arrived), at most ``seconds``."""
+    from emulator.verify.runner import run_checks
+
+    deadline = time.monotonic() + seconds
+    while True:
+        report = run_checks(model, runtime, deadline=0, names=names)
+        assert {r.name for r in report.results} == names, names
+        if failing(report) == names:
+            return
+        assert time.monotonic() < deadline, \
+            f"still passing {seconds:.0f}s after the break: {names - failing(report)}"
+        time.sleep(3)
+
+
 def run_exercise(lab: str, name: str, folder: Path) -> set[str]:
     """An exercise as a trainee meets it, through the CLI: start (the lab breaks), check
     (fails: returns the failing checks' names), solution --apply, check (solved). Exercises

@@ -4,7 +4,6 @@ broken on purpose (a verifier that cannot fail is worse than none)."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from labkit import (
@@ -15,14 +14,18 @@ from labkit import (
     run_exercise,
     running_lab,
     verify_all,
+    wait_until_failing,
 )
 
 from emulator.suites.frr import show_argv
+from emulator.verify.expectations import derive
 from emulator.verify.runner import run_checks
 
-BROKEN = 25  # seconds a check may retry once the lab is broken on purpose
+# Seconds a check may retry once the break has shown (wait_until_failing): what follows
+# from it (withdrawals, a label chain, a ping) within seconds.
+BROKEN = 10
 BGP_HOLD = 30  # timers bgp 10 30 in the templates
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option1")]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +89,8 @@ def test_shut_core_link_fails_as1_and_everything_across_it(option1):
     model, runtime = option1
     runtime.exec("P-1", ["ip", "link", "set", "eth2", "down"])
     try:
-        time.sleep(BGP_HOLD + 5)
+        # PE-1's iBGP session to PE-ASBR-1 crosses the link: down when its hold timer ends.
+        wait_until_failing(model, runtime, {"PE-1 → PE-ASBR-1 (as1-vpnv4)"}, BGP_HOLD + 30)
         report = run_checks(model, runtime, deadline=BROKEN)
         failed = failing(report)
         must_fail = {
@@ -116,10 +120,11 @@ def test_stopped_bgpd_on_an_asbr_fails_its_sessions_and_routes(option1):
     result = runtime.exec("PE-ASBR-2", ["sh", "-c", "kill $(cat /run/frr/option1_PE-ASBR-2/"
                                                     "bgpd.pid)"])
     assert result.returncode == 0, result.stderr
-    time.sleep(BGP_HOLD + 5)
+    sessions = {c.name for c in derive(model) if c.kind == "bgp-session"}
+    wait_until_failing(model, runtime, {s for s in sessions if "PE-ASBR-2" in s}, BGP_HOLD + 30)
     report = run_checks(model, runtime, deadline=BROKEN)
     failed = failing(report)
-    sessions = {r.name for r in report.results if r.kind == "bgp-session"}
+    assert sessions == {r.name for r in report.results if r.kind == "bgp-session"}
     asbr_sessions = {s for s in sessions if "PE-ASBR-2" in s}
     assert asbr_sessions <= failed, asbr_sessions - failed
     assert not (sessions - asbr_sessions) & failed

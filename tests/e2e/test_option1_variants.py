@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from labkit import run_exercise, running_lab, verify_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option1")]
 
 
 # RIP is left out of the end-to-end run to keep CI inside its time (OSPF covers an IGP

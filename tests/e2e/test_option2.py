@@ -1,12 +1,13 @@
 """Option 2 (B) on live routers: MP-eBGP VPNv4 between the PE-ASBRs, next hop and label
-rewritten at each PE-ASBR, one label across the inter-AS link; both next-hop variants."""
+rewritten at each PE-ASBR, one label across the inter-AS link. (The variant without
+next-hop-self runs as containers: tests/e2e/test_containerlab.py.)"""
 
 from __future__ import annotations
 
 import pytest
 from labkit import assert_live_walk, run_exercise, running_lab, verify_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option2")]
 
 
 def test_option2_next_hop_self_rewrites_labels(tmp_path):
@@ -32,19 +33,3 @@ def test_option2_next_hop_self_rewrites_labels(tmp_path):
         assert "PE-1: 1:27:152.12.5.0/24" in failed
         assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
         assert not any(name.startswith("PE-2:") for name in failed)  # AS 2 is untouched
-
-
-def test_option2_without_next_hop_self_keeps_the_lsp_to_the_far_asbr(tmp_path):
-    with running_lab("option2", "no-next-hop-self"):
-        report = verify_all("option2", tmp_path)
-        checks = {c["name"]: c for c in report["checks"]}
-        # PE-2 sees PE-ASBR-1's link address and PE-ASBR-1's label L2.
-        route = checks["PE-2: 1:27:152.12.4.0/24"]["observed"]
-        assert route["next_hop"] == "10.255.0.1"
-        assert route["label"] == checks["PE-ASBR-2: 1:27:152.12.4.0/24"]["observed"]["label"]
-        assert checks["PE-ASBR-2: LDP label for 10.255.0.1/32 pops towards 10.255.0.1"][
-            "passed"]
-        wire = checks["CE-3 → 152.12.4.1 (VPN-B)"]["observed"]
-        # A real label for the /32 (no PHP) up to PE-ASBR-2, then L2 alone.
-        assert wire["P-2→PE-ASBR-2"].startswith("2 ")
-        assert wire["PE-ASBR-2→PE-ASBR-1"].startswith("1 ")

@@ -17,7 +17,7 @@ from wheelkit import wheel_run
 from emulator.runtime.vm import owned_pids
 from emulator.verify.checks import CARRIER_KINDS, KINDS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.wheel]
+pytestmark = [pytest.mark.e2e, pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 
 def test_option3_from_the_installed_wheel_verifies_with_next_hop_and_label_unchanged(

@@ -9,7 +9,7 @@ import json
 import pytest
 from labkit import mplslab, run_exercise, running_lab, verify_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option4")]
 
 
 def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(tmp_path):

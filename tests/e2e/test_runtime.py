@@ -15,7 +15,7 @@ from emulator.runtime.state import LabState
 from emulator.verify.runner import run_checks
 
 MINI = str(E2E_LABS / "mini.yml")
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
 
 
 def test_two_labs_side_by_side_each_with_a_labelled_ping_across_its_p_router(tmp_path):

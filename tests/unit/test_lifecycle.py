@@ -173,3 +173,32 @@ def test_verify_refuses_an_unknown_check_kind_before_anything(state_dir):
     result = mplslab("verify", "option1", "--kind", "ping", "--kind", "pong")
     assert result.exit_code == 2, result.output
     assert "unknown check kind 'pong'" in result.output and "label-steady" in result.output
+
+
+def test_stopping_an_interrupted_deploy_stops_what_it_started(tmp_path, monkeypatch):
+    """`down` while a deploy still runs stops the deploy and its children (a `containerlab
+    deploy` would go on creating containers after the sweep), never a foreign process."""
+    from emulator.runtime import netns
+
+    monkeypatch.setattr(netns, "RUN_ROOT", tmp_path)
+    # A stand-in deploy: its command line names the module, as `python3 -m ...` does.
+    deploy = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & wait", netns.NetnsLab.MODULE],
+                              start_new_session=True)
+    foreign = subprocess.Popen(["sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while len(netns.descendants(deploy.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = netns.descendants(deploy.pid)
+        assert len(children) == 2
+        lab = netns.NetnsLab("stopped", tmp_path)
+        lab.deploy_pid.write_text(str(deploy.pid))
+        lab.stop_deploy()
+        deploy.wait(timeout=10)
+        assert not [pid for pid in children if netns.alive(pid)]
+        assert not lab.deploy_pid.exists()
+        assert foreign.poll() is None
+    finally:
+        for process in (deploy, foreign):
+            process.kill()
+            process.wait()

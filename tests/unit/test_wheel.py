@@ -21,7 +21,7 @@ from emulator.model.build import load_lab
 from emulator.paths import PROJECT_DIR, labs_dir, templates_dir
 from emulator.render import render_lab
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 SHIPPED = sorted(p.stem for p in labs_dir().glob("*.yml"))
 
