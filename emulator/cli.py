@@ -215,12 +215,14 @@ def new(name: Annotated[str, typer.Argument(help="the new lab's name (its file: 
                        hint="give a folder you can write to (--dir)") from None
     model = load_lab(str(target))
     out.print(f"wrote {escape(str(target))}: lab {model.name}, a copy of {source} "
-              f"({len(model.nodes)} routers)", highlight=False, emoji=False)
+              f"({len(model.nodes)} routers)", highlight=False, emoji=False, soft_wrap=True)
+    # soft_wrap: the commands stay whole lines, to copy and paste, however long the path.
     out.print("next: edit its title, description, routers, addresses and VPNs "
               "(docs/lab-format.md describes every field), then check it with\n"
               f"  mplslab validate {escape(str(target))}\n"
               "which names the file, line and field of anything wrong; bring it up (as root) with\n"
-              f"  mplslab up {escape(str(target))}", highlight=False, emoji=False)
+              f"  mplslab up {escape(str(target))}", highlight=False, emoji=False,
+              soft_wrap=True)
 
 
 @app.command()
