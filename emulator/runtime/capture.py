@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from emulator.runtime.base import CaptureFailed, ExecResult, Tap
 
@@ -86,15 +87,17 @@ def read_capture(result: ExecResult, taps: list[Tap], argv: list[str]) -> list[s
 
 class ShellCaptures:
     """``Runtime.capture`` for runtimes that run shell scripts where the routers are
-    (``run_script``) and reach a router with ``inside``. Needs ``state.lab``."""
+    (``run_script``) and reach a router with ``inside``."""
+
+    state: Any  # the lab's state: its name
+    inside: Inside
 
     def run_script(self, script: str, timeout: float) -> ExecResult:
         raise NotImplementedError
 
     def capture(self, taps: list[Tap], node: str, argv: list[str], *, packets: int = 40,
                 bpf: str = "icmp or mpls") -> list[str]:
-        script = capture_script(self.state.lab, taps, node, argv, packets, bpf,  # type: ignore[attr-defined]
-                                self.inside)  # type: ignore[attr-defined]
+        script = capture_script(self.state.lab, taps, node, argv, packets, bpf, self.inside)
         with CAPTURE_SLOTS:
             result = self.run_script(script, SCRIPT_SECONDS)
         return read_capture(result, taps, argv)
