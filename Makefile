@@ -50,13 +50,14 @@ lab-verify: setup
 lab-status: setup
 	$(MPLSLAB) status $(LAB)
 
-# Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM; in
-# two processes (two labs at once in the one VM: one deploys while the other's protocols
-# converge), tests of one lab name in one process (their xdist_group).
-TEST_PROCESSES ?= 2
+# Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
+# TEST_PROCESSES=2 runs them in two processes (two labs at once in the one VM: one deploys
+# while the other's protocols converge; tests of one lab name share an xdist_group): not
+# the default until a guest that stopped answering in such a run is understood (issue 13).
+TEST_PROCESSES ?= 1
+XDIST_ARGS := $(if $(filter-out 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadgroup)
 test: setup appliance containerlab
-	$(PYTEST) -v -n $(TEST_PROCESSES) --dist loadgroup --durations=40 $(PYTEST_ARGS) \
-		tests/unit tests/e2e
+	$(PYTEST) -v $(XDIST_ARGS) --durations=40 $(PYTEST_ARGS) tests/unit tests/e2e
 
 # The fast part: without FRR's parser and without the wheel test (build, install, run).
 test-unit: setup

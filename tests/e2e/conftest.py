@@ -2,9 +2,9 @@
 it and goes down out of it, without a boot per lab. At the end `mplslab vm stop` must leave
 no VM process. On a host whose kernel runs the labs itself, there is no VM to share.
 
-`make test` runs the tests in two processes (pytest-xdist, `-n 2`): labs come up side by
-side in the one VM, one lab's deploy using the cores while the other's protocols converge.
-Each process starts the VM if it is not running yet (`vm start` keeps a running one); the
+`make test TEST_PROCESSES=2` runs the tests in two processes (pytest-xdist): labs come up
+side by side in the one VM, one lab's deploy using the cores while the other's protocols
+converge. Each process starts the VM if it is not running yet (`vm start` keeps a running one); the
 process that started them (or the only one) stops it once every test has finished. Tests of
 one lab name share an `xdist_group`, so that one lab never comes up twice at once."""
 
