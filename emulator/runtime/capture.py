@@ -67,12 +67,12 @@ def read_capture(result: ExecResult, taps: list[Tap], argv: list[str]) -> list[s
     nothing about the network: a tap that never listened, or no packet on any tap (the
     command did not send: its own words say why)."""
     head, _, rest = result.stdout.partition(f"{COMMAND_MARK}\n")
-    sections = rest.split(f"{TAP_MARK} ")[1:]
+    said, *sections = rest.split(f"{TAP_MARK} ")
     if len(sections) != len(taps):
         detail = (result.stderr or head).strip()[-200:]
         raise CaptureFailed(f"the capture returned {len(sections)} of {len(taps)} taps"
                             f"{': ' + detail if detail else ''}")
-    said = rest.split(f"{TAP_MARK} ")[0].strip()
+    said = said.strip()
     packets = [section.split("\n", 1)[1] if "\n" in section else "" for section in sections]
     deaf = [f"{tap.node} {tap.interface}" for tap, text in zip(taps, packets, strict=True)
             if NOT_LISTENING in text]

@@ -31,6 +31,16 @@ def frr_version() -> tuple[int, ...] | None:
     return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
 
 
+def finished(argv: list[str], timeout: float) -> ExecResult:
+    """``argv`` run to its end, or 124 (as timeout(1) says) once ``timeout`` has passed."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                check=False)
+    except subprocess.TimeoutExpired:
+        return ExecResult(124, "", f"timed out after {timeout:.0f}s")
+    return ExecResult(result.returncode, result.stdout, result.stderr)
+
+
 class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
     name = "netns"
     preference = 10
@@ -74,13 +84,7 @@ class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
         return None if self.lab.namespaces() else "its namespaces no longer exist"
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        try:
-            result = subprocess.run(self.inside(self.state.lab, node, argv),
-                                    capture_output=True, text=True, timeout=timeout,
-                                    check=False)
-        except subprocess.TimeoutExpired:
-            return ExecResult(124, "", f"timed out after {timeout:.0f}s")
-        return ExecResult(result.returncode, result.stdout, result.stderr)
+        return finished(self.inside(self.state.lab, node, argv), timeout)
 
     def run_reader(self, script: Path, request: str) -> ExecResult:
         result = subprocess.run([sys.executable, "-S", str(script)], input=request,
@@ -88,12 +92,7 @@ class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def run_script(self, script: str, timeout: float) -> ExecResult:
-        try:
-            result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
-                                    timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return ExecResult(124, "", f"timed out after {timeout:.0f}s")
-        return ExecResult(result.returncode, result.stdout, result.stderr)
+        return finished(["sh", "-c", script], timeout)
 
     def status(self) -> dict:
         return self.lab.status()
