@@ -257,7 +257,7 @@ def render(lab: LabArg,
             from emulator.runtime import containers
             from emulator.runtime.clab import image_tag
 
-            topology = containers.rendered_topology(model.name, out_dir, image=image_tag())
+            topology = containers.by_hand_topology(model.name, out_dir, image=image_tag())
             containers.topology_path(out_dir, model.name).write_text(
                 yaml.safe_dump(topology, sort_keys=False))
     except OSError as exc:
@@ -265,6 +265,15 @@ def render(lab: LabArg,
                        hint="give a folder you can write to (--out)") from None
     out.print(f"rendered {len(written)} routers of {model.name} into {escape(str(out_dir))}"
               + (f" with {model.name}.clab.yml" if clab else ""), emoji=False)
+    if clab:
+        from emulator.runtime.containers import BY_HAND_LOG, container
+
+        topology_file = escape(str(out_dir.absolute() / f"{model.name}.clab.yml"))
+        first = container(model.name, model.nodes[0].name)
+        out.print(f"deploy it: sudo modprobe -a mpls_router mpls_iptunnel vrf; mplslab image "
+                  f"build; sudo containerlab deploy -t {topology_file}\n"
+                  f"each router then starts itself (its log: {BY_HAND_LOG}); a router's "
+                  f"CLI: docker exec -it {first} vtysh", emoji=False, soft_wrap=True)
 
 
 @app.command()
@@ -746,6 +755,10 @@ def up(lab: LabArg, variant: VariantOpt = None,
            help="auto, netns, vm, clab (containerlab: on this host, else in the micro-VM) "
                 "or clab-vm")] = "auto",
        verify_after: Annotated[bool, typer.Option("--verify", help="verify once up")] = False,
+       image: Annotated[str | None, typer.Option(
+           help="--runtime clab on this host: the router image to use instead of the one "
+                "made from the appliance (it must have FRR 10.3, and BIRD 2 for the CsC "
+                "labs)")] = None,
        ) -> None:
     """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""
     from emulator.runtime import appliance
@@ -761,6 +774,11 @@ def up(lab: LabArg, variant: VariantOpt = None,
     appliance.require_root(f"mplslab up {model.name}")
     chosen, why = choose(runtime)
     out.print(f"runtime: [bold]{chosen}[/] ({escape(why)})")
+    if image is not None and chosen != "clab":
+        raise LabError(f"--image is for containerlab on this host (--runtime clab); this lab "
+                       f"would run on {chosen}",
+                       hint="leave --image out (inside the micro-VM the routers use the "
+                            "appliance's own FRR and BIRD)")
     folder = LabState.folder(model.name)
     try:
         # Claims the lab: of two `up` at once, the second stops here and tears nothing down.
@@ -771,7 +789,7 @@ def up(lab: LabArg, variant: VariantOpt = None,
                        hint=f"mplslab down {model.name} first") from None
     rendered = folder / "rendered"
     state = LabState(lab=model.name, variant=model.variant, runtime=chosen,
-                     rendered=str(rendered), source=model.source)
+                     rendered=str(rendered), source=model.source, image=image)
     started = time.monotonic()
     _terminate_on_sigterm()
     instance = make_runtime(state)

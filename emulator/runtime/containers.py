@@ -21,8 +21,10 @@ emulator.runtime.containers ...``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -103,9 +105,11 @@ def topology(lab: str, description: dict, plans: dict[str, dict], rendered: Path
         "prefix": PREFIX,
         "mgmt": {"network": "none", "skip-when-unused": True},
         "topology": {
+            # `cmd`: whatever the image would start (FRR's own starts watchfrr and its
+            # daemons), the routers' daemons are the deploy's; the container only idles.
             "defaults": {"kind": "linux", "image": image, "image-pull-policy": "Never",
                          "network-mode": "none", "restart-policy": "no",
-                         "privileged": True},
+                         "privileged": True, "cmd": "sleep infinity"},
             "nodes": nodes,
             "links": links,
         },
@@ -124,6 +128,38 @@ def rendered_topology(lab: str, rendered: Path, *, image: str,
              for node in description["nodes"]}
     return topology(lab, description, plans, rendered.absolute(), image=image,
                     extra_binds=extra_binds)
+
+
+# A lab deployed by hand (`mplslab render --clab`, then `containerlab deploy`): mplslab's
+# deploy code (standard library only) is bound into every container, where containerlab's
+# `exec:` starts the router's own plan.
+BY_HAND_CODE = Path("/opt/mplslab")
+BY_HAND_LOG = "/var/log/mplslab-start.log"
+
+
+def by_hand_topology(lab: str, rendered: Path, *, image: str) -> dict:
+    """containerlab's topology for a deploy without mplslab: each router's container binds
+    the rendered files and mplslab's `emulator` package, and starts its own plan (kernel
+    set-up, daemons, configuration, staged steps) in the background once containerlab has
+    attached its links. Nothing outside the containers reads their daemons' sockets, so
+    there are no other binds (and no host folder to create first)."""
+    rendered = rendered.absolute()
+    description = json.loads((rendered / "lab.json").read_text())
+    package = Path(__file__).resolve().parents[1]
+    nodes = {}
+    for node in description["nodes"]:
+        start = shlex.join(["python3", "-m", ContainerLab.MODULE, "start", lab, str(rendered),
+                            node])
+        nodes[node] = {
+            "binds": [f"{rendered}:{rendered}:ro",
+                      f"{package}:{BY_HAND_CODE / package.name}:ro"],
+            "env": {"PYTHONPATH": str(BY_HAND_CODE)},
+            "exec": [shlex.join(["sh", "-c", f"{start} > {BY_HAND_LOG} 2>&1 &"])],
+        }
+    generated = topology(lab, description, {n: {"suites": []} for n in nodes}, rendered,
+                         image=image)
+    generated["topology"]["nodes"] = nodes
+    return generated
 
 
 def containerlab(args: list[str], *, timeout: float = 900.0) -> subprocess.CompletedProcess:
@@ -333,7 +369,77 @@ class ContainerLab(NetnsLab):
         return {"lab": self.lab, "routers": routers, "containers": states}
 
 
+class ThisContainer(NetnsLab):
+    """One router's deploy plan run inside its own container (containerlab's `exec:` of a
+    lab deployed by hand): the container's network stack is the router's, so nothing is
+    entered; the host's kernel has the modules loaded (a container cannot load them)."""
+
+    INTERFACE_SECONDS = 60.0
+
+    def enter(self, node: str) -> list[str]:
+        return []
+
+    def ip_batch(self, node: str) -> list[str]:
+        return ["ip", "-batch", "-"]
+
+    def load_modules(self, modules: list[str]) -> None:
+        if modules and (missing := netns.kernel_support()):
+            raise StepFailed(f"this host's kernel has no {' and no '.join(missing)}: load "
+                             f"them on the host (sudo modprobe -a {' '.join(modules)}), then "
+                             "deploy again")
+
+    def start(self, node: str) -> None:
+        interfaces = self.link_interfaces(node)
+        deadline = time.monotonic() + self.INTERFACE_SECONDS
+        while missing := [i for i in interfaces if not Path(f"/sys/class/net/{i}").exists()]:
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{node}: containerlab attached no {', '.join(missing)}")
+            time.sleep(1)
+        self.kernel_setup(node, interfaces)
+        # The folders a namespace router finds on its host (/run/frr/<pathspace>, …): here
+        # the image's own file system, where nothing made them.
+        for suite in self.plan(node)["suites"]:
+            module = driver(suite["name"])
+            for folder in module.state_dirs(self.ns(node)):
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.chown(folder, module.USER, module.USER)
+        self.start_suites(node)
+        self.link_default_sockets(node)
+        self.configure_suites(node)
+        self.after_start(node)
+
+    def link_default_sockets(self, node: str) -> None:
+        """Each daemon's socket also where its client looks by default (/run/frr/zebra.vty
+        for vtysh, /run/bird/bird.ctl for birdc): `docker exec -it <container> vtysh`."""
+        for suite in self.plan(node)["suites"]:
+            module = driver(suite["name"])
+            for daemon in suite["daemons"]:
+                socket = module.vty_socket(self.ns(node), daemon)
+                default = socket.parent.parent / socket.name
+                default.unlink(missing_ok=True)
+                default.symlink_to(socket)
+
+
+def start_here(argv: list[str]) -> int:
+    """``start LAB RENDERED NODE``: this container's router, by ``ThisContainer``."""
+    parser = argparse.ArgumentParser(prog=f"python3 -m {ContainerLab.MODULE} start")
+    parser.add_argument("lab")
+    parser.add_argument("rendered", type=Path)
+    parser.add_argument("node")
+    args = parser.parse_args(argv)
+    try:
+        ThisContainer(args.lab, args.rendered).start(args.node)
+    except StepFailed as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(f"{args.node} is up", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["start"]:
+        return start_here(argv[1:])
     return netns.main(argv, lab_class=ContainerLab)
 
 

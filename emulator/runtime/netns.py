@@ -74,6 +74,11 @@ def batch(commands: list[str], step: str, argv: list[str] | None = None) -> None
     raise StepFailed(f"{step}: {command}{reason}")
 
 
+# A VRF device made and deleted to learn whether the kernel has them: an interface name
+# fits in IFNAMSIZ (15 characters), else the kernel refuses it whatever it supports.
+VRF_PROBE = "mplslab-vrfprb"
+
+
 def kernel_support() -> list[str]:
     """What this kernel lacks for MPLS VPN labs (empty when it has everything)."""
     for module in ("mpls_router", "mpls_iptunnel", "vrf"):
@@ -81,11 +86,10 @@ def kernel_support() -> list[str]:
     missing = []
     if not Path("/proc/sys/net/mpls/platform_labels").exists():
         missing.append("MPLS forwarding (mpls_router)")
-    probe = subprocess.run(["ip", "link", "add", "mplslab-vrf-probe", "type", "vrf", "table",
-                            "4242"], capture_output=True, check=False)
+    probe = subprocess.run(["ip", "link", "add", VRF_PROBE, "type", "vrf", "table", "4242"],
+                           capture_output=True, check=False)
     if probe.returncode == 0:
-        subprocess.run(["ip", "link", "del", "mplslab-vrf-probe"], capture_output=True,
-                       check=False)
+        subprocess.run(["ip", "link", "del", VRF_PROBE], capture_output=True, check=False)
     else:
         missing.append("VRF devices (vrf)")
     return missing
@@ -152,9 +156,7 @@ class NetnsLab:
         try:
             self.create_routers(nodes, description["links"], log)
             for node in nodes:
-                self.kernel_setup(node, [end["interface"] for link in description["links"]
-                                         for end in (link["a"], link["b"])
-                                         if end["node"] == node])
+                self.kernel_setup(node, self.link_interfaces(node))
             log("starting the routing daemons")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.start_suites, nodes))
@@ -180,10 +182,13 @@ class NetnsLab:
                      f" netns {self.ns(link['b']['node'])}" for link in links]
         batch(commands, "creating namespaces and links")
 
+    def load_modules(self, modules: list[str]) -> None:
+        for module in modules:
+            run(["modprobe", module])
+
     def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
         setup = self.plan(node)["kernel"]
-        for module in setup["modules"]:
-            run(["modprobe", module])
+        self.load_modules(setup["modules"])
         commands = ["link set lo up"]
         commands += [f"link set {name} mtu {mtu}" for name, mtu in setup.get("mtu", {}).items()]
         commands += [f"link set {name} up" for name in link_interfaces]
@@ -207,6 +212,10 @@ class NetnsLab:
                 self.nsexec(node, ["sysctl", "-q", "-w", *assignments])
             except StepFailed as exc:
                 raise StepFailed(f"{node}: kernel set-up: {exc}") from None
+
+    def link_interfaces(self, node: str) -> list[str]:
+        return [end["interface"] for link in self.description()["links"]
+                for end in (link["a"], link["b"]) if end["node"] == node]
 
     def start_suites(self, node: str) -> None:
         for suite in self.plan(node)["suites"]:

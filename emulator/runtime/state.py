@@ -47,6 +47,9 @@ class LabState:
     rendered: str
     source: str
     vm: dict = field(default_factory=dict)
+    # The router image a containerlab lab was asked to use (`up --image`); None: the one
+    # made from the appliance.
+    image: str | None = None
 
     @staticmethod
     def folder(lab: str) -> Path:

@@ -65,18 +65,22 @@ def assert_nothing_left(lab: str, state: LabState | None) -> None:
     leftovers = [n for n in guest_namespaces() if n.startswith(f"{lab}_")]
     assert not leftovers, f"namespaces of {lab} survived in the micro-VM: {leftovers}"
     if state is not None and state.runtime == "clab-vm" and vm_alive(shared_vm()):
-        containers = guest_run(f"docker ps -aq --filter label=containerlab={lab}")
-        assert not containers.split(), f"containers of {lab} survived in the micro-VM"
-        # The containers' root filesystems (overlay mounts) and veths went with them.
-        mounts = guest_run("grep -c ' /var/lib/docker/overlay2/.*/merged ' /proc/mounts "
-                           "|| true")
-        assert mounts.strip() in ("", "0"), f"{mounts.strip()} container mounts survived"
-        links = guest_run("ip -o link show")
-        assert not [line for line in links.splitlines() if "@if" in line], links
+        assert_no_container_left(lab)
     if state is not None and state.runtime == "netns":
         listed = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
         names = [n["name"] for n in json.loads(listed.stdout or "[]")]
         assert not [n for n in names if n.startswith(f"{lab}_")]
+
+
+def assert_no_container_left(lab: str) -> None:
+    """No container of ``lab`` in the micro-VM's Docker engine, nor its root filesystem
+    (an overlay mount) or a veth of its links."""
+    containers = guest_run(f"docker ps -aq --filter label=containerlab={lab}")
+    assert not containers.split(), f"containers of {lab} survived in the micro-VM"
+    mounts = guest_run("grep -c ' /var/lib/docker/overlay2/.*/merged ' /proc/mounts || true")
+    assert mounts.strip() in ("", "0"), f"{mounts.strip()} container mounts survived"
+    links = guest_run("ip -o link show")
+    assert not [line for line in links.splitlines() if "@if" in line], links
 
 
 @contextmanager

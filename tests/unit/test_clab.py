@@ -106,6 +106,37 @@ def test_render_clab_writes_the_yaml_topology(tmp_path):
     topology = yaml.safe_load((out / "option1.clab.yml").read_text())
     assert_valid(topology)
     assert topology["topology"]["defaults"]["image"] == clab.image_tag()
+    assert "containerlab deploy -t" in result.stdout and "vtysh" in result.stdout
+
+
+@pytest.mark.parametrize("name,variant", [("option2", "no-next-hop-self"), ("csc-vpn", None)])
+def test_a_topology_deployed_by_hand_starts_every_router_from_inside(tmp_path, name, variant):
+    """Without mplslab: each container binds the rendered files and mplslab's own deploy
+    code, and containerlab's `exec:` starts the router's plan in the background."""
+    lab = load_lab(name, variant)
+    render_lab(lab, tmp_path)
+    topology = containers.by_hand_topology(lab.name, tmp_path, image="mplslab-router:test")
+    assert_valid(topology)
+    nodes = topology["topology"]["nodes"]
+    assert set(nodes) == {n.name for n in lab.nodes}
+    package = Path(containers.__file__).resolve().parents[1]
+    for node, settings in nodes.items():
+        assert settings["binds"] == [f"{tmp_path}:{tmp_path}:ro",
+                                     f"{package}:/opt/mplslab/emulator:ro"]
+        assert settings["env"] == {"PYTHONPATH": "/opt/mplslab"}
+        [command] = settings["exec"]
+        assert command == ("sh -c 'python3 -m emulator.runtime.containers start "
+                           f"{lab.name} {tmp_path} {node} > /var/log/mplslab-start.log 2>&1 &'")
+
+
+def test_the_start_inside_a_container_reads_its_arguments(monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(containers.ThisContainer, "start",
+                        lambda self, node: started.append((self.lab, self.rendered, node)))
+    assert containers.main(["start", "mini", str(tmp_path), "PE-A"]) == 0
+    assert started == [("mini", tmp_path, "PE-A")]
+    here = containers.ThisContainer("mini", tmp_path)
+    assert here.enter("PE-A") == [] and here.ip_batch("PE-A") == ["ip", "-batch", "-"]
 
 
 def test_entering_a_container_joins_its_cgroup_then_its_namespaces(tmp_path):
@@ -176,17 +207,24 @@ def test_the_image_tarball_is_the_appliance_without_kernel_and_docker_state(tmp_
     from emulator.runtime import appliance
 
     rootfs = tmp_path / "rootfs"
-    for folder in ("boot", "usr/lib/modules/6.12", "usr/lib/frr", "var/lib/docker/x", "etc"):
+    for folder in ("boot", "usr/lib/modules/6.12", "usr/lib/frr", "var/lib/docker/x", "etc",
+                   "usr/bin", "usr/sbin"):
         (rootfs / folder).mkdir(parents=True)
     (rootfs / "usr/lib/frr/zebra").write_text("zebra")
+    # The VM's own Docker engine is no router's business.
+    for program in ("usr/bin/containerd", "usr/bin/containerd-shim-runc-v2", "usr/sbin/dockerd",
+                    "usr/bin/vtysh"):
+        (rootfs / program).write_text(program)
     (rootfs / "boot/vmlinuz-6.12").write_text("kernel")
     monkeypatch.setattr(appliance, "build", lambda **kwargs: appliance.Appliance(rootfs))
     tarball = clab.write_image_tarball(tmp_path / "router.tar", lambda line: None)
     listed = subprocess.run(["tar", "-tf", str(tarball)], capture_output=True, text=True,
                             check=True).stdout.split()
     assert "./usr/lib/frr/zebra" in listed and "./etc/" in listed
+    assert "./usr/bin/vtysh" in listed
     assert not [n for n in listed if n.startswith(("./boot", "./usr/lib/modules",
-                                                   "./var/lib/docker"))]
+                                                   "./var/lib/docker", "./usr/bin/containerd",
+                                                   "./usr/sbin/dockerd"))]
 
 
 def test_image_build_without_an_engine_says_what_to_do(monkeypatch):
@@ -213,6 +251,44 @@ def test_the_native_runtime_deploys_the_full_image_and_enters_containers(monkeyp
     runtime.exec("PE-1", ["vtysh", "-c", "show version"])
     assert ran[0] == containers.container_argv("option3", "PE-1",
                                                ["vtysh", "-c", "show version"])
+
+
+def test_the_native_runtime_takes_the_image_it_is_given(monkeypatch):
+    from emulator.runtime.state import LabState
+
+    state = LabState(lab="option3", variant=None, runtime="clab", rendered="/tmp/r",
+                     source="", image="quay.io/frrouting/frr:10.3.0")
+    runtime = clab.ClabRuntime(state)
+    assert runtime.lab.image == "quay.io/frrouting/frr:10.3.0"
+    monkeypatch.setattr(clab, "containerlab_binary", lambda: Path("/usr/bin/containerlab"))
+    monkeypatch.setattr(containers, "image_exists", lambda tag: False)
+    monkeypatch.setattr(clab, "build_image", lambda progress: pytest.fail("built an image"))
+    with pytest.raises(LabError) as refused:
+        runtime.up(lambda line: None)
+    assert "quay.io/frrouting/frr:10.3.0 is not in this host's Docker engine" in str(
+        refused.value)
+    assert "docker pull quay.io/frrouting/frr:10.3.0" in refused.value.hint
+
+
+def test_whatever_an_image_would_start_its_containers_idle(tmp_path):
+    """FRR's own image starts watchfrr and its daemons; the deploy starts the routers'."""
+    topology, _ = rendered_topology(tmp_path, "option3")
+    assert topology["topology"]["defaults"]["cmd"] == "sleep infinity"
+
+
+def test_image_is_only_for_containerlab_on_this_host(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from emulator import cli
+    from emulator.runtime import registry
+
+    monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path))
+    monkeypatch.setattr(registry, "choose", lambda requested: ("vm", "no MPLS here"))
+    monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
+    result = CliRunner().invoke(cli.app, ["up", "option3", "--image", "frr:10.3"])
+    assert result.exit_code == 2, result.output
+    assert "--image is for containerlab on this host" in result.output
+    assert not list(tmp_path.iterdir())  # nothing claimed, nothing left
 
 
 def test_the_vm_runtime_deploys_containers_with_the_guests_engine():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -26,3 +27,16 @@ def test_batch_failure_names_the_failing_command_and_the_kernels_reason():
 
 def test_batch_of_valid_commands_passes():
     batch(["link show lo"], "probe")
+
+
+def test_the_vrf_probe_has_a_name_the_kernel_takes():
+    """A name over IFNAMSIZ-1 characters is refused ("Attribute failed policy validation") on
+    a kernel with VRF devices too, and every host looked VRF-less (the native runtimes were
+    never chosen)."""
+    from emulator.runtime.netns import VRF_PROBE
+
+    assert 0 < len(VRF_PROBE.encode()) <= 15
+    result = subprocess.run(["unshare", "--net", "ip", "link", "add", VRF_PROBE, "type",
+                             "veth", "peer", "name", "probe-peer"], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
