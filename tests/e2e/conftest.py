@@ -11,12 +11,25 @@ one lab name share an `xdist_group`, so that one lab never comes up twice at onc
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from labkit import mplslab
 
+from emulator.paths import state_dir
 from emulator.runtime.registry import choose
-from emulator.runtime.vm import SHARED, owned_pids, owner_tag, shared_vm, vm_alive, vm_users
+from emulator.runtime.vm import (
+    SHARED,
+    owned_pids,
+    owner_tag,
+    pinned_runtime,
+    shared_vm,
+    vm_alive,
+    vm_users,
+)
+
+GUEST_MONITOR = Path(__file__).parent / "guestmon.sh"
+GUEST_LOG = state_dir() / "guestmon.log"  # in the folder the guest shares
 
 # Two labs at once, a containerlab one among them (Docker and a dozen containers): more
 # than the 2 GB a single lab is given.
@@ -31,6 +44,12 @@ def in_worker(config: pytest.Config) -> bool:
 def shared_micro_vm():
     if choose("auto")[0] == "vm":
         mplslab("vm", "start")
+        # Its witness, started by the first process (a new VM: the last session's log goes).
+        result = pinned_runtime(shared_vm()).run(
+            "kill -0 $(cat /run/guestmon.pid 2>/dev/null) 2>/dev/null || "
+            f"{{ rm -f {GUEST_LOG}; nohup sh {GUEST_MONITOR} {GUEST_LOG} > /dev/null 2>&1 & "
+            "echo $! > /run/guestmon.pid; }")
+        assert result.returncode == 0, result.stderr
     yield
 
 
@@ -50,8 +69,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         problems.append(f"labs still registered with the micro-VM: {vm_users()}")
     if owned_pids(owner_tag(SHARED)):
         problems.append("`mplslab vm stop` left the micro-VM running")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if session.exitstatus != 0 and GUEST_LOG.is_file() and reporter:
+        reporter.write_line(f"the guest's last minute, by tests/e2e/guestmon.sh ({GUEST_LOG}):")
+        for line in GUEST_LOG.read_text(errors="replace").splitlines()[-48:]:
+            reporter.write_line(f"  {line}")
     if problems:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         for problem in problems:
             if reporter:
                 reporter.write_line(f"e2e session: {problem}", red=True)

@@ -130,8 +130,7 @@ def docker_host():
 
 
 @pytest.mark.xdist_group("option2")  # the lab name of tests/e2e/test_option2.py
-def test_option2_with_its_staged_step_on_a_linux_host_with_docker_natively(docker_host,
-                                                                           tmp_path):
+def test_option2_with_its_staged_step_on_a_linux_host_with_docker_natively(docker_host):
     """`--runtime clab` where Docker, containerlab and the MPLS modules are on the host itself
     (a user's Linux machine), mplslab run by the host's own python3, with `--image`. The lab
     is Option B without next-hop-self (AS 2 keeps PE-ASBR-1's link address as next hop): its
