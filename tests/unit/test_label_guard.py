@@ -70,3 +70,70 @@ def test_the_drop_counters_are_read_per_interface():
     gone = type("Router", (), {"exec": lambda self, node, argv: off})()
     assert guard_drops(gone, "PE-1", "label_guard", "eth1") is None
     assert json.loads(FIXTURE.read_text())["nftables"][0]["metainfo"]["version"] == "1.1.3"
+
+
+# BIRD's answer for a VRF: a route with a label of its own (50003, twice: two routes), one
+# learnt with the CE's label only (its next-hop line, tab-indented, is not the PE's binding).
+BIRD_TABLE = """Table vrf_ISP-1:
+10.1.0.1/32          unicast [ce1 12:00:00.000] * (100) [AS65001i] mpls 50003 via 10.9.0.2
+\tvia 10.9.0.2 on eth1 mpls 17 weight 1
+10.1.0.2/32          unicast [ce1 12:00:00.000] * (100) [AS65001i] mpls 50003 via 10.9.0.2
+10.1.0.3/32          unicast [ce1 12:00:00.000] * (100) [AS65001i] mpls 50007 via 10.9.0.2
+"""
+
+
+def test_the_guard_writes_the_sets_once_per_change_of_bindings(tmp_path):
+    """The rendered label-guard.sh with stand-ins for birdc, nft and sleep: the sets hold
+    each advertised label's 24-bit range once, are written only when BIRD's bindings change,
+    and the trainer's switch removes the filter and, turned back on, loads it again."""
+    lab = load_lab("csc-mpls")
+    files, _ = node_plan(lab, lab.node("PE-1"))
+    script = tmp_path / "label-guard.sh"
+    script.write_text(files["label-guard.sh"])
+    run, stand_ins, calls = tmp_path / "run", tmp_path / "bin", tmp_path / "nft.calls"
+    run.mkdir()
+    stand_ins.mkdir()
+    table = tmp_path / "table"
+    table.write_text(BIRD_TABLE)
+    for name, body in {
+        # Only ISP-1's VRF has routes; ISP-2's table is empty.
+        "birdc": f'case "$*" in *ISP-1*) cat {table};; esac',
+        "nft": f'{{ echo "nft $*"; [ "$2" = - ] && cat; echo; }} >> {calls}',
+        "sleep": "exec /bin/sleep 0.05",
+    }.items():
+        (stand_ins / name).write_text(f"#!/bin/sh\n{body}\n")
+        (stand_ins / name).chmod(0o755)
+
+    def writes() -> list[str]:
+        return [c for c in calls.read_text().split("\n\n") if "labels_0" in c] \
+            if calls.exists() else []
+
+    def settle(count: int) -> list[str]:
+        import time
+
+        deadline = time.monotonic() + 10
+        while len(writes()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # ten more rounds of the loop: nothing else may be written
+        return writes()
+
+    guard = subprocess.Popen(["sh", str(script), str(run)],
+                             env={"PATH": f"{stand_ins}:/usr/bin:/bin"})
+    try:
+        first = settle(1)
+        assert calls.read_text().startswith(f"nft -f {tmp_path / 'label-guard.nft'}")
+        assert (run / "label-guard.ready").exists()
+        assert first == ["nft -f -\nflush set netdev label_guard labels_0\n"
+                         "add element netdev label_guard labels_0 { 800048-800063, "
+                         "800112-800127 }\nflush set netdev label_guard labels_1"]
+        table.write_text(BIRD_TABLE.replace("50007", "50009"))
+        second = settle(2)
+        assert len(second) == 2 and "800144-800159" in second[1]
+        (run / "label-guard.off").touch()
+        settle(2)
+        assert "nft delete table netdev label_guard" in calls.read_text()
+        (run / "label-guard.off").unlink()
+        assert len(settle(3)) == 3  # the same bindings, written again into a new table
+    finally:
+        guard.kill()
+        guard.wait()
