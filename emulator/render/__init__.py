@@ -105,6 +105,11 @@ def frr_files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
     files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
     entry = {"name": frr.NAME, "daemons": frr.daemons(node.runs(frr.NAME)),
              "config": "frr.conf"}
+    if node.external_routes:
+        # Applied after frr.conf, to bgpd alone (templates/frr/external_routes.j2 says why).
+        files["external-routes.conf"] = environment().get_template(
+            "external_routes.j2").render(node=node)
+        entry["daemon_configs"] = [{"daemon": "bgpd", "config": "external-routes.conf"}]
     return files, entry, steps
 
 

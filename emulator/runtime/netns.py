@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from emulator.suites import SUITES, driver
@@ -254,7 +255,12 @@ class NetnsLab:
 
     def configure_suites(self, node: str) -> None:
         for suite in self.plan(node)["suites"]:
-            self.apply(node, suite["config"], driver(suite["name"]).apply_argv)
+            module = driver(suite["name"])
+            self.apply(node, suite["config"], module.apply_argv)
+            # Files for one daemon alone, after the whole configuration (a long one).
+            for extra in suite.get("daemon_configs", []):
+                self.apply(node, extra["config"], partial(module.daemon_apply_argv,
+                                                          daemon=extra["daemon"]))
 
     def apply(self, node: str, config: str, argv_for: Callable[[str, Path], list[str]]) -> None:
         """Hand one rendered file to the router: ``argv_for`` is the suite's way (a whole

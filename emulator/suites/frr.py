@@ -82,6 +82,12 @@ def apply_argv(pathspace: str, config: Path) -> list[str]:
     return ["vtysh", "-N", pathspace, "-f", str(config)]
 
 
+def daemon_apply_argv(pathspace: str, config: Path, daemon: str) -> list[str]:
+    """A configuration file for one daemon alone (`vtysh -d`): no other daemon takes part in
+    its read, however long it is."""
+    return ["vtysh", "-N", pathspace, "-d", daemon, "-f", str(config)]
+
+
 def parse_check_argv(config: Path) -> list[str]:
     """FRR's own parser on a rendered configuration, without any daemon."""
     return ["vtysh", "--dryrun", "-f", str(config)]

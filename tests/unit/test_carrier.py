@@ -163,9 +163,18 @@ def test_the_scaling_point_counts_the_external_table_at_site_2_and_in_the_backbo
                            *(f"{r} holds none of ASBR-1's 2000 external routes"
                              for r in ("PE-1", "P-1", "PE-2"))}
     # Originated into the ISP's iBGP only: the labelled sessions take the loopbacks alone.
-    files, _ = node_plan(lab, asbr)
-    assert files["frr.conf"].count("\n  network 100.") == 2000
+    # A file of their own, handed to bgpd alone once frr.conf is in (mgmtd and zebra never
+    # take part in a read that long).
+    files, plan = node_plan(lab, asbr)
+    assert files["external-routes.conf"].count("\n  network 100.") == 2000
+    assert files["external-routes.conf"].splitlines()[1:3] == [
+        "router bgp 100", " address-family ipv4 unicast"]
+    assert "network 100." not in files["frr.conf"]
     assert "no bgp network import-check" in files["frr.conf"]
+    [frr_entry] = plan["suites"]
+    assert frr_entry["daemon_configs"] == [{"daemon": "bgpd",
+                                            "config": "external-routes.conf"}]
+    assert "daemon_configs" not in node_plan(lab, lab.node("ASBR-2"))[1]["suites"][0]
     assert not [c for c in derive(load_lab("csc-mpls")) if "external routes" in c.name]
 
 

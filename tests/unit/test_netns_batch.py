@@ -40,3 +40,26 @@ def test_the_vrf_probe_has_a_name_the_kernel_takes():
                              "veth", "peer", "name", "probe-peer"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_file_for_one_daemon_goes_to_that_daemon_after_the_whole_configuration(tmp_path):
+    """csc-mpls's scale variant: ASBR-1's external routes reach bgpd alone (`vtysh -d
+    bgpd -f`), after frr.conf, each step with a time-out sized for its file."""
+    from emulator.model.build import load_lab
+    from emulator.render import render_lab
+    from emulator.runtime.netns import NetnsLab
+
+    render_lab(load_lab("csc-mpls", "scale"), tmp_path)
+    applied = []
+
+    class Recorder(NetnsLab):
+        def nsexec(self, node, argv, **kwargs):
+            applied.append((argv, kwargs["timeout"]))
+            return subprocess.CompletedProcess(argv, 0, "", "")
+
+    Recorder("csc-mpls", tmp_path).configure_suites("ASBR-1")
+    (whole, whole_seconds), (routes, routes_seconds) = applied
+    assert whole == ["vtysh", "-N", "csc-mpls_ASBR-1", "-f", str(tmp_path / "ASBR-1/frr.conf")]
+    assert routes == ["vtysh", "-N", "csc-mpls_ASBR-1", "-d", "bgpd", "-f",
+                      str(tmp_path / "ASBR-1/external-routes.conf")]
+    assert routes_seconds > whole_seconds  # 2000 lines against some hundred
