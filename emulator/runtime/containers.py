@@ -87,16 +87,23 @@ def bind_folders(lab: str, node: str, plan: dict) -> list[Path]:
 
 def topology(lab: str, description: dict, plans: dict[str, dict], rendered: Path, *,
              image: str, extra_binds: list[str] | None = None) -> dict:
-    """containerlab's topology for a rendered lab (valid against its schema). Routers have no
-    management interface (``network-mode: none``): nothing but the lab's links reaches their
-    routing tables. They are privileged (MPLS and VRF sysctls, nftables), never restarted by
-    Docker (a restarted container would come back without its veths), and the image is never
-    pulled (it is built here)."""
+    """containerlab's topology for a lab `mplslab up` deploys: each router's container binds
+    the rendered files and, at the same paths, its log and state folders."""
     nodes = {}
     for node in description["nodes"]:
         binds = [f"{rendered}:{rendered}:ro"]
         binds += [f"{folder}:{folder}" for folder in bind_folders(lab, node, plans[node])]
         nodes[node] = {"binds": [*(extra_binds or []), *binds]}
+    return topology_document(lab, description, nodes, image)
+
+
+def topology_document(lab: str, description: dict, nodes: dict[str, dict], image: str) -> dict:
+    """The topology file (valid against containerlab's schema) around each router's own
+    settings (``nodes``), its links the lab's. Routers have no management interface
+    (``network-mode: none``): nothing but the lab's links reaches their routing tables. They
+    are privileged (MPLS and VRF sysctls, nftables), never restarted by Docker (a restarted
+    container would come back without its veths), and the image is never pulled (it is
+    built here)."""
     links = [{"endpoints": [f"{link['a']['node']}:{link['a']['interface']}",
                             f"{link['b']['node']}:{link['b']['interface']}"]}
              for link in description["links"]]
@@ -156,10 +163,7 @@ def by_hand_topology(lab: str, rendered: Path, *, image: str) -> dict:
             "env": {"PYTHONPATH": str(BY_HAND_CODE)},
             "exec": [shlex.join(["sh", "-c", f"{start} > {BY_HAND_LOG} 2>&1 &"])],
         }
-    generated = topology(lab, description, {n: {"suites": []} for n in nodes}, rendered,
-                         image=image)
-    generated["topology"]["nodes"] = nodes
-    return generated
+    return topology_document(lab, description, nodes, image)
 
 
 def containerlab(args: list[str], *, timeout: float = 900.0) -> subprocess.CompletedProcess:
