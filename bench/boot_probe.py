@@ -23,7 +23,14 @@ from pathlib import Path
 from emulator.errors import LabError
 from emulator.runtime import appliance
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import BOOT_DEADLINE, BootTimeout, VmRuntime, kvm_works, owner_tag
+from emulator.runtime.vm import (
+    BOOT_DEADLINE,
+    BootTimeout,
+    VmRuntime,
+    kvm_works,
+    owner_tag,
+    shared_folders,
+)
 
 
 def burn() -> None:
@@ -31,7 +38,7 @@ def burn() -> None:
         pass
 
 
-def one_boot(index: int, image: appliance.Appliance, kvm: bool) -> dict:
+def one_boot(index: int, image: appliance.Appliance, disk: Path, kvm: bool) -> dict:
     name = f"bootprobe-{index}"
     state = LabState(lab=name, variant=None, runtime="vm", rendered="", source="probe")
     runtime = VmRuntime(state)
@@ -41,7 +48,7 @@ def one_boot(index: int, image: appliance.Appliance, kvm: bool) -> dict:
     outcome = "answered"
     try:
         # A VM of the probe's own (its own tag, no shared record): never the labs' VM.
-        runtime.boot(image, kvm, console, progress=lambda line: None, tag=owner_tag(name))
+        runtime.boot(image, disk, kvm, console, progress=lambda line: None, tag=owner_tag(name))
     except BootTimeout:
         outcome = "stalled"
     except LabError as exc:
@@ -62,13 +69,15 @@ def main() -> None:
                         help="busy processes beside the boots (default 1: the other core)")
     args = parser.parse_args()
     image = appliance.build(progress=print)
-    kvm = kvm_works(image)
+    disk = appliance.vm_disk(image, [folder for folder, _ in shared_folders()], print)
+    kvm = kvm_works(image, disk)
     burners = [multiprocessing.Process(target=burn, daemon=True) for _ in range(args.load)]
     for process in burners:
         process.start()
     try:
         with ThreadPoolExecutor(args.parallel) as pool:
-            results = list(pool.map(lambda i: one_boot(i, image, kvm), range(1, args.boots + 1)))
+            results = list(pool.map(lambda i: one_boot(i, image, disk, kvm),
+                                    range(1, args.boots + 1)))
     finally:
         for process in burners:
             process.kill()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tool needs on the host: QEMU (the micro-VM), mmdebstrap (the appliance
-# root filesystem), iproute2/kmod (namespaces), busybox-static (virtme-ng's initramfs),
+# root filesystem; e2fsprogs makes the micro-VM's root disk of it), iproute2/kmod (namespaces),
+# busybox-static (virtme-ng's initramfs),
 # the ssh client (interactive `mplslab exec`), Graphviz (`mplslab graph`, `mplslab report`),
 # headless Chromium (the tests open `mplslab report`'s page in it). Installs only what is missing.
 set -euo pipefail
@@ -9,6 +10,7 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 command -v modprobe >/dev/null || need+=(kmod)
 command -v ip >/dev/null || need+=(iproute2)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 [ -x /bin/busybox ] || need+=(busybox-static)

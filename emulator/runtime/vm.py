@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -47,9 +49,52 @@ KVM_PROBE_SECONDS = 25
 CONNECT_SECONDS = 180.0
 HANDSHAKE_SECONDS = 60.0
 RUN_ATTEMPTS = 3
+BANNER_PROBES = 4  # connections kept open while waiting for the guest's sshd
 # While the guest boots, paramiko's transport thread logs every refused banner exchange
 # with a traceback; the boot deadline reports what matters.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+def banner_seen(port: int, until: float, alive: Callable[[], bool]) -> bool:
+    """Wait for the guest's sshd banner on QEMU's forwarded port, opening a new connection
+    every second and keeping the last few open. QEMU accepts at once and its user network
+    (slirp) sends the guest a SYN, retried with exponential back-off while the guest has no
+    address yet: one connection opened early in the boot sees the banner up to ~9 s after
+    sshd listens; a fresh one sees it at once, and an older one still answers a guest too
+    busy to answer quickly. False when ``alive`` says the VM is gone or ``until`` passes."""
+    pending: list[socket.socket] = []
+    try:
+        with selectors.DefaultSelector() as waiting:
+            next_open = 0.0
+            while time.monotonic() < until and alive():
+                if time.monotonic() >= next_open:
+                    next_open = time.monotonic() + 1.0
+                    try:
+                        sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+                    except OSError:  # QEMU not listening yet
+                        sock = None
+                    if sock is not None:
+                        pending.append(sock)
+                        waiting.register(sock, selectors.EVENT_READ)
+                        if len(pending) > BANNER_PROBES:
+                            waiting.unregister(oldest := pending.pop(0))
+                            oldest.close()
+                for key, _ in waiting.select(timeout=0.2):
+                    sock = key.fileobj
+                    try:
+                        if sock.recv(4) == b"SSH-":
+                            return True
+                    except OSError:
+                        pass
+                    # Closed before a banner: slirp gave up on the guest, or the guest's
+                    # port is not open yet.
+                    waiting.unregister(sock)
+                    pending.remove(sock)
+                    sock.close()
+            return False
+    finally:
+        for sock in pending:
+            sock.close()
 
 
 def patient_transport(sock, **kwargs) -> paramiko.Transport:
@@ -106,9 +151,11 @@ def shared_folders() -> list[tuple[Path, bool]]:
     return shares
 
 
-def vng_command(image: appliance.Appliance, *, kvm: bool, extra: list[str]) -> list[str]:
-    command = [str(vng_binary()), "--root", str(image.rootfs), "--run", str(image.kernel),
-               "--cpus", VM_CPUS, "--memory", VM_MEMORY]
+def vng_command(image: appliance.Appliance, disk: Path, *, kvm: bool,
+                extra: list[str]) -> list[str]:
+    """virtme-ng booting the appliance's kernel on ``disk`` (appliance.vm_disk)."""
+    command = [str(vng_binary()), "--root-disk", str(disk), "--root-fstype", "ext4",
+               "--run", str(image.kernel), "--cpus", VM_CPUS, "--memory", VM_MEMORY]
     command += [f"--{'rwdir' if writable else 'rodir'}={folder}={folder}"
                 for folder, writable in shared_folders()]
     if not kvm:
@@ -176,7 +223,7 @@ def vng_environment(tag: str) -> dict:
     return env
 
 
-def kvm_works(image: appliance.Appliance) -> bool:
+def kvm_works(image: appliance.Appliance, disk: Path) -> bool:
     """/dev/kvm can exist while guests hang (nested KVM): boot once with a short deadline.
     The answer is kept per host boot."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -186,7 +233,7 @@ def kvm_works(image: appliance.Appliance) -> bool:
     if verdict.exists():
         return verdict.read_text() == "yes"
     tag = f"MPLSLAB_VM={state_dir().resolve()}/kvm-probe-{os.getpid()}"
-    probe = subprocess.Popen(vng_command(image, kvm=True, extra=["--exec", "true"]),
+    probe = subprocess.Popen(vng_command(image, disk, kvm=True, extra=["--exec", "true"]),
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env=vng_environment(tag),
                              start_new_session=True)
@@ -347,17 +394,16 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
         image = appliance.build(progress=lambda line: progress(f"appliance: {line}"))
         # The shared folders are mounted at the same paths inside the guest.
         state_dir().mkdir(parents=True, exist_ok=True)
-        for folder, _ in shared_folders():
-            (image.rootfs / str(folder).lstrip("/")).mkdir(parents=True, exist_ok=True)
+        disk = appliance.vm_disk(image, [folder for folder, _ in shared_folders()], progress)
         progress("probing KVM")
-        kvm = kvm_works(image)
+        kvm = kvm_works(image, disk)
         # Beside the labs' folders, not in them: a failed bring-up removes its lab's folder,
         # and the console is what the error message sends the user to.
         console = state_dir() / f"{SHARED}.console.log"
         console.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             try:
-                self.boot(image, kvm, console, progress)
+                self.boot(image, disk, kvm, console, progress)
                 break
             except BootTimeout as exc:
                 # A guard only: the guest sets its own address (guest/sshd), so every boot
@@ -389,13 +435,13 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
     def deploy_options(self) -> list[str]:
         return []
 
-    def boot(self, image: appliance.Appliance, kvm: bool, console: Path,
+    def boot(self, image: appliance.Appliance, disk: Path, kvm: bool, console: Path,
              progress: Progress, tag: str | None = None) -> None:
         """Boot a VM and wait for its SSH answer. Without ``tag``, the shared VM (recorded in
         .mplslab/_vm/); with one, a VM of the caller's own (bench/boot_probe.py)."""
         port = free_port()
         # --verbose puts the guest kernel's and init's messages in the console log.
-        command = vng_command(image, kvm=kvm,
+        command = vng_command(image, disk, kvm=kvm,
                               extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
         shared = tag is None
         tag = tag or owner_tag(SHARED)
@@ -414,6 +460,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
         while True:
+            banner_seen(port, until=started + BOOT_DEADLINE, alive=lambda: vm.poll() is None)
             if vm.poll() is not None:
                 raise RuntimeFailure(f"the micro-VM exited during boot (exit {vm.returncode})",
                                      hint=f"console log: {console}")

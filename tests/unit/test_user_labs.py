@@ -147,7 +147,8 @@ def test_a_state_folder_outside_the_checkout_is_shared_too(tmp_path, monkeypatch
     (rootfs / "boot").mkdir(parents=True)
     (rootfs / "boot" / "vmlinuz-6.12.99+deb13-amd64").write_text("")
     monkeypatch.setattr(vm, "vng_binary", lambda: Path("/usr/bin/vng"))
-    command = vm.vng_command(appliance.Appliance(rootfs), kvm=True, extra=[])
+    command = vm.vng_command(appliance.Appliance(rootfs), tmp_path / "root.ext4", kvm=True,
+                              extra=[])
     assert f"--rwdir={PROJECT_DIR}={PROJECT_DIR}" in command
     assert f"--rwdir={tmp_path / 'state'}={tmp_path / 'state'}" in command
     monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "état"))
