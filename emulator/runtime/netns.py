@@ -112,6 +112,7 @@ class NetnsLab:
         self.rendered = rendered
         self.run_dir = RUN_ROOT / lab
         self.deploy_pid = RUN_ROOT / f"{lab}.deploy.pid"
+        self.loaded_modules: set[str] = set()
 
     # -- description --------------------------------------------------------------------
     def description(self) -> dict:
@@ -156,8 +157,14 @@ class NetnsLab:
         self.deploy_pid.write_text(str(os.getpid()))
         try:
             self.create_routers(nodes, description["links"], log)
-            for node in nodes:
-                self.kernel_setup(node, self.link_interfaces(node))
+            # Every module once (one process each costs under emulation), then each
+            # router's interfaces and sysctls side by side.
+            self.load_modules(sorted({module for node in nodes
+                                      for module in self.plan(node)["kernel"]["modules"]}))
+            links = description["links"]
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(lambda node: self.kernel_setup(node, link_interfaces(links, node)),
+                              nodes))
             log("starting the routing daemons")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.start_suites, nodes))
@@ -184,8 +191,9 @@ class NetnsLab:
         batch(commands, "creating namespaces and links")
 
     def load_modules(self, modules: list[str]) -> None:
-        for module in modules:
-            run(["modprobe", module])
+        if missing := [module for module in modules if module not in self.loaded_modules]:
+            run(["modprobe", "-a", *missing])
+            self.loaded_modules.update(missing)
 
     def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
         setup = self.plan(node)["kernel"]
@@ -215,8 +223,7 @@ class NetnsLab:
                 raise StepFailed(f"{node}: kernel set-up: {exc}") from None
 
     def link_interfaces(self, node: str) -> list[str]:
-        return [end["interface"] for link in self.description()["links"]
-                for end in (link["a"], link["b"]) if end["node"] == node]
+        return link_interfaces(self.description()["links"], node)
 
     def start_suites(self, node: str) -> None:
         for suite in self.plan(node)["suites"]:
@@ -365,6 +372,12 @@ class NetnsLab:
             running = [d for d, pid in pids.items() if pid.isdigit() and alive(int(pid))]
             routers[node] = sorted(running)
         return {"lab": self.lab, "routers": routers}
+
+
+def link_interfaces(links: list[dict], node: str) -> list[str]:
+    """The router's ends of the lab's links (lab.json's "links")."""
+    return [end["interface"] for link in links
+            for end in (link["a"], link["b"]) if end["node"] == node]
 
 
 def descendants(pid: int) -> list[int]:
