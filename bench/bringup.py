@@ -1,6 +1,17 @@
 """Bring-up figures per lab: VM boot, deploy, convergence (first full verify), the verify of a
-converged lab, and memory (each router's daemons, the whole guest). Prints figures; asserts
-nothing.
+converged lab, memory (each router's daemons, the whole guest), and the protocol floor the
+convergence compares with. Prints figures; asserts nothing.
+
+The protocol floor is what the lab's timers alone can cost after every daemon has started
+(FRR 10.3's and the templates' timers; worst case, the best is ~0): an OSPF adjacency forms on
+the first hello that lists the other router, at worst one hello interval (10 s) after the
+later one started (RIP: one update, 30 s); an LDP session runs between loopbacks, so it
+follows the IGP, then at worst one hello (5 s); a BGP session on a shared link comes up at
+once (the later speaker connects to the one already listening), one between loopbacks
+retries every connect-retry (5 s, set by the templates) until a route to its peer exists:
+the IGP's for unicast and labelled sessions, and those sessions' too for VPN sessions. The
+lab's floor is the longest of these chains. "converge" is the first verify's time less the
+converged verify's (the checks' own work): what is left above the floor is emulation.
 
     python bench/bringup.py [LAB ...] [--variant V] [--all] [--runtime R ...]
 
@@ -28,6 +39,34 @@ from emulator.verify.runner import run_checks
 STEP = re.compile(r"^\s+(\d+\.\d)s (.*)$")
 
 
+OSPF_HELLO = 10.0
+RIP_UPDATE = 30.0
+LDP_HELLO = 5.0
+BGP_CONNECT_RETRY = 5.0
+TRANSPORT_FAMILIES = {"ipv4-unicast", "ipv4-labeled-unicast"}
+
+
+def protocol_floor(model) -> tuple[float, list[str]]:
+    """The lab's protocol floor in seconds (see the module's text) and how it adds up."""
+    igp = max([OSPF_HELLO for node in model.nodes if node.ospf]
+              + [RIP_UPDATE for node in model.nodes if node.rip] + [0.0])
+    chains = {"IGP (hello / update)": igp}
+    if any(node.ldp for node in model.nodes):
+        chains["LDP (IGP, then a hello)"] = igp + LDP_HELLO
+    looped = [(neighbor, set(neighbor.families)) for node in model.nodes
+              for instance in node.bgp for neighbor in instance.neighbors
+              if neighbor.update_source or neighbor.ebgp_multihop]
+    transport = igp + BGP_CONNECT_RETRY
+    if any(families & TRANSPORT_FAMILIES for _, families in looped):
+        chains["BGP between loopbacks, unicast/labelled (IGP, then a connect-retry)"] = transport
+    if any(not families & TRANSPORT_FAMILIES for _, families in looped):
+        below = transport if any(families & TRANSPORT_FAMILIES for _, families in looped) else igp
+        chains["BGP between loopbacks, VPN (the routes below, then a connect-retry)"] = (
+            below + BGP_CONNECT_RETRY)
+    floor = max(chains.values())
+    return floor, [f"{seconds:4.0f} s  {name}" for name, seconds in chains.items()]
+
+
 @dataclass
 class Figures:
     lab: str
@@ -38,6 +77,7 @@ class Figures:
     deploy: float | None
     converge: float
     verify: float
+    floor: float
     checks: int
     passed: bool
     routers_mib: float
@@ -98,6 +138,11 @@ def measure(lab: str, variant: str | None, runtime_name: str = "auto") -> Figure
         print(f"first verify (convergence):    {converge:6.1f} s  passed={report.passed}")
         print(f"verify of a converged lab:     {verify:6.1f} s  passed={again.passed} "
               f"({len(again.results)} checks)")
+        floor, chains = protocol_floor(model)
+        print(f"convergence less the checks:   {converge - verify:6.1f} s  against a protocol "
+              f"floor of {floor:.0f} s (worst case):")
+        for line in chains:
+            print(f"  {line}")
         print("resident memory per router (sum of its routing daemons):")
         total = 0.0
         for node in model.nodes:
@@ -111,7 +156,8 @@ def measure(lab: str, variant: str | None, runtime_name: str = "auto") -> Figure
                        deploying - booting if deploying is not None and booting is not None
                        else None, up_seconds,
                        up_seconds - deploying if deploying is not None else None, converge,
-                       verify, len(again.results), report.passed and again.passed, total, guest)
+                       verify, floor, len(again.results), report.passed and again.passed,
+                       total, guest)
     finally:
         subprocess.run([sys.executable, "-m", "emulator", "down", model.name],
                        capture_output=True, check=False)
@@ -135,13 +181,16 @@ def main() -> None:
     if len(rows) > 1:
         show = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
         print(f"{'lab':10s} {'runtime':8s} {'routers':>7s} {'boot s':>6s} {'up s':>5s} "
-              f"{'deploy s':>8s} {'converge s':>10s} {'verify s':>8s} {'checks':>6s} "
+              f"{'deploy s':>8s} {'1st verify s':>12s} {'verify s':>8s} {'checks':>6s} "
+              f"{'converge s':>10s} {'floor s':>7s} {'ratio':>5s} "
               f"{'routers MiB':>11s} {'guest MiB':>9s} passed")
         for r in rows:
+            settled = r.converge - r.verify
+            ratio = f"{settled / r.floor:.1f}" if r.floor else "-"
             print(f"{r.lab:10s} {r.runtime:8s} {r.routers:7d} {show(r.boot):>6s} {show(r.up):>5s} "
-                  f"{show(r.deploy):>8s} {show(r.converge):>10s} {show(r.verify):>8s} "
-                  f"{r.checks:6d} {show(r.routers_mib):>11s} {show(r.guest_used_mib):>9s} "
-                  f"{r.passed}")
+                  f"{show(r.deploy):>8s} {show(r.converge):>12s} {show(r.verify):>8s} "
+                  f"{r.checks:6d} {show(settled):>10s} {show(r.floor):>7s} {ratio:>5s} "
+                  f"{show(r.routers_mib):>11s} {show(r.guest_used_mib):>9s} {r.passed}")
 
 
 if __name__ == "__main__":
