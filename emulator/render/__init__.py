@@ -72,6 +72,12 @@ def kernel_setup(lab: Lab, node: Node) -> dict:
     }
 
 
+def addresses(node: Node) -> dict[str, str]:
+    """The addresses the suites' configuration gives each interface: checked in the kernel
+    once it is applied."""
+    return {i.name: str(i.address) for i in node.interfaces if i.address is not None}
+
+
 def after_ldp_label(node: Node) -> tuple[list[dict], dict[str, str]]:
     """Steps the runtime runs once a route carries a real LDP label (see
     BgpNeighbor.wait_for_ldp_label and Node.ldp_host_routes), and their staged configs."""
@@ -158,7 +164,8 @@ def node_plan(lab: Lab, node: Node) -> tuple[dict[str, str], dict]:
         files |= suite_files
         entries.append(entry)
         steps += suite_steps
-    plan = {"node": node.name, "kernel": kernel_setup(lab, node), "suites": entries,
+    plan = {"node": node.name, "kernel": kernel_setup(lab, node), "addresses": addresses(node),
+            "suites": entries,
             "after_start": steps}
     return files, plan
 

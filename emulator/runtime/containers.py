@@ -410,6 +410,7 @@ class ThisContainer(NetnsLab):
         self.start_suites(node)
         self.link_default_sockets(node)
         self.configure_suites(node)
+        self.check_addresses(node)
         self.after_start(node)
 
     def link_default_sockets(self, node: str) -> None:

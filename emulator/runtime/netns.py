@@ -37,6 +37,8 @@ READY_SECONDS = 60.0
 APPLY_SECONDS = 120.0
 APPLY_LINES_PER_SECOND = 50
 LDP_LABEL_SECONDS = 180.0
+# zebra puts an address in the kernel a moment after vtysh has handed it over.
+ADDRESS_SECONDS = 30.0
 
 
 class StepFailed(Exception):
@@ -171,6 +173,7 @@ class NetnsLab:
             log("applying each router's configuration")
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(self.configure_suites, nodes))
+                list(pool.map(self.check_addresses, nodes))
             waiting = [n for n in nodes if self.plan(n)["after_start"]]
             if waiting:
                 log(f"enabling BGP sessions once LDP labels are installed: {', '.join(waiting)}")
@@ -268,6 +271,25 @@ class NetnsLab:
             for extra in suite.get("daemon_configs", []):
                 self.apply(node, extra["config"], partial(module.daemon_apply_argv,
                                                           daemon=extra["daemon"]))
+
+    def check_addresses(self, node: str) -> None:
+        """Every address of the plan is on its interface once the configuration is in. A
+        configuration the daemons did not finish applying (mgmtd gave up part-way through
+        a million-line frr.conf) left a router without addresses while `up` said it was up."""
+        wanted = self.plan(node).get("addresses", {})
+        deadline = time.monotonic() + ADDRESS_SECONDS
+        while wanted:
+            listing = self.nsexec(node, ["ip", "-4", "-o", "address", "show"], check=False)
+            held = {(fields[1].split("@")[0], fields[3]) for line in listing.stdout.splitlines()
+                    if len(fields := line.split()) > 3 and fields[2] == "inet"}
+            missing = [f"{address} on {name}" for name, address in wanted.items()
+                       if (name, address) not in held]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{node}: no {', '.join(missing)} {ADDRESS_SECONDS:.0f}s after "
+                                 f"its configuration (the daemons' logs: {self.run_dir / node})")
+            time.sleep(0.5)
 
     def apply(self, node: str, config: str, argv_for: Callable[[str, Path], list[str]]) -> None:
         """Hand one rendered file to the router: ``argv_for`` is the suite's way (a whole

@@ -3,6 +3,7 @@ Runs the host's own `ip` (root), creating nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -63,3 +64,32 @@ def test_a_file_for_one_daemon_goes_to_that_daemon_after_the_whole_configuration
     assert routes == ["vtysh", "-N", "csc-mpls_ASBR-1", "-d", "bgpd", "-f",
                       str(tmp_path / "ASBR-1/external-routes.conf")]
     assert routes_seconds > whole_seconds  # 2000 lines against some hundred
+
+
+def test_up_fails_when_the_configuration_left_an_interface_without_its_address(
+        tmp_path, monkeypatch):
+    """The 1M-route lab's first run: mgmtd ended its part of a huge frr.conf early, ASBR-1's
+    interfaces got no address, and `up` reported success. The plan's addresses are checked
+    in the kernel's own listing (`ip -o address`)."""
+    from emulator.model.build import load_lab
+    from emulator.render import render_lab
+    from emulator.runtime import netns
+
+    render_lab(load_lab("option1", None), tmp_path)
+    plan = json.loads((tmp_path / "PE-ASBR-1" / "setup.json").read_text())
+    wanted = plan["addresses"]
+    assert wanted and all("/" in address for address in wanted.values())
+    listing = [f"{n}: {name}{'@eth9' if '.' in name else ''}    inet {address} scope global "
+               f"{name}\\       valid_lft forever preferred_lft forever"
+               for n, (name, address) in enumerate(wanted.items(), start=2)]
+
+    class Kernel(netns.NetnsLab):
+        def nsexec(self, node, argv, **kwargs):
+            assert argv == ["ip", "-4", "-o", "address", "show"]
+            return subprocess.CompletedProcess(argv, 0, "\n".join(listing) + "\n", "")
+
+    Kernel("option1", tmp_path).check_addresses("PE-ASBR-1")
+    monkeypatch.setattr(netns, "ADDRESS_SECONDS", 0.0)
+    name, address = listing.pop().split()[1].split("@")[0], list(wanted.values())[-1]
+    with pytest.raises(netns.StepFailed, match=f"PE-ASBR-1: no {address} on {name}"):
+        Kernel("option1", tmp_path).check_addresses("PE-ASBR-1")
