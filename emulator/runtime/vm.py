@@ -1,11 +1,11 @@
 """The micro-VM runtime: the appliance booted with virtme-ng, namespaces inside it.
 
 The host kernel here has no MPLS forwarding and no VRF devices. virtme-ng boots the
-appliance's own Debian kernel over its root filesystem (QEMU; KVM only when it really
-works), with the `emulator` package and the state folder shared at the same paths (see
-shared_folders), and an SSH server reachable on a loopback port. The namespace runtime
-then runs inside the guest, driven over SSH (paramiko). The VM lives as long as the lab:
-``down`` powers it off.
+appliance's own Debian kernel on a read-only disk image of its root filesystem
+(appliance.vm_disk; QEMU, KVM only when it really works), with the `emulator` package and
+the state folder shared at the same paths (see shared_folders), and an SSH server
+reachable on a loopback port. The namespace runtime then runs inside the guest, driven
+over SSH (paramiko). One VM serves every lab that is up; the last ``down`` powers it off.
 """
 
 from __future__ import annotations
