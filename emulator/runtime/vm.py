@@ -164,6 +164,12 @@ def vng_command(image: appliance.Appliance, disk: Path, *, kvm: bool,
     # another (Debian 12 ships QEMU's C one) it waits 3 s per shared folder before falling
     # back to 9p, a dozen seconds of every boot. 9p is what the appliance was proven on.
     command.append("--force-9p")
+    # No kernel-memory or socket accounting in memory cgroups: the first container's cgroup
+    # would switch them on, and the kernel patches its own code live to do so, which under
+    # QEMU's multi-threaded emulation sometimes left the other vCPU on a stale breakpoint
+    # ("Oops: int3" in kmem_cache_free as runc started, then a kernel panic: the guest that
+    # stopped answering SSH in containerlab runs).
+    command.append("--append=cgroup.memory=nokmem,nosocket")
     return command + extra
 
 
