@@ -53,14 +53,15 @@ def protocol_floor(model) -> tuple[float, list[str]]:
     chains = {"IGP (hello / update)": igp}
     if any(node.ldp for node in model.nodes):
         chains["LDP (IGP, then a hello)"] = igp + LDP_HELLO
-    looped = [(neighbor, set(neighbor.families)) for node in model.nodes
-              for instance in node.bgp for neighbor in instance.neighbors
-              if neighbor.update_source or neighbor.ebgp_multihop]
-    transport = igp + BGP_CONNECT_RETRY
-    if any(families & TRANSPORT_FAMILIES for _, families in looped):
-        chains["BGP between loopbacks, unicast/labelled (IGP, then a connect-retry)"] = transport
-    if any(not families & TRANSPORT_FAMILIES for _, families in looped):
-        below = transport if any(families & TRANSPORT_FAMILIES for _, families in looped) else igp
+    # Sessions between loopbacks: do they carry the routes other sessions ride on?
+    carries = {bool(set(neighbor.families) & TRANSPORT_FAMILIES) for node in model.nodes
+               for instance in node.bgp for neighbor in instance.neighbors
+               if neighbor.update_source or neighbor.ebgp_multihop}
+    below = igp
+    if True in carries:
+        below = chains["BGP between loopbacks, unicast/labelled (IGP, then a connect-retry)"] = (
+            igp + BGP_CONNECT_RETRY)
+    if False in carries:
         chains["BGP between loopbacks, VPN (the routes below, then a connect-retry)"] = (
             below + BGP_CONNECT_RETRY)
     floor = max(chains.values())
