@@ -20,6 +20,8 @@ from pathlib import Path
 from emulator.runtime.base import ExecResult, Runtime, Tap
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
+from emulator.suites import question_argv
+from emulator.suites.contract import Question
 from emulator.verify.runner import run_checks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "unit" / "fixtures"
@@ -53,14 +55,18 @@ class Recorder:
                                                   "stderr": result.stderr}
         return result
 
-    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
+    def ask(self, node: str, question: Question) -> ExecResult:
+        return self.read_many({node: [question]})[node][0]
+
+    def read_many(self, questions: dict[str, list[Question]]) -> dict[str, list[ExecResult]]:
         answers = self.runtime.read_many(questions)
         with self.lock:
-            for node, argvs in questions.items():
-                for argv, result in zip(argvs, answers[node], strict=True):
-                    self.answers[exec_key(node, argv)] = {"returncode": result.returncode,
-                                                          "stdout": result.stdout,
-                                                          "stderr": result.stderr}
+            for node, asked in questions.items():
+                for question, result in zip(asked, answers[node], strict=True):
+                    # Kept under the command a router would run: the fixtures stay readable.
+                    self.answers[exec_key(node, question_argv(question))] = {
+                        "returncode": result.returncode, "stdout": result.stdout,
+                        "stderr": result.stderr}
         return answers
 
     def capture(self, taps, node, argv, **kwargs):

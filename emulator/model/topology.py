@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections import deque
 from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from emulator.errors import LabError
 from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
 
 InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site", "external"]
@@ -217,6 +219,10 @@ class Node(Model):
                 return interface
         raise KeyError(f"{self.name} has no interface {name}")
 
+    def towards(self, peer: str) -> list[Interface]:
+        """This node's interfaces on links to ``peer`` (one per VRF or VLAN)."""
+        return [i for i in self.interfaces if i.peer and i.peer.node == peer]
+
     def runs(self, suite: str) -> list[str]:
         """The protocols this node's ``suite`` runs (static routes go with the IGP's)."""
         return [p for p in self.protocols if self.suites[PROTOCOL_KIND[p]] == suite]
@@ -298,3 +304,47 @@ class Lab(Model):
             if vpn.name == name:
                 return vpn
         raise KeyError(name)
+
+    # -- topology questions: answered here, once, for templates, checks and training -------
+    def sites(self) -> list[Node]:
+        """The customer edges, in the lab's order."""
+        return [n for n in self.nodes if n.site is not None]
+
+    def pe_of(self, ce: str) -> Node:
+        """The provider router a customer edge attaches to."""
+        for link in self.links:
+            ends = (link.a.node, link.b.node)
+            if ce in ends and link.scope == "attachment":
+                return self.node(ends[1] if ends[0] == ce else ends[0])
+        raise LabError(f"{ce} attaches to no provider router")
+
+    def core_path(self, start: str, goal: str) -> list[tuple[Node, str, str]]:
+        """The shortest path over core links: (sender, its interface, receiver) per hop."""
+        previous: dict[str, tuple[str, str] | None] = {start: None}
+        queue = deque([start])
+        while queue:
+            here = queue.popleft()
+            if here == goal:
+                break
+            for interface in self.node(here).interfaces:
+                if interface.scope == "core" and interface.peer and \
+                        interface.peer.node not in previous:
+                    previous[interface.peer.node] = (here, interface.name)
+                    queue.append(interface.peer.node)
+        if goal not in previous:
+            raise LabError(f"no core path from {start} to {goal}")
+        hops = []
+        node = goal
+        while (step := previous[node]) is not None:
+            sender, interface = step
+            hops.append((self.node(sender), interface, node))
+            node = sender
+        return list(reversed(hops))
+
+    def link_interface(self, sender: str, receiver: str, vrf: str | None = None) -> str:
+        """The interface of ``sender`` on its link to ``receiver`` (in ``vrf``, or the
+        default table)."""
+        for interface in self.node(sender).towards(receiver):
+            if interface.vrf == vrf:
+                return interface.name
+        raise LabError(f"no interface from {sender} to {receiver}")

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import ClassVar
 
 from emulator.runtime.state import LabState
-from emulator.suites import SUITES
+from emulator.suites import SUITES, question_argv
+from emulator.suites.contract import Question, RoutingSuite
 
 Progress = Callable[[str], None]
 
@@ -96,13 +96,17 @@ class Runtime(ABC):
             return [self.exec(node, argv, timeout=timeout) for argv in argvs]
         return answers
 
-    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
-        """The answers to many routers' readings (``show`` commands: nothing changes).
-        Where this process's runtime reaches the routers' daemons' sockets
-        (``reader_pathspace``), a suite's ``READER`` answers all its questions in one process;
-        the rest run in one ``exec_many`` per router, in parallel."""
+    def ask(self, node: str, question: Question) -> ExecResult:
+        """One reading, by the suite's client inside the router."""
+        return self.exec(node, question_argv(question))
+
+    def read_many(self, questions: dict[str, list[Question]]) -> dict[str, list[ExecResult]]:
+        """The answers to many routers' readings (nothing changes on them). Where this
+        process's runtime reaches the routers' daemons' sockets (``reader_pathspace``), a
+        suite's ``READER`` answers all its questions in one process; the rest run in one
+        ``exec_many`` per router, in parallel."""
         answers: dict[str, list[ExecResult | None]] = {
-            node: [None] * len(argvs) for node, argvs in questions.items()}
+            node: [None] * len(asked) for node, asked in questions.items()}
         for suite in SUITES.values():
             self.read_through_sockets(suite, questions, answers)
         left = {node: [i for i, answer in enumerate(answers[node]) if answer is None]
@@ -110,7 +114,7 @@ class Runtime(ABC):
         left = {node: indices for node, indices in left.items() if indices}
         with ThreadPoolExecutor(max_workers=4) as pool:
             asked = pool.map(lambda node: self.exec_many(
-                node, [questions[node][i] for i in left[node]]), list(left))
+                node, [question_argv(questions[node][i]) for i in left[node]]), list(left))
             for node, results in zip(list(left), asked, strict=True):
                 for index, result in zip(left[node], results, strict=True):
                     answers[node][index] = result
@@ -125,19 +129,19 @@ class Runtime(ABC):
         standard input."""
         raise NotImplementedError
 
-    def read_through_sockets(self, suite: ModuleType, questions: dict[str, list[list[str]]],
+    def read_through_sockets(self, suite: RoutingSuite, questions: dict[str, list[Question]],
                              answers: dict[str, list[ExecResult | None]]) -> None:
-        asked = getattr(suite, "socket_question", None)
         requests: list[list] = []
         slots: dict[str, int] = {}
         placed: list[tuple[str, int, int, int]] = []  # node, question, request, command
-        for node, argvs in questions.items():
+        for node, asked in questions.items():
             pathspace = self.reader_pathspace(node)
-            for index, argv in enumerate(argvs):
-                found = asked(pathspace, argv) if asked and pathspace else None
-                if found is None:
+            if pathspace is None:
+                continue
+            for index, question in enumerate(asked):
+                if question.of != suite.NAME:
                     continue
-                path, command = found
+                path, command = suite.socket_request(pathspace, question)
                 if path not in slots:
                     slots[path] = len(requests)
                     requests.append([path, []])

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from emulator.suites import SUITES, driver
+from emulator.suites import SUITES, driver, pathspace
 
 RUN_ROOT = Path("/run/mplslab")
 READY_SECONDS = 60.0
@@ -45,9 +45,8 @@ class StepFailed(Exception):
     """A deploy step failed; the message names the node and the step."""
 
 
-def namespace(lab: str, node: str) -> str:
-    # FRR's pathspace (-N) refuses dots and slashes; lab and node names never contain "_".
-    return f"{lab}_{node}"
+# A router's namespace bears its daemons' pathspace name.
+namespace = pathspace
 
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 60.0,
@@ -317,14 +316,9 @@ class NetnsLab:
                 self.apply(node, config, suite.change_argv)
 
     def route_is_labelled(self, node: str, suite, prefix: str, implicit_null_ok: bool) -> bool:
-        result = self.nsexec(node, addressed(self.lab, node,
-                                             suite.show_argv(f"show ip route {prefix} json")),
+        result = self.nsexec(node, suite.labelled_route_argv(self.ns(node), prefix),
                              check=False)
-        try:
-            return suite.route_is_labelled(json.loads(result.stdout or "{}"), prefix,
-                                           implicit_null_ok)
-        except json.JSONDecodeError:
-            return False
+        return suite.route_is_labelled(result.stdout, prefix, implicit_null_ok)
 
     # -- down ---------------------------------------------------------------------------
     def namespaces(self) -> list[str]:

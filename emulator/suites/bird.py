@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emulator.suites.contract import Question
+
 NAME = "bird"
 USER = "root"  # BIRD writes the kernel's routing and label tables: it keeps root
 TEMPLATES = "bird"
@@ -84,15 +86,42 @@ def address(pathspace: str, argv: list[str]) -> list[str]:
 
 
 # A program that puts `show` commands straight to BIRD's control sockets, many routers' in
-# one process (bird_ctl.py): what ``socket_question`` picks out goes there.
+# one process (bird_ctl.py).
 READER = Path(__file__).with_name("bird_ctl.py")
 
 
-def socket_question(pathspace: str, argv: list[str]) -> tuple[str, str] | None:
-    """A `birdc show ...` as (the router's control socket, the command line birdc sends)."""
-    if argv[:2] == ["birdc", "show"]:
-        return str(control_socket(pathspace)), " ".join(argv[1:])
-    return None
+def question_argv(question: Question) -> list[str]:
+    """`birdc show ...` (``address`` points it at the router's control socket)."""
+    return ["birdc", *question.words]
+
+
+def socket_request(pathspace: str, question: Question) -> tuple[str, str]:
+    """The question for ``READER``: (the router's control socket, the line birdc sends)."""
+    return str(control_socket(pathspace)), " ".join(question.words)
+
+
+NO_CHANGES = ("BIRD takes its whole configuration at start (a changed MPLS option can crash "
+              "BIRD 2.17.6 on `birdc configure`): no staged or typed changes")
+
+
+def daemon_apply_argv(pathspace: str, config: Path, daemon: str) -> list[str]:
+    raise NotImplementedError(NO_CHANGES)
+
+
+def change_argv(pathspace: str, config: Path) -> list[str]:
+    raise NotImplementedError(NO_CHANGES)
+
+
+def configure_argv(lines: list[str]) -> list[str]:
+    raise NotImplementedError(NO_CHANGES)
+
+
+def labelled_route_argv(pathspace: str, prefix: str) -> list[str]:
+    raise NotImplementedError("the deploy plan has no staged steps on BIRD's routers")
+
+
+def route_is_labelled(answer: str, prefix: str, implicit_null_ok: bool) -> bool:
+    raise NotImplementedError("the deploy plan has no staged steps on BIRD's routers")
 
 
 def parse_check_argv(config: Path) -> list[str]:

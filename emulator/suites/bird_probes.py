@@ -15,17 +15,18 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from emulator.suites.contract import Question, Router
 from emulator.suites.records import (
     IMPLICIT_NULL,
     LfibEntry,
     LfibHop,
     ProbeError,
     Route,
-    Router,
     Session,
 )
 
 NAME = "bird"
+PROTOCOLS = ("bgp",)  # FRR keeps the IGP and LDP on BIRD's routers
 VPN_TABLE = "vpntab"
 MPLS_TABLE = "mtab"
 VRF_TABLE_PREFIX = "vrf_"
@@ -60,14 +61,14 @@ def ipv4_table(vrf: str | None) -> str:
 def show(router: Router, node: str, *words: str) -> str:
     """`birdc show ...` on one router; the banner line dropped (a route asked for that is
     not there is an empty answer). Raises ProbeError."""
-    command = ["birdc", "show", *words]
-    result = router.exec(node, command)
+    question = Question(NAME, ("show", *words))
+    result = router.ask(node, question)
     text = result.stdout
     if result.returncode != 0 and NOT_FOUND in text:
         return ""
     if result.returncode != 0:
         detail = (result.stderr or text).strip().splitlines()
-        raise ProbeError(f"{node}: `{' '.join(command[1:])}` failed: "
+        raise ProbeError(f"{node}: `{question}` failed: "
                          f"{detail[-1] if detail else f'exit {result.returncode}'}")
     return "\n".join(line for line in text.splitlines() if not line.startswith("BIRD "))
 
@@ -217,6 +218,13 @@ def labeled_unicast_route(router: Router, node: str, prefix: str) -> Route | Non
     return None
 
 
+def labeled_unicast_prefixes(router: Router, node: str) -> list[str]:
+    """The labelled routes of the default table (BIRD keeps them there, with a label)."""
+    return sorted({route.net for route in parse_routes(show(router, node, "route", "table",
+                                                             "master4", "all"))
+                   if route.primary and route.local_label is not None})
+
+
 def ip_routes(router: Router, node: str, *, vrf: str | None = None,
               prefix: str | None = None) -> dict[str, bool]:
     """A table (a VRF's, or the default one) or one prefix of it: prefix → installed."""
@@ -278,7 +286,7 @@ def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
 def guard_drops(router: Router, node: str, table: str, interface: str) -> int | None:
     """Labelled packets the label guard dropped at ingress of ``interface``; None when its
     filter is not loaded (the guard is off, or not running)."""
-    result = router.exec(node, ["nft", "-j", "list", "table", "netdev", table])
+    result = router.ask(node, Question.kernel("nft", "-j", "list", "table", "netdev", table))
     if result.returncode != 0:
         return None
     try:

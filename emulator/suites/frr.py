@@ -6,9 +6,11 @@ Standard library only (imported by the namespace runtime inside the micro-VM).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+from emulator.suites.contract import Question
 from emulator.suites.records import IMPLICIT_NULL
 
 NAME = "frr"
@@ -107,30 +109,43 @@ def configure_argv(lines: list[str]) -> list[str]:
     return ["vtysh", "-c", "configure terminal", *(a for line in lines for a in ("-c", line))]
 
 
+def show_daemon(command: str) -> str:
+    """The daemon that answers a `show` command (zebra for the routing and label tables)."""
+    shown = command.removeprefix("show ")
+    return next((d for prefix, d in SHOW_DAEMON.items() if shown.startswith(prefix)), "zebra")
+
+
 def show_argv(command: str) -> list[str]:
     """`vtysh -c <command>` addressed to the one daemon that answers it."""
-    shown = command.removeprefix("show ")
-    daemon = next((d for prefix, d in SHOW_DAEMON.items() if shown.startswith(prefix)),
-                  "zebra")
-    return ["vtysh", "-d", daemon, "-c", command]
+    return ["vtysh", "-d", show_daemon(command), "-c", command]
+
+
+def question_argv(question: Question) -> list[str]:
+    return show_argv(question.words[0])
 
 
 # A program that puts `show` commands straight to the daemons' vty sockets, many routers'
-# in one process (frr_vty.py): what ``socket_question`` picks out goes there.
+# in one process (frr_vty.py).
 READER = Path(__file__).with_name("frr_vty.py")
 
 
-def socket_question(pathspace: str, argv: list[str]) -> tuple[str, str] | None:
-    """A ``show_argv`` as (the daemon's vty socket, the command), for ``READER``."""
-    if len(argv) == 5 and argv[:2] == ["vtysh", "-d"] and argv[3] == "-c" \
-            and argv[4].startswith("show "):
-        return str(vty_socket(pathspace, argv[2])), argv[4]
-    return None
+def socket_request(pathspace: str, question: Question) -> tuple[str, str]:
+    """The question for ``READER``: (the answering daemon's vty socket, the command)."""
+    command = question.words[0]
+    return str(vty_socket(pathspace, show_daemon(command))), command
 
 
-def route_is_labelled(route_json: dict, prefix: str, implicit_null_ok: bool) -> bool:
+def labelled_route_argv(pathspace: str, prefix: str) -> list[str]:
+    return address(pathspace, show_argv(f"show ip route {prefix} json"))
+
+
+def route_is_labelled(answer: str, prefix: str, implicit_null_ok: bool) -> bool:
     """From `show ip route <prefix> json`: the selected route has an MPLS label (a real one
     unless implicit-null is acceptable, as towards an adjacent router)."""
+    try:
+        route_json = json.loads(answer or "{}")
+    except json.JSONDecodeError:
+        return False
     return any(hop.get("labels") and (implicit_null_ok or hop["labels"] != [IMPLICIT_NULL])
                for route in route_json.get(prefix, []) if route.get("selected")
                for hop in route.get("nexthops", []))

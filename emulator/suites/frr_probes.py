@@ -1,7 +1,7 @@
 """FRRouting 10.3's answers to the verifier's questions: `vtysh -c '... json'`, parsed into
 the neutral records of ``emulator.suites.records``.
 
-Every command here is addressed to the one daemon that answers it (``frr.show_argv``); the
+Every command here is answered by the one daemon it concerns (``frr.show_daemon``); the
 JSON shapes are FRR 10.3's, as recorded from live routers in tests/unit/fixtures/.
 """
 
@@ -11,24 +11,25 @@ import json
 from typing import Any
 
 from emulator.suites import frr
+from emulator.suites.contract import Question, Router
 from emulator.suites.records import (
     IMPLICIT_NULL,
     LfibEntry,
     LfibHop,
     ProbeError,
     Route,
-    Router,
     Session,
 )
 
 NAME = frr.NAME
+PROTOCOLS = ("bgp", "igp", "ldp")
 FAMILIES = {"ipv4Unicast": "ipv4-unicast", "ipv4Vpn": "ipv4-vpn",
             "ipv4LabeledUnicast": "ipv4-labeled-unicast"}
 
 
 def show_json(router: Router, node: str, command: str) -> Any:
     """`vtysh -c '<command> json'` on one router, parsed. Raises ProbeError."""
-    result = router.exec(node, frr.show_argv(f"{command} json"))
+    result = router.ask(node, Question(frr.NAME, (f"{command} json",)))
     text = result.stdout.strip()
     if result.returncode != 0 or not text:
         detail = (result.stderr or result.stdout).strip().splitlines()
@@ -41,7 +42,7 @@ def show_json(router: Router, node: str, command: str) -> Any:
 
 
 def show_text(router: Router, node: str, command: str) -> str:
-    result = router.exec(node, frr.show_argv(command))
+    result = router.ask(node, Question(frr.NAME, (command,)))
     if result.returncode != 0:
         raise ProbeError(f"{node}: `{command}` failed: {result.stderr.strip()[-200:]}")
     return result.stdout

@@ -11,7 +11,6 @@ Standard library only, like the drivers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 # RFC 3032: the label a router advertises to ask its neighbour to pop (penultimate hop).
 IMPLICIT_NULL = 3
@@ -19,12 +18,6 @@ IMPLICIT_NULL = 3
 
 class ProbeError(Exception):
     """The router did not answer the way a probe needs (daemon down, bad output)."""
-
-
-class Router(Protocol):
-    """Anything that runs a command inside a router: a runtime, or the verifier's readings."""
-
-    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> Any: ...
 
 
 @dataclass(frozen=True)

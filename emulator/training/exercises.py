@@ -27,9 +27,8 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.model.topology import BgpNeighbor, Lab, Node
-from emulator.render import environment
-from emulator.runtime.netns import namespace
-from emulator.suites import bird
+from emulator.render.templates import environment
+from emulator.suites import bird, frr, pathspace
 
 EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise runs
 
@@ -57,7 +56,7 @@ class Exercise:
 
 
 def change(node: Node, template: str, fix: bool, **context) -> Change:
-    text = environment().get_template(template).render(node=node, fix=fix, **context)
+    text = environment(frr.NAME).get_template(template).render(node=node, fix=fix, **context)
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.lstrip().startswith("!")]
     return Change(node.name, lines)
@@ -75,8 +74,7 @@ def rt_import(lab: Lab) -> Exercise | None:
     for node in reversed([n for n in lab.nodes if n.role == "pe" and n.suites["bgp"] == "frr"]):
         for vrf in node.vrfs:
             members = [s for s in sites if s.site.vpn == vrf.name]
-            local = [s for s in members if any(i.peer and i.peer.node == s.name
-                                               for i in node.interfaces)]
+            local = [s for s in members if node.towards(s.name)]
             if not local or len(local) == len(members):
                 continue
             targets = " ".join(vrf.import_targets)
@@ -104,8 +102,7 @@ def crossing_sessions(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
         for instance in node.bgp:
             for neighbor in instance.neighbors:
                 peer = lab.node(neighbor.peer)
-                crossing = any(i.scope == "inter-as" and i.peer and i.peer.node == peer.name
-                               for i in node.interfaces)
+                crossing = any(i.scope == "inter-as" for i in node.towards(peer.name))
                 if crossing and node.asn < peer.asn:
                     found.append((node, neighbor))
     return found
@@ -252,7 +249,7 @@ def label_spoofing(lab: Lab) -> Exercise | None:
         carriers = {lab.node(g.peer).asn for g in node.label_guard}
         if len(carriers) < 2:
             continue
-        switch = str(bird.guard_switch(namespace(lab.name, node.name)))
+        switch = str(bird.guard_switch(pathspace(lab.name, node.name)))
         ces = ", ".join(g.peer for g in node.label_guard)
         return Exercise(
             name="label-spoofing",

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
-from emulator.verify.expectations import sites
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
 
@@ -50,23 +49,23 @@ class Walkthrough:
 
 def find_site(lab: Lab, what: str) -> Node:
     """A site by its prefix, an address inside it, or its CE's name."""
-    if not sites(lab):
+    if not lab.sites():
         raise LabError(f"lab {lab.name} has no VPN customer site to walk: its VPNs carry "
                        "carriers' internal routes (carrier supporting carrier)",
                        hint=f"mplslab verify {lab.name} --kind wire-labels shows the label "
                             "stack on every link of the slides' walk; docs/labs/csc.md walks "
                             "it with the commands")
-    for ce in sites(lab):
+    for ce in lab.sites():
         if what == ce.name:
             return ce
     try:
         address = ipaddress.ip_network(what, strict=False)
     except ValueError:
         address = None
-    for ce in sites(lab):
+    for ce in lab.sites():
         if address is not None and address.subnet_of(ce.site.prefix):
             return ce
-    known = ", ".join(f"{c.site.prefix} ({c.name})" for c in sites(lab))
+    known = ", ".join(f"{c.site.prefix} ({c.name})" for c in lab.sites())
     raise LabError(f"{what} is not a site of lab {lab.name}",
                    hint=f"give a site prefix, an address in one, or a CE: {known}")
 
@@ -112,9 +111,9 @@ def packet_source(semantics: Semantics, destination: Node, chosen: str | None) -
                            f"{destination.site.vpn}: it cannot reach {destination.site.prefix}",
                            hint="pick a site of the same VPN with --from")
         return source
-    target_pe = semantics.pe_of(destination.name).name
-    for ce in sites(lab):
-        if ce.site.vpn == destination.site.vpn and semantics.pe_of(ce.name).name != target_pe:
+    target_pe = semantics.lab.pe_of(destination.name).name
+    for ce in lab.sites():
+        if ce.site.vpn == destination.site.vpn and semantics.lab.pe_of(ce.name).name != target_pe:
             return ce
     return None
 
@@ -122,7 +121,7 @@ def packet_source(semantics: Semantics, destination: Node, chosen: str | None) -
 def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
     semantics = semantics_for(lab)
     ce = find_site(lab, what)
-    origin = semantics.pe_of(ce.name)
+    origin = semantics.lab.pe_of(ce.name)
     vpn = lab.vpn(ce.site.vpn)
     holders = []
     # The origin's AS first, and in each AS the router that exports the route into its VPN
@@ -159,7 +158,7 @@ def story(lab: Lab) -> dict:
     semantics = semantics_for(lab)
     vpns = []
     for vpn in lab.vpns:
-        members = [c for c in sites(lab) if c.site.vpn == vpn.name]
+        members = [c for c in lab.sites() if c.site.vpn == vpn.name]
         paths = []
         for ce in members:
             sender = packet_source(semantics, ce, None)
@@ -173,7 +172,7 @@ def story(lab: Lab) -> dict:
         vpns.append({"vpn": vpn.name, "rd": vpn.rd, "import": vpn.import_targets,
                      "export": vpn.export_targets,
                      "sites": [{"ce": c.name, "prefix": str(c.site.prefix),
-                                "pe": semantics.pe_of(c.name).name} for c in members],
+                                "pe": semantics.lab.pe_of(c.name).name} for c in members],
                      "paths": paths})
     return {"lab": lab.name, "variant": lab.variant, "title": lab.title,
             "description": lab.description, "deviations": lab.deviations, "vpns": vpns}

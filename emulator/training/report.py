@@ -19,7 +19,6 @@ from emulator.errors import LabError
 from emulator.model.topology import Lab
 from emulator.training.explain import Walkthrough, story, walkthrough
 from emulator.training.graph import to_dot
-from emulator.verify.expectations import sites
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 
@@ -86,7 +85,7 @@ def live_walk(walk: Walkthrough, destination: str, results: dict | None) -> Live
 
 def live_walks(lab: Lab, results: dict | None) -> list[LiveWalk]:
     walks = []
-    for ce in sites(lab):
+    for ce in lab.sites():
         live = live_walk(walkthrough(lab, str(ce.site.prefix)), str(ce.site.address.ip),
                          results)
         if live.walk.links:

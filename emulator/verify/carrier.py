@@ -20,33 +20,18 @@ from emulator.suites import bird
 from emulator.suites.bird_probes import guard_drops
 from emulator.suites.records import IMPLICIT_NULL, ProbeError
 from emulator.verify.checks import Check
-from emulator.verify.expectations import (
-    _absent_probe,
-    _ping_probe,
-    _vpnv4_probe,
-    _vrf_probe,
-    _wire_probe_between,
+from emulator.verify.probes import (
+    absent_probe,
     lfib_entry,
+    ping_probe,
     suite,
     swap_text,
     vpn_route,
+    vpnv4_probe,
+    vrf_probe,
+    wire_probe_between,
 )
-from emulator.verify.semantics import CarrierSite, CarrierSupportingCarrier, Semantics, VpnView
-
-
-def carrier_checks(lab: Lab, semantics: Semantics) -> list[Check]:
-    if not isinstance(semantics, CarrierSupportingCarrier):
-        return []
-    sites = semantics.sites
-    return [*internal_route_checks(lab, semantics, sites),
-            *external_route_checks(lab, semantics, sites),
-            *external_table_checks(lab, semantics, sites),
-            *egress_lfib_checks(lab, semantics, sites),
-            *label_swap_checks(lab, semantics, sites),
-            *external_ping_checks(lab, semantics),
-            *carrier_isolation_checks(lab, semantics),
-            *external_wire_checks(lab, semantics),
-            *label_spoofing_checks(lab, sites)]
+from emulator.verify.semantics import CarrierSite, CarrierSupportingCarrier, VpnView
 
 
 def backbone(lab: Lab) -> list[Node]:
@@ -64,8 +49,8 @@ def external_address(node: Node) -> str:
 
 
 # -- the backbone carries the internal routes, and only them ----------------------------------
-def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
-                          sites: list[CarrierSite]) -> list[Check]:
+def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
+    sites = semantics.sites
     checks = []
     for site in sites:
         for prefix in site.internal:
@@ -78,7 +63,7 @@ def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                                            if view.next_hop else
                                            f"local (from {site.csc_ce} in its VRF)"),
                               "label": f"allocated by {view.allocator}"},
-                    probe=_vpnv4_probe(lab, view)))
+                    probe=vpnv4_probe(lab, view)))
     for node in backbone(lab):
         for vrf in node.vrfs:
             present = sorted(p for s in sites if s.vpn == vrf.name for p in s.internal)
@@ -91,14 +76,14 @@ def internal_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
                 name=f"{node.name} VRF {vrf.name} holds the carrier's internal routes only",
                 kind="vrf-route", node=node.name,
                 expected={"present": present, "absent": absent},
-                probe=_vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
+                probe=vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
                                  absent)))
     return checks
 
 
 # -- the external routes: the carrier's own iBGP, never the backbone --------------------------
-def external_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
-                          sites: list[CarrierSite]) -> list[Check]:
+def external_route_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
+    sites = semantics.sites
     checks = []
     for origin in externals(lab):
         prefix = str(origin.external)
@@ -106,7 +91,7 @@ def external_route_checks(lab: Lab, semantics: CarrierSupportingCarrier,
             checks.append(Check(
                 name=f"{node.name} holds no route to {prefix} (external to {origin.asn})",
                 kind="vrf-route", node=node.name, expected={"route": "absent"},
-                probe=_absent_probe(suite(lab, node.name, "bgp"), node.name, prefix)))
+                probe=absent_probe(suite(lab, node.name, "bgp"), node.name, prefix)))
         for router in ibgp_elsewhere(lab, semantics, sites, origin):
             checks.append(Check(
                 name=f"{router} holds {prefix} from {origin.name}", kind="vrf-route",
@@ -132,11 +117,11 @@ def ibgp_elsewhere(lab: Lab, semantics: CarrierSupportingCarrier, sites: list[Ca
 
 
 # -- the scaling point: many external routes, none in the backbone ---------------------------
-def external_table_checks(lab: Lab, semantics: CarrierSupportingCarrier,
-                          sites: list[CarrierSite]) -> list[Check]:
+def external_table_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
     """A carrier's many external routes (``external_routes``) all reach its other sites over
     its iBGP; no backbone router holds any of them, in any table (its VRFs hold the
     carrier's internal routes only, however large the carrier's table)."""
+    sites = semantics.sites
     checks = []
     for origin in lab.nodes:
         table = origin.external_routes
@@ -184,11 +169,11 @@ def _present_probe(lab: Lab, node: str, prefix: str):
 
 
 # -- the PEs' swaps ---------------------------------------------------------------------------
-def egress_lfib_checks(lab: Lab, semantics: CarrierSupportingCarrier,
-                       sites: list[CarrierSite]) -> list[Check]:
+def egress_lfib_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
     """Each internal route's VPN label, at the PE that allocated it: installed (in BIRD's
     table and the kernel's), swapping onto the label its CSC-CE gave, or popping towards it
     for implicit-null."""
+    sites = semantics.sites
     checks = []
     for site in sites:
         for prefix in site.internal:
@@ -203,11 +188,11 @@ def egress_lfib_checks(lab: Lab, semantics: CarrierSupportingCarrier,
     return checks
 
 
-def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier,
-                      sites: list[CarrierSite]) -> list[Check]:
+def label_swap_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
     """For each internal route and each other site of the carrier: the remote PE swaps the
     label it gave its CSC-CE onto the VPN label, and the origin PE swaps that VPN label onto
     the label its CSC-CE gave (or pops towards it, for implicit-null)."""
+    sites = semantics.sites
     checks = []
     for origin, other in itertools.permutations(sites, 2):
         if origin.asn != other.asn or origin.pe == other.pe:
@@ -292,7 +277,7 @@ def external_ping_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
     return [Check(
         name=f"{a.name} ({a.external}) → {b.name} ({b.external})", kind="ping", node=a.name,
         expected={"from": external_address(a), "to": external_address(b), "replies": True},
-        probe=_ping_probe(a.name, external_address(a), external_address(b), True))
+        probe=ping_probe(a.name, external_address(a), external_address(b), True))
         for a, b in external_pairs(lab, semantics)]
 
 
@@ -303,8 +288,8 @@ def carrier_endpoints(lab: Lab, semantics: CarrierSupportingCarrier
     carriers = {a.asn for a in lab.autonomous_systems if a.carrier_vpn}
     ends = [(n, external_address(n), n.asn) for n in externals(lab)]
     for ce in lab.nodes:
-        if ce.site is not None and semantics.pe_of(ce.name).asn in carriers:
-            ends.append((ce, str(ce.site.address.ip), semantics.pe_of(ce.name).asn))
+        if ce.site is not None and semantics.lab.pe_of(ce.name).asn in carriers:
+            ends.append((ce, str(ce.site.address.ip), semantics.lab.pe_of(ce.name).asn))
     return ends
 
 
@@ -328,7 +313,7 @@ def carrier_isolation_checks(lab: Lab,
         checks.append(Check(
             name=f"{a.name} (AS {a_asn}) ↛ {b.name} (AS {b_asn}) {target}", kind="isolation",
             node=a.name, expected={"from": source, "to": target, "replies": False},
-            probe=_ping_probe(a.name, source, target, False), retry=False))
+            probe=ping_probe(a.name, source, target, False), retry=False))
     return checks
 
 
@@ -346,17 +331,18 @@ def external_wire_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
             name=f"{a.name} → {external_address(b)} (N behind {b.name})", kind="wire-labels",
             node=a.name,
             expected={f"{h.sender}→{h.receiver}": f"{h.depth} ({h.note})" for h in hops},
-            probe=_wire_probe_between(a.name, external_address(a), external_address(b),
+            probe=wire_probe_between(a.name, external_address(a), external_address(b),
                                       hops)))
     return checks
 
 
 # -- label spoofing ---------------------------------------------------------------------------
-def label_spoofing_checks(lab: Lab, sites: list[CarrierSite]) -> list[Check]:
+def label_spoofing_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[Check]:
     """On each PE that two customer carriers share: a CSC-CE of one pushes a label the PE
     advertised to the other's CSC-CE (for a loopback of the other's remote site); the packet
-    must not come out of the backbone at that site. The seed: the PE checks that the labels
+    must not come out of the backbone at that site. The slides: the PE checks that the labels
     a CE uses are those of its own VRF (here: the label guard, Node.label_guard)."""
+    sites = semantics.sites
     checks = []
     for spoofer, victim in itertools.permutations(sites, 2):
         if spoofer.pe != victim.pe or spoofer.asn == victim.asn:
@@ -401,7 +387,7 @@ def spoof_argv(source: str, target: str, label: int, via: str, interface: str) -
 def _spoofing_probe(lab: Lab, spoofer: CarrierSite, victim: CarrierSite,
                     remote: CarrierSite, prefix: str):
     ce = lab.node(spoofer.csc_ce)
-    uplink = next(i for i in ce.interfaces if i.peer and i.peer.node == spoofer.pe)
+    uplink = ce.towards(spoofer.pe)[0]
     pe_side = lab.node(spoofer.pe).interface(uplink.peer.interface)
     egress = next(i for i in lab.node(remote.pe).interfaces
                   if i.peer and i.peer.node == remote.csc_ce)
@@ -435,3 +421,10 @@ def _spoofing_probe(lab: Lab, spoofer: CarrierSite, victim: CarrierSite,
             "off (no filter loaded)" if drops is None else f"on, {drops} packets dropped")
         return bool(pushed) and not arrived, observed
     return probe
+
+
+# The carrier labs' own families, in the order reports list them (families.py registers them
+# for CarrierSupportingCarrier).
+FAMILIES = [internal_route_checks, external_route_checks, external_table_checks,
+            egress_lfib_checks, label_swap_checks, external_ping_checks,
+            carrier_isolation_checks, external_wire_checks, label_spoofing_checks]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.runtime.base import Runtime
+from emulator.suites.contract import Question
 from emulator.suites.records import ProbeError
 
 KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
@@ -78,7 +79,7 @@ class Report:
 
 
 def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
-    result = runtime.exec(node, ["ip", "-j", "-f", "mpls", "route", "show"])
+    result = runtime.ask(node, Question.kernel("ip", "-j", "-f", "mpls", "route", "show"))
     if result.returncode != 0:
         raise ProbeError(f"{node}: ip -f mpls route failed: {result.stderr.strip()}")
     return {int(entry["dst"]): entry for entry in json.loads(result.stdout or "[]")}

@@ -1,44 +1,34 @@
-"""The checks a lab must pass, derived from its model and its option's semantics."""
+"""The check families of every lab with customer sites (inter-AS options 1 to 4, and the
+carrier labs' own customers): sessions and adjacencies, VPNv4 and VRF tables, label
+forwarding and chains, pings, isolation and the label stack on the wire. Each family is a
+function of the model and the option's semantics (``semantics.py``) registered in
+``families.py``; the probes they use are ``probes.py``'s."""
 
 from __future__ import annotations
 
 import itertools
-from types import ModuleType
 
 from emulator.model.topology import Lab, Node
-from emulator.runtime.base import CaptureFailed, Runtime, Tap
-from emulator.suites import probes
-from emulator.suites.records import IMPLICIT_NULL, LfibEntry, ProbeError, Route
-from emulator.verify.checks import Check, kernel_mpls_routes, label_stack, ping
-from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
-
-
-def suite(lab: Lab, node: str, protocol: str) -> ModuleType:
-    """The probes of the suite that speaks ``protocol`` (bgp, igp, ldp) on ``node``: the
-    checks ask every suite the same questions and read the same neutral records."""
-    return probes(lab.node(node).suites.get(protocol, "frr"))
-
-
-def derive(lab: Lab) -> list[Check]:
-    semantics = semantics_for(lab)
-    checks = [
-        *bgp_session_checks(lab),
-        *ldp_session_checks(lab),
-        *igp_adjacency_checks(lab),
-        *vpnv4_route_checks(lab, semantics),
-        *vrf_route_checks(lab),
-        *mpls_lfib_checks(lab, semantics),
-        *host_route_checks(lab),
-        *label_chain_checks(lab, semantics),
-        *labeled_unicast_checks(lab, semantics),
-        *ping_checks(lab),
-        *isolation_checks(lab),
-        *wire_label_checks(lab, semantics),
-    ]
-    # Carrier supporting carrier's own checks (its module builds on this one's probes).
-    from emulator.verify.carrier import carrier_checks
-    checks += carrier_checks(lab, semantics)
-    return checks + steady_label_checks(checks)
+from emulator.verify.checks import Check
+from emulator.verify.probes import (
+    absent_probe,
+    bgp_session_probe,
+    chain_probe,
+    host_route_probe,
+    ldp_probe,
+    lu_chain_probe,
+    lu_table_probe,
+    ospf_probe,
+    ping_probe,
+    pop_probe,
+    rip_probe,
+    suite,
+    swap_probe,
+    vpnv4_probe,
+    vrf_probe,
+    wire_probe,
+)
+from emulator.verify.semantics import Hop, Semantics, VpnView
 
 
 def steady_label_checks(checks: list[Check]) -> list[Check]:
@@ -52,7 +42,7 @@ def steady_label_checks(checks: list[Check]) -> list[Check]:
 
 
 # -- sessions and adjacencies ------------------------------------------------------------
-def bgp_session_checks(lab: Lab) -> list[Check]:
+def bgp_session_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     checks = []
     for node in lab.nodes:
         for instance in node.bgp:
@@ -64,20 +54,12 @@ def bgp_session_checks(lab: Lab) -> list[Check]:
                     kind="bgp-session", node=node.name,
                     expected={"peer": str(neighbor.address), "vrf": vrf,
                               "state": {f: "Established" for f in families}},
-                    probe=_bgp_session_probe(suite(lab, node.name, "bgp"), node.name, vrf,
+                    probe=bgp_session_probe(suite(lab, node.name, "bgp"), node.name, vrf,
                                              str(neighbor.address), families)))
     return checks
 
 
-def _bgp_session_probe(asks: ModuleType, node: str, vrf: str, peer: str, families: list[str]):
-    def probe(runtime: Runtime):
-        held = {(s.vrf, s.family, s.peer): s.state for s in asks.bgp_sessions(runtime, node)}
-        state = {f: held.get((vrf, f, peer), "absent") for f in families}
-        return all(s == "Established" for s in state.values()), {"state": state}
-    return probe
-
-
-def ldp_session_checks(lab: Lab) -> list[Check]:
+def ldp_session_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     checks = []
     for node in lab.nodes:
         for interface in node.interfaces:
@@ -87,19 +69,12 @@ def ldp_session_checks(lab: Lab) -> list[Check]:
                     name=f"{node.name} → {peer.name} LDP on {interface.name}",
                     kind="ldp-session", node=node.name,
                     expected={"neighbor": str(peer.router_id), "state": "OPERATIONAL"},
-                    probe=_ldp_probe(suite(lab, node.name, "ldp"), node.name,
+                    probe=ldp_probe(suite(lab, node.name, "ldp"), node.name,
                                      str(peer.router_id))))
     return checks
 
 
-def _ldp_probe(asks: ModuleType, node: str, neighbor_id: str):
-    def probe(runtime: Runtime):
-        state = asks.ldp_neighbors(runtime, node).get(neighbor_id, "absent")
-        return state == "OPERATIONAL", {"neighbor": neighbor_id, "state": state}
-    return probe
-
-
-def igp_adjacency_checks(lab: Lab) -> list[Check]:
+def igp_adjacency_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     checks = []
     for node in lab.nodes:
         for instance in node.ospf:
@@ -114,7 +89,7 @@ def igp_adjacency_checks(lab: Lab) -> list[Check]:
                     kind="igp-adjacency", node=node.name,
                     expected={"protocol": "ospf", "neighbor": str(peer.router_id),
                               "state": "Full"},
-                    probe=_ospf_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
+                    probe=ospf_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
                                       str(peer.router_id))))
         for instance in node.rip:
             for name in instance.interfaces:
@@ -127,46 +102,15 @@ def igp_adjacency_checks(lab: Lab) -> list[Check]:
                     name=f"{node.name} → {interface.peer.node} RIPv2 on {name}{where}",
                     kind="igp-adjacency", node=node.name,
                     expected={"protocol": "rip", "source": gateway},
-                    probe=_rip_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
+                    probe=rip_probe(suite(lab, node.name, "igp"), node.name, instance.vrf,
                                      gateway)))
     return checks
 
 
-def _ospf_probe(asks: ModuleType, node: str, vrf: str | None, neighbor_id: str):
-    def probe(runtime: Runtime):
-        state = asks.ospf_neighbors(runtime, node, vrf).get(neighbor_id, "absent")
-        return state == "Full", {"neighbor": neighbor_id, "state": state}
-    return probe
-
-
-def _rip_probe(asks: ModuleType, node: str, vrf: str | None, gateway: str):
-    def probe(runtime: Runtime):
-        heard = gateway in asks.rip_sources(runtime, node, vrf)
-        return heard, {"source": gateway, "heard": heard}
-    return probe
-
-
 # -- VPNv4 and VRF tables -------------------------------------------------------------------
-def sites(lab: Lab) -> list[Node]:
-    return [n for n in lab.nodes if n.site is not None]
-
-
-def vpn_route(runtime: Runtime, lab: Lab, view: VpnView) -> Route | None:
-    """The best path of a VPNv4 route under the expected RD, or None."""
-    return suite(lab, view.holder, "bgp").vpn_routes(runtime, view.holder, view.prefix).get(
-        view.rd)
-
-
-def describe_route(route: Route | None, rd: str) -> dict:
-    if route is None:
-        return {"route": "absent"}
-    return {"rd": rd, "next_hop": route.next_hop, "route_targets": list(route.route_targets),
-            "label": route.label}
-
-
 def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     checks = []
-    for ce in sites(lab):
+    for ce in lab.sites():
         for view in semantics.vpn_views(ce.name):
             expected = {"rd": view.rd, "route_targets": sorted(view.route_targets),
                         "next_hop": (f"{view.next_hop} ({view.next_hop_router})"
@@ -179,98 +123,35 @@ def vpnv4_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                        if view.never_in_path else ""))
             checks.append(Check(
                 name=f"{view.holder}: {view.rd}:{view.prefix}", kind="vpnv4-route",
-                node=view.holder, expected=expected, probe=_vpnv4_probe(lab, view)))
+                node=view.holder, expected=expected, probe=vpnv4_probe(lab, view)))
         for router in semantics.vpn_absent_on():
             checks.append(Check(
                 name=f"{router} holds no route to {ce.site.prefix}", kind="vpnv4-route",
                 node=router, expected={"route": "absent"},
-                probe=_absent_probe(suite(lab, router, "bgp"), router, str(ce.site.prefix))))
+                probe=absent_probe(suite(lab, router, "bgp"), router, str(ce.site.prefix))))
     return checks
 
 
-def _vpnv4_probe(lab: Lab, view: VpnView):
-    def probe(runtime: Runtime):
-        route = vpn_route(runtime, lab, view)
-        observed = describe_route(route, view.rd)
-        if route is None:
-            return False, observed
-        targets_ok = set(view.route_targets) <= set(route.route_targets)
-        label_ok = isinstance(route.label, int)
-        if view.next_hop is None:
-            next_hop_ok = route.exported_from == view.vpn or route.self_next_hop
-        else:
-            next_hop_ok = route.next_hop == str(view.next_hop)
-        as_path_ok = True
-        if view.as_path is not None:
-            observed["as_path"] = " ".join(route.as_path) or "(empty)"
-            as_path_ok = (list(route.as_path[:len(view.as_path)]) == [str(a) for a in view.as_path]
-                          and not {str(a) for a in view.never_in_path} & set(route.as_path))
-        return targets_ok and label_ok and next_hop_ok and as_path_ok, observed
-    return probe
-
-
-def _absent_probe(asks: ModuleType, router: str, prefix: str):
-    def probe(runtime: Runtime):
-        routes = asks.ip_routes(runtime, router, prefix=prefix)
-        return not routes, {"route": sorted(routes) or "absent"}
-    return probe
-
-
-def vrf_route_checks(lab: Lab) -> list[Check]:
+def vrf_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     checks = []
     for node in lab.nodes:
         if node.role not in ("pe", "pe-asbr", "asbr"):
             continue
         for vrf in node.vrfs:
-            present = sorted(str(c.site.prefix) for c in sites(lab) if c.site.vpn == vrf.name)
-            absent = sorted(str(c.site.prefix) for c in sites(lab) if c.site.vpn != vrf.name)
+            present = sorted(str(c.site.prefix) for c in lab.sites() if c.site.vpn == vrf.name)
+            absent = sorted(str(c.site.prefix) for c in lab.sites() if c.site.vpn != vrf.name)
             if not present and not absent:
                 continue  # no customer site anywhere: nothing to hold or leak (a carrier's
                 # VRF is checked by emulator/verify/carrier.py)
             checks.append(Check(
                 name=f"{node.name} VRF {vrf.name}", kind="vrf-route", node=node.name,
                 expected={"present": present, "absent": absent},
-                probe=_vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
+                probe=vrf_probe(suite(lab, node.name, "bgp"), node.name, vrf.name, present,
                                  absent)))
     return checks
 
 
-def _vrf_probe(asks: ModuleType, node: str, vrf: str, present: list[str], absent: list[str]):
-    def probe(runtime: Runtime):
-        table = asks.ip_routes(runtime, node, vrf=vrf)
-        observed = {"present": sorted(p for p in present if table.get(p)),
-                    "leaked": sorted(p for p in absent if p in table)}
-        return observed["present"] == present and not observed["leaked"], observed
-    return probe
-
-
 # -- labels ---------------------------------------------------------------------------------
-def held_label(runtime: Runtime, lab: Lab, view: VpnView) -> int | None:
-    """The label a router holds for the route: the one it pushes (or, at the origin, the one
-    it allocated and advertises)."""
-    route = vpn_route(runtime, lab, view)
-    return route.label if route else None
-
-
-def lfib_entry(runtime: Runtime, lab: Lab, node: str, label: int,
-               protocol: str = "bgp") -> tuple[LfibEntry | None, dict | None]:
-    """The entry for an in-label as the suite that allocated it installed it (``protocol``
-    says which: a VPN or labelled-unicast label is BGP's), and the kernel's."""
-    table = suite(lab, node, protocol).lfib(runtime, node)
-    return table.get(label), kernel_mpls_routes(runtime, node).get(label)
-
-
-def swap_text(label: int, entry: LfibEntry | None) -> str:
-    """An in-label and the stacks its entry pushes, as observed values show it."""
-    return f"{label} -> {[list(h.out_labels) for h in entry.hops]}" if entry else "absent"
-
-
-def describe_entry(entry: LfibEntry | None, kernel: dict | None) -> dict:
-    return {"frr": entry.describe() if entry else "absent",
-            "kernel": (f"dev {kernel.get('dev')}" + (f" to {kernel['to']}" if 'to' in kernel
-                                                     else "")) if kernel else "absent"}
-
-
 def views_by_holder(semantics: Semantics, ce: Node) -> dict[str, VpnView]:
     return {view.holder: view for view in semantics.vpn_views(ce.name)}
 
@@ -281,7 +162,7 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     the next hop (an Option B ASBR)."""
     checks = []
     seen = set()
-    for ce in sites(lab):
+    for ce in lab.sites():
         views = views_by_holder(semantics, ce)
         for view in views.values():
             allocator = views[view.allocator]
@@ -295,7 +176,7 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                     kind="mpls-lfib", node=view.allocator,
                     expected={"frr": f"installed, out interface {view.vpn}",
                               "kernel": f"dev {view.vpn}"},
-                    probe=_pop_probe(lab, allocator)))
+                    probe=pop_probe(lab, allocator)))
             else:
                 checks.append(Check(
                     name=f"{view.allocator}: VPN label of {view.prefix} swaps towards "
@@ -304,11 +185,11 @@ def mpls_lfib_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                     expected={"in": f"the label {view.holder} pushes",
                               "out": f"stack ending in the label from "
                                      f"{allocator.allocator}", "kernel": "installed"},
-                    probe=_swap_probe(lab, view, allocator)))
+                    probe=swap_probe(lab, view, allocator)))
     return checks
 
 
-def host_route_checks(lab: Lab) -> list[Check]:
+def host_route_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     """Option B without next-hop-self: the ASBR's LDP label for its /32 host route to the
     eBGP neighbour is installed and pops towards that neighbour."""
     checks = []
@@ -319,48 +200,8 @@ def host_route_checks(lab: Lab) -> list[Check]:
                 kind="mpls-lfib", node=node.name,
                 expected={"frr": f"an LDP entry, out label implicit-null via "
                                  f"{host.network_address}", "kernel": "installed"},
-                probe=_host_route_probe(lab, node.name, str(host.network_address))))
+                probe=host_route_probe(lab, node.name, str(host.network_address))))
     return checks
-
-
-def _host_route_probe(lab: Lab, node: str, neighbor: str):
-    def probe(runtime: Runtime):
-        table = suite(lab, node, "ldp").lfib(runtime, node)
-        kernel = kernel_mpls_routes(runtime, node)
-        for label, entry in table.items():
-            for hop in entry.hops:
-                if hop.source == "LDP" and hop.via == neighbor:
-                    out = hop.out_labels[0] if hop.out_labels else None
-                    ok = hop.installed and out == IMPLICIT_NULL and label in kernel
-                    return ok, {"label": label, "out": out,
-                                "kernel": "installed" if label in kernel else "absent"}
-        return False, {"entry": f"no LDP entry via {neighbor}"}
-    return probe
-
-
-def _pop_probe(lab: Lab, origin: VpnView):
-    def probe(runtime: Runtime):
-        label = held_label(runtime, lab, origin)
-        if label is None:
-            return False, {"label": "no VPN route at the origin"}
-        entry, kernel = lfib_entry(runtime, lab, origin.holder, label)
-        ok = bool(entry and entry.installed
-                  and origin.vpn in [h.interface for h in entry.hops]
-                  and kernel and kernel.get("dev") == origin.vpn)
-        return ok, {"label": label, **describe_entry(entry, kernel)}
-    return probe
-
-
-def _swap_probe(lab: Lab, view: VpnView, allocator: VpnView):
-    def probe(runtime: Runtime):
-        pushed = held_label(runtime, lab, view)
-        received = held_label(runtime, lab, allocator)
-        if pushed is None or received is None:
-            return False, {"in": pushed, "received": received}
-        entry, kernel = lfib_entry(runtime, lab, view.allocator, pushed)
-        ok = bool(entry and kernel and entry.swaps_to(received))
-        return ok, {"in": pushed, "received": received, **describe_entry(entry, kernel)}
-    return probe
 
 
 def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
@@ -368,7 +209,7 @@ def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     router that allocated it, and that router's entry pushes the label it received in turn
     (the pattern of FRR's bgp_vpnv4_asbr topotest)."""
     checks = []
-    for ce in sites(lab):
+    for ce in lab.sites():
         views = views_by_holder(semantics, ce)
         for view in views.values():
             if view.holder == view.allocator:
@@ -381,32 +222,8 @@ def label_chain_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                 expected={"pushed": f"an in-label of {view.allocator}",
                           view.allocator: (f"swaps to the label from {allocator.allocator}"
                                            if rewrites else "pops into the VRF")},
-                probe=_chain_probe(lab, view, allocator)))
+                probe=chain_probe(lab, view, allocator)))
     return checks
-
-
-def _chain_probe(lab: Lab, view: VpnView, allocator: VpnView):
-    def probe(runtime: Runtime):
-        pushed = held_label(runtime, lab, view)
-        received = held_label(runtime, lab, allocator)
-        observed = {"pushed": pushed, f"{view.allocator} holds": received}
-        if pushed is None or received is None:
-            return False, observed
-        entry, _ = lfib_entry(runtime, lab, view.allocator, pushed)
-        installed = bool(entry and entry.installed)
-        if allocator.next_hop is None:
-            # The allocator originated the route: the label it advertises is the one pushed.
-            observed[view.allocator] = "installed" if installed else "absent"
-            return pushed == received and installed, observed
-        observed[view.allocator] = swap_text(pushed, entry)
-        return bool(entry and entry.swaps_to(received)), observed
-    return probe
-
-
-def lu_label(runtime: Runtime, lab: Lab, node: str, prefix: str) -> int | None:
-    """The label a router holds for a labelled loopback (best path), or None."""
-    route = suite(lab, node, "bgp").labeled_unicast_route(runtime, node, prefix)
-    return route.label if route else None
 
 
 def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
@@ -432,7 +249,7 @@ def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
                           allocator: "originates it" if from_origin else
                           ("swaps onto the LDP path to it" if received_from == origin.name
                            else f"swaps to the LU label from {received_from}")},
-                probe=_lu_chain_probe(lab, holder, allocator, prefix, from_origin)))
+                probe=lu_chain_probe(lab, holder, allocator, prefix, from_origin)))
     loopbacks = sorted(str(o.loopback.network) for o in origins)
     for node in lab.nodes if origins else []:
         if node.role == "asbr" and node.core_bgp and node.core_bgp.family(
@@ -440,70 +257,33 @@ def labeled_unicast_checks(lab: Lab, semantics: Semantics) -> list[Check]:
             checks.append(Check(
                 name=f"{node.name} labeled-unicast holds the BGP next hops only",
                 kind="label-chain", node=node.name, expected={"routes": loopbacks},
-                probe=_lu_table_probe(suite(lab, node.name, "bgp"), node.name, loopbacks)))
+                probe=lu_table_probe(suite(lab, node.name, "bgp"), node.name, loopbacks)))
     return checks
-
-
-def _lu_chain_probe(lab: Lab, holder: str, allocator: str, prefix: str, from_origin: bool):
-    def probe(runtime: Runtime):
-        pushed = lu_label(runtime, lab, holder, prefix)
-        observed: dict = {"pushed": pushed}
-        if pushed is None:
-            return False, observed
-        if from_origin:
-            return pushed == IMPLICIT_NULL, observed
-        entry, kernel = lfib_entry(runtime, lab, allocator, pushed)
-        observed[allocator] = swap_text(pushed, entry)
-        installed = bool(entry and entry.installed and kernel)
-        received = lu_label(runtime, lab, allocator, prefix)
-        observed[f"{allocator} holds"] = received
-        if received in (None, IMPLICIT_NULL):
-            # The allocator got the loopback from its origin: it swaps onto LDP (or pops).
-            return installed and received == IMPLICIT_NULL, observed
-        return installed and bool(entry and entry.swaps_to(received)), observed
-    return probe
-
-
-def _lu_table_probe(asks: ModuleType, node: str, loopbacks: list[str]):
-    def probe(runtime: Runtime):
-        routes = asks.labeled_unicast_prefixes(runtime, node)
-        return routes == loopbacks, {"routes": routes}
-    return probe
 
 
 # -- data plane -----------------------------------------------------------------------------
 def site_pairs(lab: Lab, same_vpn: bool) -> list[tuple[Node, Node]]:
-    return [(a, b) for a, b in itertools.permutations(sites(lab), 2)
+    return [(a, b) for a, b in itertools.permutations(lab.sites(), 2)
             if (a.site.vpn == b.site.vpn) == same_vpn]
 
 
-def ping_checks(lab: Lab) -> list[Check]:
+def ping_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     return [Check(
         name=f"{a.name} ({a.site.name}) → {b.name} ({b.site.name})", kind="ping", node=a.name,
         expected={"from": str(a.site.address.ip), "to": str(b.site.address.ip),
                   "replies": True},
-        probe=_ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), True))
+        probe=ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), True))
         for a, b in site_pairs(lab, same_vpn=True)]
 
 
-def isolation_checks(lab: Lab) -> list[Check]:
+def isolation_checks(lab: Lab, semantics: Semantics) -> list[Check]:
     return [Check(
         name=f"{a.name} ({a.site.vpn}) ↛ {b.name} ({b.site.vpn})", kind="isolation",
         node=a.name, expected={"from": str(a.site.address.ip), "to": str(b.site.address.ip),
                                "replies": False},
-        probe=_ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), False),
+        probe=ping_probe(a.name, str(a.site.address.ip), str(b.site.address.ip), False),
         retry=False)
         for a, b in site_pairs(lab, same_vpn=False)]
-
-
-def _ping_probe(node: str, source: str, destination: str, should_reply: bool):
-    def probe(runtime: Runtime):
-        replied, summary = ping(runtime, node, source, destination)
-        if replied is None:
-            # A check passes only on evidence: no ping, no verdict on isolation either.
-            raise ProbeError(f"{node}: {summary}")
-        return replied == should_reply, {"replies": replied, "summary": summary}
-    return probe
 
 
 def wire_label_checks(lab: Lab, semantics: Semantics) -> list[Check]:
@@ -522,7 +302,7 @@ def wire_label_checks(lab: Lab, semantics: Semantics) -> list[Check]:
             name=f"{source.name} → {destination.site.address.ip} ({vpn.name})",
             kind="wire-labels", node=source.name,
             expected={f"{h.sender}→{h.receiver}": f"{h.depth} ({h.note})" for h in hops},
-            probe=_wire_probe(source, destination, hops)))
+            probe=wire_probe(source, destination, hops)))
     return checks
 
 
@@ -532,9 +312,9 @@ def wire_pair(semantics: Semantics, members: list[Node]) -> tuple[Node, Node, li
     if len(members) < 2:
         return None
     source = members[-1]
-    ingress = semantics.pe_of(source.name)
-    candidates = [m for m in members[:-1] if semantics.pe_of(m.name).name != ingress.name]
-    candidates.sort(key=lambda m: semantics.pe_of(m.name).asn == ingress.asn)  # stable
+    ingress = semantics.lab.pe_of(source.name)
+    candidates = [m for m in members[:-1] if semantics.lab.pe_of(m.name).name != ingress.name]
+    candidates.sort(key=lambda m: semantics.lab.pe_of(m.name).asn == ingress.asn)  # stable
     for destination in candidates:
         hops = semantics.wire_path(source.name, destination.name)
         if hops:
@@ -542,33 +322,3 @@ def wire_pair(semantics: Semantics, members: list[Node]) -> tuple[Node, Node, li
     return None
 
 
-def _wire_probe(source: Node, destination: Node, hops: list[Hop]):
-    return _wire_probe_between(source.name, str(source.site.address.ip),
-                               str(destination.site.address.ip), hops)
-
-
-def _wire_probe_between(node: str, src: str, dst: str, hops: list[Hop]):
-    """Pings from ``src`` on ``node`` to ``dst`` while every hop's link is captured."""
-    taps = [Tap(hop.sender, hop.interface) for hop in hops]
-    # Four pings while every link of the path listens.
-    ping_argv = ["ping", "-n", "-c", "4", "-i", "0.5", "-W", "2", "-I", src, dst]
-
-    def probe(runtime: Runtime):
-        try:
-            sections = runtime.capture(taps, node, ping_argv)
-        except CaptureFailed as exc:
-            raise ProbeError(f"capture failed: {exc}") from None
-        observed, ok = {}, True
-        for hop, section in zip(hops, sections, strict=False):
-            stacks = [label_stack(line) for line in section.splitlines()
-                      if f"{src} > {dst}: ICMP echo request" in line]
-            key = f"{hop.sender}→{hop.receiver}"
-            if not stacks:
-                observed[key] = "no echo request seen"
-                ok = False
-                continue
-            depths = sorted({len(s) for s in stacks})
-            observed[key] = f"{depths[0]} {stacks[0]}" if len(depths) == 1 else f"mixed {depths}"
-            ok = ok and depths == [hop.depth]
-        return ok, observed
-    return probe

@@ -14,8 +14,9 @@ from rich.console import Console
 from emulator.errors import RuntimeFailure
 from emulator.model.topology import Lab
 from emulator.runtime.base import ExecResult, Runtime
+from emulator.suites.contract import Question
 from emulator.verify.checks import PHASES, Check, ProbeError, Report, Result
-from emulator.verify.expectations import derive
+from emulator.verify.families import derive
 
 RETRY_PAUSE = 2.0
 # Probes that act (pings, captures) mostly wait on the network: more of them at once than
@@ -26,22 +27,12 @@ WORKERS = 8
 class NeedReading(Exception):
     """A probe asked a question whose answer has not been fetched yet."""
 
-    def __init__(self, node: str, argv: tuple[str, ...]):
-        self.node, self.argv = node, argv
+    def __init__(self, node: str, question: Question):
+        self.node, self.question = node, question
 
 
 class Unbatchable(Exception):
     """A probe wants to act on the routers (a ping, a capture): it runs on its own."""
-
-
-def is_reading(argv: list[str]) -> bool:
-    """A question that only reads a router's state (asking it twice in a round is asking
-    the same thing)."""
-    if argv[:1] == ["vtysh"]:
-        commands = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "-c"]
-        return bool(commands) and all(c.startswith("show ") for c in commands)
-    return (argv[:2] == ["ip", "-j"] and "show" in argv) or argv[:2] == ["birdc", "show"] \
-        or argv[:3] == ["nft", "-j", "list"]
 
 
 class SharedReadings:
@@ -55,12 +46,14 @@ class SharedReadings:
     then ``fetch`` puts all the recorded questions at once (FRR's straight to the daemons'
     sockets, in one process for every router); probes that needed an answer to know their
     next question go round again. Under software emulation a vtysh call costs about a
-    second, a question on a socket milliseconds; the answers are the same."""
+    second, a question on a socket milliseconds; the answers are the same. A ``Question`` is
+    a reading by definition; anything else a probe does (``exec``, ``capture``) acts on the
+    routers and is never shared."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self.answers: dict[tuple, ExecResult] = {}
-        self.locks: dict[tuple, threading.Lock] = {}
+        self.answers: dict[tuple[str, Question], ExecResult] = {}
+        self.locks: dict[tuple[str, Question], threading.Lock] = {}
         self.guard = threading.Lock()
 
     def new_round(self) -> None:
@@ -70,41 +63,36 @@ class SharedReadings:
     def __getattr__(self, name):
         return getattr(self.runtime, name)
 
-    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        if not is_reading(argv):
-            return self.runtime.exec(node, argv, timeout=timeout)
-        key = (node, tuple(argv))
+    def ask(self, node: str, question: Question) -> ExecResult:
+        key = (node, question)
         with self.guard:
             lock = self.locks.setdefault(key, threading.Lock())
         with lock:
             if key in self.answers:
                 return self.answers[key]
-            result = self.runtime.exec(node, argv, timeout=timeout)
+            result = self.runtime.ask(node, question)
             self.answers[key] = result
             return result
 
-    def fetch(self, questions: dict[str, set[tuple[str, ...]]]) -> None:
+    def fetch(self, questions: dict[str, set[Question]]) -> None:
         """Every router's open questions, asked together (``Runtime.read_many``)."""
-        asked = {node: sorted(argvs) for node, argvs in questions.items()}
-        answers = self.runtime.read_many({node: [list(a) for a in argvs]
-                                          for node, argvs in asked.items()})
+        asked = {node: sorted(pending, key=str) for node, pending in questions.items()}
+        answers = self.runtime.read_many(asked)
         with self.guard:
-            for node, argvs in asked.items():
-                for argv, answer in zip(argvs, answers[node], strict=True):
-                    self.answers[(node, argv)] = answer
+            for node, pending in asked.items():
+                for question, answer in zip(pending, answers[node], strict=True):
+                    self.answers[(node, question)] = answer
 
 
 class Collecting:
     """The runtime a probe sees while the runner collects its questions: answers already
-    fetched, ``NeedReading`` for the others, ``Unbatchable`` for anything but a reading."""
+    fetched, ``NeedReading`` for the others, ``Unbatchable`` for anything else (an act)."""
 
     def __init__(self, readings: SharedReadings):
         self.readings = readings
 
-    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        key = (node, tuple(argv))
-        if not is_reading(argv):
-            raise Unbatchable()
+    def ask(self, node: str, question: Question) -> ExecResult:
+        key = (node, question)
         if key not in self.readings.answers:
             raise NeedReading(*key)
         return self.readings.answers[key]
@@ -133,13 +121,13 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
     collecting = Collecting(readings)
     pending, acting = list(indices), []
     for _ in range(FETCH_PASSES):
-        questions: dict[str, set[tuple[str, ...]]] = {}
+        questions: dict[str, set[Question]] = {}
         asking = []
         for i in pending:
             try:
                 outcomes[i] = probe_once(batch[i], collecting)
             except NeedReading as need:
-                questions.setdefault(need.node, set()).add(need.argv)
+                questions.setdefault(need.node, set()).add(need.question)
                 asking.append(i)
             except Unbatchable:
                 acting.append(i)

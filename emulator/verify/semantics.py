@@ -56,48 +56,17 @@ class Semantics:
         self.lab = lab
 
     # -- topology facts ------------------------------------------------------------------
-    def pe_of(self, ce: str) -> Node:
-        """The provider router a customer edge attaches to."""
-        for link in self.lab.links:
-            ends = (link.a.node, link.b.node)
-            if ce in ends and link.scope == "attachment":
-                return self.lab.node(ends[1] if ends[0] == ce else ends[0])
-        raise LabError(f"{ce} attaches to no provider router")
-
     def vpn_speakers(self, asn: int) -> list[Node]:
         """Routers of an AS that hold a VPNv4 table."""
         return [n for n in self.lab.nodes if n.asn == asn and n.core_bgp
                 and n.core_bgp.family("ipv4-vpn")]
-
-    def core_path(self, start: str, goal: str) -> list[tuple[Node, str, str]]:
-        """Shortest path over core links: (sender, its interface, receiver) per hop."""
-        previous: dict[str, tuple[str, str] | None] = {start: None}
-        queue = deque([start])
-        while queue:
-            here = queue.popleft()
-            if here == goal:
-                break
-            for interface in self.lab.node(here).interfaces:
-                if interface.scope == "core" and interface.peer and \
-                        interface.peer.node not in previous:
-                    previous[interface.peer.node] = (here, interface.name)
-                    queue.append(interface.peer.node)
-        if goal not in previous:
-            raise LabError(f"no core path from {start} to {goal}")
-        hops = []
-        node = goal
-        while previous[node] is not None:
-            sender, interface = previous[node]
-            hops.append((self.lab.node(sender), interface, node))
-            node = sender
-        return list(reversed(hops))
 
     def lsp_hops(self, ingress: str, egress: str, inner: int, what: str,
                  php: bool = True) -> list[Hop]:
         """An LDP LSP carrying ``inner`` labels below the transport label; the penultimate
         hop pops the transport label unless the egress advertised a real label for the
         FEC (``php=False``: a host route it originates for another router)."""
-        path = self.core_path(ingress, egress)
+        path = self.lab.core_path(ingress, egress)
         hops = []
         for index, (sender, interface, receiver) in enumerate(path):
             last = index == len(path) - 1 and php
@@ -105,12 +74,6 @@ class Semantics:
             note = f"{what} after PHP" if last else f"LDP + {what}"
             hops.append(Hop(sender.name, interface, receiver, depth, note))
         return hops
-
-    def link_interface(self, sender: str, receiver: str, vrf: str | None = None) -> str:
-        for interface in self.lab.node(sender).interfaces:
-            if interface.peer and interface.peer.node == receiver and interface.vrf == vrf:
-                return interface.name
-        raise LabError(f"no interface from {sender} to {receiver}")
 
     # -- the option's rules --------------------------------------------------------------
     def vpn_views(self, ce: str) -> list[VpnView]:
@@ -190,7 +153,7 @@ class Semantics:
 
     def propagate(self, ce: str) -> dict[str, VpnView]:
         """Every VPNv4 speaker's view of a site's route, from its origin PE."""
-        origin = self.pe_of(ce)
+        origin = self.lab.pe_of(ce)
         views = {}
         for holder, (next_hop, router, allocator) in self.spread(origin, "ipv4-vpn").items():
             views[holder] = self.view(
@@ -209,13 +172,12 @@ class Semantics:
         (transport label + VPN label) to a next hop in the same AS, the VPN label alone
         across a directly connected inter-AS link."""
         views = self.propagate(destination_ce)
-        here = self.pe_of(source_ce)
+        here = self.lab.pe_of(source_ce)
         hops: list[Hop] = []
         while views[here.name].next_hop is not None:
             view = views[here.name]
             owner = self.lab.node(view.next_hop_router)
-            direct = [i for i in here.interfaces if i.peer and i.peer.node == owner.name
-                      and i.peer.address.ip == view.next_hop]
+            direct = [i for i in here.towards(owner.name) if i.peer.address.ip == view.next_hop]
             what = f"{view.allocator}'s VPN label"
             if direct:
                 hops.append(Hop(here.name, direct[0].name, owner.name, 1, what))
@@ -226,7 +188,7 @@ class Semantics:
                 near = next(n for n in self.lab.nodes if view.next_hop in
                             [h.network_address for h in n.ldp_host_routes])
                 hops += self.lsp_hops(here.name, near.name, 1, what, php=False)
-                hops.append(Hop(near.name, self.link_interface(near.name, owner.name),
+                hops.append(Hop(near.name, self.lab.link_interface(near.name, owner.name),
                                 owner.name, 1, what))
             else:
                 hops += self.lsp_hops(here.name, owner.name, 1, what)
@@ -241,12 +203,12 @@ class SingleAsL3vpn(Semantics):
     scenario = "l3vpn"
 
     def vpn_views(self, ce: str) -> list[VpnView]:
-        origin = self.pe_of(ce)
+        origin = self.lab.pe_of(ce)
         return [self.view(holder, ce, origin if holder.name != origin.name else None, origin)
                 for holder in self.vpn_speakers(origin.asn)]
 
     def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
-        return self.lsp_hops(self.pe_of(source_ce).name, self.pe_of(destination_ce).name, 1,
+        return self.lsp_hops(self.lab.pe_of(source_ce).name, self.lab.pe_of(destination_ce).name, 1,
                              "VPN label")
 
 
@@ -265,7 +227,7 @@ class BackToBackVrfs(Semantics):
 
     def vpn_views(self, ce: str) -> list[VpnView]:
         site = self.lab.node(ce).site
-        origin = self.pe_of(ce)
+        origin = self.lab.pe_of(ce)
         views = []
         for system in self.lab.autonomous_systems:
             if system.customer or system.transit:
@@ -280,13 +242,13 @@ class BackToBackVrfs(Semantics):
 
     def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
         vpn = self.lab.node(source_ce).site.vpn
-        ingress, egress = self.pe_of(source_ce), self.pe_of(destination_ce)
+        ingress, egress = self.lab.pe_of(source_ce), self.lab.pe_of(destination_ce)
         if ingress.asn == egress.asn:
             return self.lsp_hops(ingress.name, egress.name, 1, "VPN label")
         near, far = self.border(ingress.asn, vpn), self.border(egress.asn, vpn)
         return [
             *self.lsp_hops(ingress.name, near.name, 1, "VPN label"),
-            Hop(near.name, self.link_interface(near.name, far.name, vpn), far.name, 0,
+            Hop(near.name, self.lab.link_interface(near.name, far.name, vpn), far.name, 0,
                 "plain IP between back-to-back VRFs"),
             *self.lsp_hops(far.name, egress.name, 1, "VPN label"),
         ]
@@ -323,7 +285,7 @@ class MultihopBetweenRrs(Semantics):
         """[transport, LU, VPN] to the ASBR, [LU, VPN] across the inter-AS link, the LU label
         swapped onto LDP at the far ASBR: [LDP, VPN], then the VPN label after PHP."""
         views = self.propagate(destination_ce)
-        here = self.pe_of(source_ce)
+        here = self.lab.pe_of(source_ce)
         target = self.lab.node(views[here.name].next_hop_router)
         labelled = self.spread(target, "ipv4-labeled-unicast")
         hops: list[Hop] = []
@@ -333,8 +295,7 @@ class MultihopBetweenRrs(Semantics):
                 break
             next_hop, router, _ = labelled[here.name]
             owner = self.lab.node(router)
-            direct = [i for i in here.interfaces if i.peer and i.peer.node == owner.name
-                      and i.peer.address.ip == next_hop]
+            direct = [i for i in here.towards(owner.name) if i.peer.address.ip == next_hop]
             if direct:
                 hops.append(Hop(here.name, direct[0].name, owner.name, 2,
                                 f"{owner.name}'s LU label + VPN label"))
@@ -358,7 +319,7 @@ class NonVpnTransit(MultihopBetweenRrs):
         return tuple(a.number for a in self.lab.autonomous_systems if a.transit)
 
     def vpn_views(self, ce: str) -> list[VpnView]:
-        origin = self.pe_of(ce)
+        origin = self.lab.pe_of(ce)
         paths = self.as_paths(origin, "ipv4-vpn")
         return [dataclasses.replace(view, as_path=paths[holder],
                                     never_in_path=self.transit_ases())
@@ -418,7 +379,7 @@ class CarrierSupportingCarrier(Semantics):
     def wire_path(self, source_ce: str, destination_ce: str) -> list[Hop]:
         """Hierarchical VPNs (csc-vpn): the carrier's VPN label under the path its PE's
         loopback takes (external_path), popped into the VRF by the egress PE."""
-        ingress, egress = self.pe_of(source_ce), self.pe_of(destination_ce)
+        ingress, egress = self.lab.pe_of(source_ce), self.lab.pe_of(destination_ce)
         return [dataclasses.replace(hop, depth=hop.depth + 1,
                                     note=f"{hop.note} + {egress.name}'s VPN label")
                 for hop in self.external_path(ingress.name, egress.name)]
@@ -483,12 +444,12 @@ class CarrierSupportingCarrier(Semantics):
                 hops += self.lsp_hops(source, near.csc_ce, 1, f"{near.csc_ce}'s LU label")
             else:
                 hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
-                         for s, i, r in self.core_path(source, near.csc_ce)]
-        hops.append(Hop(near.csc_ce, self.link_interface(near.csc_ce, near.pe), near.pe, 1,
+                         for s, i, r in self.lab.core_path(source, near.csc_ce)]
+        hops.append(Hop(near.csc_ce, self.lab.link_interface(near.csc_ce, near.pe), near.pe, 1,
                         f"{near.pe}'s label for {target}"))
         hops += self.lsp_hops(near.pe, far.pe, 1, f"{far.pe}'s VPN label")
         far_label = target in far.labelled
-        hops.append(Hop(far.pe, self.link_interface(far.pe, far.csc_ce, far.vpn), far.csc_ce,
+        hops.append(Hop(far.pe, self.lab.link_interface(far.pe, far.csc_ce, far.vpn), far.csc_ce,
                         1 if far_label else 0,
                         f"{far.csc_ce}'s LU label" if far_label
                         else f"IP ({far.csc_ce} advertised implicit-null)"))
@@ -497,7 +458,7 @@ class CarrierSupportingCarrier(Semantics):
                 hops += self.lsp_hops(far.csc_ce, destination, 0, "IP")
             else:
                 hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
-                         for s, i, r in self.core_path(far.csc_ce, destination)]
+                         for s, i, r in self.lab.core_path(far.csc_ce, destination)]
         return hops
 
 

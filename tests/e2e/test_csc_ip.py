@@ -9,6 +9,9 @@ import re
 import pytest
 from labkit import run_exercise, running_lab, verify_all
 
+from emulator.suites import bird
+from emulator.suites.contract import Question
+
 pytestmark = pytest.mark.e2e
 
 
@@ -22,11 +25,12 @@ def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
     with running_lab("csc-ip") as (model, runtime):
         report = verify_all("csc-ip", tmp_path)
         # The verifier reads BIRD through its control socket (bird_ctl.py): what birdc says.
-        for command in (["birdc", "show", "route", "table", "mtab"],
-                        ["birdc", "show", "route", "table", "vpntab", "all"],
-                        ["birdc", "show", "route", "table", "mtab", "10.255.255.255/32"]):
+        for words in (("show", "route", "table", "mtab"),
+                      ("show", "route", "table", "vpntab", "all"),
+                      ("show", "route", "table", "mtab", "10.255.255.255/32")):
+            command = Question(bird.NAME, words)
             read = runtime.read_many({"PE-1": [command]})["PE-1"][0]
-            told = runtime.exec("PE-1", command)
+            told = runtime.exec("PE-1", bird.question_argv(command))
             assert (read.returncode, route_times(read.stdout)) == \
                 (told.returncode, route_times(told.stdout)), command
         checks = {c["name"]: c for c in report["checks"]}

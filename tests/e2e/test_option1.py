@@ -17,8 +17,9 @@ from labkit import (
     wait_until_failing,
 )
 
-from emulator.suites.frr import show_argv
-from emulator.verify.expectations import derive
+from emulator.suites import frr
+from emulator.suites.contract import Question
+from emulator.verify.families import derive
 from emulator.verify.runner import run_checks
 
 # Seconds a check may retry once the break has shown (wait_until_failing): what follows
@@ -61,15 +62,17 @@ def test_the_socket_reader_answers_as_vtysh_does(option1):
     _, runtime = option1
     commands = ["show bgp vrf all summary json", "show mpls ldp neighbor json",
                 "show ip ospf neighbor json", "show mpls table json"]
-    questions = {node: [show_argv(c) for c in commands] for node in ("PE-1", "P-1")}
+    questions = {node: [Question(frr.NAME, (c,)) for c in commands] for node in ("PE-1", "P-1")}
     read = runtime.read_many(questions)
-    for node, argvs in questions.items():
-        for argv, answer in zip(argvs, read[node], strict=True):
-            told = runtime.exec(node, argv)
-            assert answer.returncode == told.returncode, (argv, answer, told)
+    for node, asked in questions.items():
+        for question, answer in zip(asked, read[node], strict=True):
+            told = runtime.exec(node, frr.question_argv(question))
+            assert answer.returncode == told.returncode, (question, answer, told)
             if told.returncode == 0:  # (P-1 runs no bgpd: both fail)
-                assert json.loads(answer.stdout).keys() == json.loads(told.stdout).keys(), argv
-    unknown = runtime.read_many({"PE-1": [show_argv("show bgp nonsense json")]})["PE-1"][0]
+                assert json.loads(answer.stdout).keys() == json.loads(told.stdout).keys(), \
+                    question
+    nonsense = Question(frr.NAME, ("show bgp nonsense json",))
+    unknown = runtime.read_many({"PE-1": [nonsense]})["PE-1"][0]
     assert unknown.returncode == 1
 
 

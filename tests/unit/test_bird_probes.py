@@ -10,6 +10,8 @@ import pytest
 
 from emulator.runtime.base import ExecResult
 from emulator.suites import bird_probes as bird
+from emulator.suites import question_argv
+from emulator.suites.contract import Question
 from emulator.suites.records import IMPLICIT_NULL, ProbeError
 
 OUTPUTS = Path(__file__).parent.parent.parent / "docs" / "research" / "bird" / "outputs"
@@ -21,8 +23,9 @@ class Recorded:
     def __init__(self, **overrides: str):
         self.overrides = overrides
 
-    def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        assert argv[:2] == ["birdc", "show"], argv
+    def ask(self, node: str, question: Question) -> ExecResult:
+        assert question.of == bird.NAME and question.words[0] == "show", question
+        argv = question_argv(question)
         # A VRF's table is a quoted symbol on the command line; the files are named bare.
         name = f"{node}.show_{'_'.join(word.strip(chr(39)) for word in argv[2:])}"
         if name in self.overrides:

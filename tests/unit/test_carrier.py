@@ -12,7 +12,7 @@ from emulator.render import node_plan
 from emulator.suites.bird_probes import VRF_TABLE_PREFIX
 from emulator.verify.carrier import spoof_argv
 from emulator.verify.checks import KINDS
-from emulator.verify.expectations import derive
+from emulator.verify.families import derive
 
 CSC = ["csc-ip", "csc-mpls", "csc-vpn"]
 BASE = (labs_dir() / "csc-mpls.yml").read_text()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from emulator.cli import app
 from emulator.errors import LabError
 from emulator.model.build import load_lab
-from emulator.render import render_frr_conf
+from emulator.render.frr import render_frr_conf
 from emulator.runtime.appliance import check_config
 from emulator.training import exercises as ex
 

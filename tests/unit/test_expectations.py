@@ -8,7 +8,7 @@ from shipped import lab_variants
 
 from emulator.model.build import load_lab
 from emulator.verify.checks import CARRIER_KINDS, KINDS, label_stack
-from emulator.verify.expectations import derive
+from emulator.verify.families import derive
 from emulator.verify.semantics import semantics_for
 
 

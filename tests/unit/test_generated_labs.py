@@ -24,7 +24,7 @@ from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.render import render_lab
 from emulator.verify.checks import CARRIER_KINDS, KINDS
-from emulator.verify.expectations import derive
+from emulator.verify.families import derive
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))

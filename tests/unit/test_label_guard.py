@@ -54,20 +54,20 @@ def test_the_rendered_filter_drops_every_label_but_the_advertised_ones(appliance
         ruleset.unlink()
     assert result.returncode == 0, result.stderr
     answer = ExecResult(0, result.stdout, "")
-    router = type("Router", (), {"exec": lambda self, node, argv: answer})()
+    router = type("Router", (), {"ask": lambda self, node, question: answer})()
     assert guard_drops(router, "PE-1", "label_guard", "eth1") == 2  # 50004 and 16
     assert guard_drops(router, "PE-1", "label_guard", "eth3") == 0
 
 
 def test_the_drop_counters_are_read_per_interface():
     answer = ExecResult(0, FIXTURE.read_text(), "")
-    router = type("Router", (), {"exec": lambda self, node, argv: answer})()
+    router = type("Router", (), {"ask": lambda self, node, question: answer})()
     assert guard_drops(router, "PE-1", "label_guard", "eth1") == 2
     assert guard_drops(router, "PE-1", "label_guard", "eth3") == 0
     # An interface the guard does not watch, and a guard that is off (no table).
     assert guard_drops(router, "PE-1", "label_guard", "eth2") is None
     off = ExecResult(1, "", "Error: No such file or directory; did you mean table ...")
-    gone = type("Router", (), {"exec": lambda self, node, argv: off})()
+    gone = type("Router", (), {"ask": lambda self, node, question: off})()
     assert guard_drops(gone, "PE-1", "label_guard", "eth1") is None
     assert json.loads(FIXTURE.read_text())["nftables"][0]["metainfo"]["version"] == "1.1.3"
 

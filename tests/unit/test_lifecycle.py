@@ -19,7 +19,7 @@ from emulator.runtime import vm
 from emulator.runtime.base import ExecResult
 from emulator.runtime.vm import owner_tag
 from emulator.verify.checks import ProbeError, ping
-from emulator.verify.expectations import _ping_probe
+from emulator.verify.probes import ping_probe
 
 OPTION3 = str(PROJECT_DIR / "labs" / "option3.yml")
 
@@ -156,7 +156,7 @@ def test_ping_tells_no_reply_from_no_ping(returncode, stdout, stderr, verdict):
 
 
 def test_an_isolation_check_without_a_ping_is_not_a_pass():
-    probe = _ping_probe("CE-1", "10.0.0.1", "10.0.0.2", should_reply=False)
+    probe = ping_probe("CE-1", "10.0.0.1", "10.0.0.2", should_reply=False)
     assert probe(FakePing(1, "3 packets transmitted, 0 received, 100% packet loss"))[0]
     with pytest.raises(ProbeError, match="did not run"):
         probe(FakePing(255, "", "Connection refused"))

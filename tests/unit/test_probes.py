@@ -19,6 +19,7 @@ from emulator import suites
 from emulator.model.topology import Lab
 from emulator.runtime.base import ExecResult, Tap
 from emulator.suites import frr_probes
+from emulator.suites.contract import Question
 from emulator.suites.records import ProbeError
 from emulator.verify.runner import run_checks
 
@@ -36,9 +37,12 @@ class ReplayRuntime:
     def gone(self) -> None:
         return None
 
-    def read_many(self, questions: dict[str, list[list[str]]]) -> dict[str, list[ExecResult]]:
-        return {node: [self.exec(node, argv) for argv in argvs]
-                for node, argvs in questions.items()}
+    def ask(self, node: str, question: Question) -> ExecResult:
+        return self.exec(node, suites.question_argv(question))
+
+    def read_many(self, questions: dict[str, list[Question]]) -> dict[str, list[ExecResult]]:
+        return {node: [self.ask(node, question) for question in asked]
+                for node, asked in questions.items()}
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
         answer = self.answers.get(json.dumps([node, *argv]))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from emulator.runtime.base import ExecResult, shell_batch, split_batch
 from emulator.suites import frr, frr_vty
+from emulator.suites.contract import Question
 
 
 def run_shell(argv: list[str]) -> ExecResult:
@@ -86,13 +87,14 @@ def test_the_vty_reader_as_a_script_answers_every_socket(tmp_path):
     assert json.loads(done.stdout) == [[[0, '"bgpd"\n']], [[0, '"ldpd"\n']]]
 
 
-def test_only_show_commands_to_one_daemon_go_to_its_socket():
-    show = frr.show_argv("show mpls ldp neighbor json")
-    assert frr.socket_question("lab_P-1", show) == ("/run/frr/lab_P-1/ldpd.vty",
-                                                   "show mpls ldp neighbor json")
-    assert frr.socket_question("lab_P-1", ["vtysh", "-c", "show version"]) is None
-    assert frr.socket_question("lab_P-1", frr.configure_argv(["router bgp 1"])) is None
-    assert frr.socket_question("lab_P-1", ["ip", "-j", "route", "show"]) is None
+def test_a_question_goes_to_the_socket_of_the_one_daemon_that_answers_it():
+    ldp = Question(frr.NAME, ("show mpls ldp neighbor json",))
+    assert frr.socket_request("lab_P-1", ldp) == ("/run/frr/lab_P-1/ldpd.vty",
+                                                  "show mpls ldp neighbor json")
+    assert frr.question_argv(ldp) == ["vtysh", "-d", "ldpd", "-c",
+                                      "show mpls ldp neighbor json"]
+    table = Question(frr.NAME, ("show mpls table json",))
+    assert frr.socket_request("lab_P-1", table)[0] == "/run/frr/lab_P-1/zebra.vty"
 
 
 class ReaderHost:
@@ -140,21 +142,21 @@ def test_read_many_sends_frr_questions_to_sockets_and_the_rest_to_each_router(
         VtyDaemon(tmp_path / f"lab_{node}" / "zebra.vty",
                   {"enable": ("", 0), "show mpls table json": (f'{{"{label}": {{}}}}\n', 0)})
     host = ReaderHost(tmp_path)
-    kernel = ["ip", "-j", "-f", "mpls", "route", "show"]
-    lfib = frr.show_argv("show mpls table json")
+    kernel = Question.kernel("ip", "-j", "-f", "mpls", "route", "show")
+    lfib = Question(frr.NAME, ("show mpls table json",))
     answers = host.make().read_many({"P-1": [kernel, lfib], "P-2": [lfib]})
-    assert answers["P-1"][0].stdout == f"P-1 ran {' '.join(kernel)}"
+    assert answers["P-1"][0].stdout == f"P-1 ran {kernel}"
     assert answers["P-1"][1] == ExecResult(0, '{"16": {}}\n', "")
     assert answers["P-2"] == [ExecResult(0, '{"17": {}}\n', "")]
-    assert host.executed == [("P-1", tuple(kernel))]
+    assert host.executed == [("P-1", tuple(kernel.words))]
 
 
 def test_without_a_reader_every_question_goes_to_its_router(tmp_path, monkeypatch):
     monkeypatch.setattr(frr, "RUN", tmp_path)
     host = ReaderHost(tmp_path, reader_runs=False)
-    lfib = frr.show_argv("show mpls table json")
+    lfib = Question(frr.NAME, ("show mpls table json",))
     answers = host.make().read_many({"P-1": [lfib]})
-    assert answers["P-1"][0].stdout == f"P-1 ran {' '.join(lfib)}"
+    assert answers["P-1"][0].stdout == f"P-1 ran {' '.join(frr.question_argv(lfib))}"
 
 
 class BirdControl:
@@ -193,7 +195,8 @@ def test_the_bird_reader_prints_what_birdc_prints(tmp_path):
         (0, "BIRD 2.17.6 ready.\nTable mtab:\n16 unicast [l3vpn 01:00] * (80)\n"
             "\tvia 10.1.1.2 on eth1 mpls 17\n"),
         (1, "BIRD 2.17.6 ready.\nNetwork not found\n")]
-    assert bird.socket_question("lab_PE-1", ["birdc", "show", "route", "table", "mtab"]) == (
-        "/run/bird/lab_PE-1/bird.ctl", "show route table mtab")
-    assert bird.socket_question("lab_PE-1", ["birdc", "configure"]) is None
+    mtab = Question(bird.NAME, ("show", "route", "table", "mtab"))
+    assert bird.socket_request("lab_PE-1", mtab) == ("/run/bird/lab_PE-1/bird.ctl",
+                                                     "show route table mtab")
+    assert bird.question_argv(mtab) == ["birdc", "show", "route", "table", "mtab"]
     assert bird_ctl.ask(str(tmp_path / "absent.ctl"), ["show status"])[0][0] == 1

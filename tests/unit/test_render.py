@@ -11,7 +11,8 @@ import pytest
 from shipped import lab_variants
 
 from emulator.model.build import load_lab
-from emulator.render import kernel_setup, node_plan, render_daemons, render_frr_conf, render_lab
+from emulator.render import kernel_setup, node_plan, render_lab
+from emulator.render.frr import render_daemons, render_frr_conf
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [("option1", None), ("option1", "ospf"), ("option1", "rip"), ("option1", "static"),

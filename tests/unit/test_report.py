@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from emulator.cli import app
 from emulator.paths import PROJECT_DIR
-from emulator.verify.expectations import sites
 
 ARTEFACTS = PROJECT_DIR / ".artifacts"
 BROWSER = "chromium-headless-shell"
@@ -93,9 +92,9 @@ def test_the_page_renders_in_a_real_browser(page):
     elements = Elements()
     elements.feed(dom)
     assert elements.count("section", id="topology") == 1
-    assert elements.count("svg") >= 1 + len(sites(load("option3")[0]))  # topology + walks
+    assert elements.count("svg") >= 1 + len(load("option3")[0].sites())  # topology + walks
     assert elements.count("tr", "check") == len(results["checks"])
-    assert elements.count("div", "walk") == len(sites(load("option3")[0]))
+    assert elements.count("div", "walk") == len(load("option3")[0].sites())
     ARTEFACTS.mkdir(exist_ok=True)
     shot = ARTEFACTS / "report-option3.png"
     shot.unlink(missing_ok=True)
@@ -110,11 +109,11 @@ def test_the_checks_a_walk_names_are_checks_verify_runs():
     name it asks for must be one verify derives (a renamed check would leave it blind)."""
     from emulator.training.explain import walkthrough
     from emulator.training.report import walk_checks
-    from emulator.verify.expectations import derive
+    from emulator.verify.families import derive
 
     model, _ = load("option3")
     names = {c.name for c in derive(model)}
-    for ce in sites(model):
+    for ce in model.sites():
         routes, wire = walk_checks(walkthrough(model, str(ce.site.prefix)),
                                    str(ce.site.address.ip))
         assert set(routes) <= names

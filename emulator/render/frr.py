@@ -1,0 +1,61 @@
+"""What FRR is told: ``frr.conf`` from one template per feature (``templates/frr/``), its
+``daemons`` file, and the staged configurations the runtime applies once a route carries a
+label."""
+
+from __future__ import annotations
+
+from emulator.model.topology import Lab, Node
+from emulator.render.templates import environment
+from emulator.suites import frr
+
+SUITE = frr.NAME
+
+
+def render_frr_conf(node: Node) -> str:
+    return environment(frr.NAME).get_template("frr.conf.j2").render(node=node)
+
+
+def render_daemons(node: Node) -> str:
+    return environment(frr.NAME).get_template("daemons.j2").render(
+        node=node, all_daemons=frr.DAEMONS_FILE, running=frr.daemons(node.runs(frr.NAME)))
+
+
+def after_ldp_label(node: Node) -> tuple[list[dict], dict[str, str]]:
+    """Steps the runtime runs once a route carries a real LDP label (see
+    BgpNeighbor.wait_for_ldp_label and Node.ldp_host_routes), and their staged configs."""
+    steps, files = [], {}
+    for bgp in node.bgp:
+        for neighbor in bgp.neighbors:
+            if not neighbor.wait_for_ldp_label:
+                continue
+            adjacent = any(i.scope == "core" for i in node.towards(neighbor.peer))
+            # One staged file per configuration block, applied in order.
+            stage = []
+            if node.ldp_host_routes:
+                stage.append(("stage_allow_broken_lsp.j2", {}))
+            stage.append(("stage_enable_neighbor.j2", {"asn": bgp.asn, "neighbor": neighbor}))
+            configs = []
+            for template, context in stage:
+                name = f"stage-{len(steps)}-{len(configs)}.conf"
+                files[name] = environment(frr.NAME).get_template(template).render(
+                    node=node, **context)
+                configs.append(name)
+            # An adjacent peer's loopback is legitimately implicit-null (PHP).
+            steps.append({"wait": {"labelled_route": f"{neighbor.address}/32",
+                                   "implicit_null_ok": adjacent},
+                          "suite": frr.NAME, "configs": configs})
+    return steps, files
+
+
+def files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
+    """FRR's files for one node, its entry in the plan, and its staged steps."""
+    steps, staged = after_ldp_label(node)
+    files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
+    entry = {"name": frr.NAME, "daemons": frr.daemons(node.runs(frr.NAME)),
+             "config": "frr.conf"}
+    if node.external_routes:
+        # Applied after frr.conf, to bgpd alone (templates/frr/external_routes.j2 says why).
+        files["external-routes.conf"] = environment(frr.NAME).get_template(
+            "external_routes.j2").render(node=node)
+        entry["daemon_configs"] = [{"daemon": "bgpd", "config": "external-routes.conf"}]
+    return files, entry, steps
