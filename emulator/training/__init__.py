@@ -1,1 +1,2 @@
-"""What trainees see: the lab as a picture (and, next, the slides' walkthroughs, live)."""
+"""What trainees see: the lab as a picture, the slides' walkthroughs with live labels, the
+HTML report, and break/fix exercises graded by the verifier."""

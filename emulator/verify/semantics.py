@@ -50,7 +50,7 @@ class Hop:
 class Semantics:
     """Shared topology helpers; subclasses state the option's rules."""
 
-    scenario = ""
+    scenarios: tuple[str, ...] = ()  # the lab format's scenarios these rules serve
 
     def __init__(self, lab: Lab):
         self.lab = lab
@@ -200,7 +200,7 @@ class SingleAsL3vpn(Semantics):
     """RFC 4364 inside one AS: the origin PE advertises, every VPNv4 speaker keeps its next
     hop and label; [LDP, VPN] across the core."""
 
-    scenario = "l3vpn"
+    scenarios = ("l3vpn",)
 
     def vpn_views(self, ce: str) -> list[VpnView]:
         origin = self.lab.pe_of(ce)
@@ -215,7 +215,7 @@ class SingleAsL3vpn(Semantics):
 class BackToBackVrfs(Semantics):
     """Option 1 (A): each AS runs its own VPN; PE-ASBRs meet as each other's CE."""
 
-    scenario = "option1"
+    scenarios = ("option1",)
 
     def border(self, asn: int, vpn: str) -> Node:
         """The PE-ASBR of an AS holding the VPN's VRF on the inter-AS link."""
@@ -259,7 +259,7 @@ class MpEbgpBetweenAsbrs(Semantics):
     rewriting next hop and label; with next-hop-self towards their PEs, again inside each
     AS."""
 
-    scenario = "option2"
+    scenarios = ("option2",)
 
     def vpn_views(self, ce: str) -> list[VpnView]:
         return list(self.propagate(ce).values())
@@ -273,7 +273,7 @@ class MultihopBetweenRrs(Semantics):
     and label unchanged; the ASBRs exchange only labelled loopbacks (BGP labeled-unicast)
     and hold no VPN route."""
 
-    scenario = "option3"
+    scenarios = ("option3",)
 
     def vpn_views(self, ce: str) -> list[VpnView]:
         return list(self.propagate(ce).values())
@@ -313,7 +313,7 @@ class NonVpnTransit(MultihopBetweenRrs):
     LDP core) and never appears in the VPN routes' AS path. The data path is Option 3's,
     with one more labelled-unicast swap at each transit ASBR."""
 
-    scenario = "option4"
+    scenarios = ("option4",)
 
     def transit_ases(self) -> tuple[int, ...]:
         return tuple(a.number for a in self.lab.autonomous_systems if a.transit)
@@ -356,7 +356,7 @@ class CarrierSupportingCarrier(Semantics):
     enter the backbone. Without MPLS in the sites (csc-ip) the packet leaves the backbone as
     IP; with it (csc-mpls) it is label switched end to end."""
 
-    scenario = "csc"
+    scenarios = ("csc-ip", "csc-mpls", "csc-vpn")
 
     def labelled_loopbacks(self) -> list[Node]:
         """Option C's labelled-loopback chain does not apply: a carrier's loopbacks cross
@@ -462,10 +462,10 @@ class CarrierSupportingCarrier(Semantics):
         return hops
 
 
-SEMANTICS = {cls.scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
-                                            MultihopBetweenRrs, NonVpnTransit)}
-SEMANTICS |= {scenario: CarrierSupportingCarrier
-              for scenario in ("csc-ip", "csc-mpls", "csc-vpn")}
+SEMANTICS = {scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
+                                        MultihopBetweenRrs, NonVpnTransit,
+                                        CarrierSupportingCarrier)
+             for scenario in cls.scenarios}
 
 
 def semantics_for(lab: Lab) -> Semantics:
