@@ -584,9 +584,9 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
     if appliance.is_built() and not force:
         out.print(f"up to date: {appliance.rootfs_path()}")
         return
-    from emulator.runtime import vm
+    from emulator.runtime import vm_shared
 
-    if vm.vm_alive(vm.shared_vm()):
+    if vm_shared.vm_alive(vm_shared.shared_vm()):
         raise LabError("the micro-VM runs on the appliance being rebuilt",
                        hint="take its labs down (mplslab status) and `mplslab vm stop` first")
     with out.status("building the appliance with mmdebstrap") as status:
@@ -685,11 +685,11 @@ def vm_stop() -> None:
 @handle_errors
 def vm_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Whether the shared micro-VM runs, and which labs use it."""
-    from emulator.runtime import vm
+    from emulator.runtime import vm, vm_shared
 
-    record = vm.shared_vm()
-    report = {"running": vm.vm_alive(record), "ssh_port": record.get("ssh_port"),
-              "console": record.get("console"), "users": vm.vm_users()}
+    record = vm_shared.shared_vm()
+    report = {"running": vm_shared.vm_alive(record), "ssh_port": record.get("ssh_port"),
+              "console": record.get("console"), "users": vm_shared.vm_users()}
     if as_json:
         print(json.dumps(report, indent=2))
         return

@@ -232,7 +232,7 @@ def vm_disk(image: Appliance, mount_points: list[Path],
     modules), a third of its time under emulation, again for every daemon. From a disk the
     guest's page cache serves every read after the first; the boot is faster too. Built
     from the tree in seconds (mkfs.ext4 -d, no mount); built again when a shared folder's
-    mount point (each mounted at its host path, see vm.shared_folders) is not in it yet.
+    mount point (each mounted at its host path, see vm_boot.shared_folders) is not in it yet.
     A running VM keeps the image it opened (the new one replaces it by rename)."""
     disk = image.rootfs.parent / "root.ext4"
     record = disk.with_name("root.ext4.json")

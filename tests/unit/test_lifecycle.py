@@ -17,7 +17,7 @@ from emulator.cli import app
 from emulator.paths import PROJECT_DIR
 from emulator.runtime import vm
 from emulator.runtime.base import ExecResult
-from emulator.runtime.vm import owner_tag
+from emulator.runtime.vm_processes import owner_tag
 from emulator.verify.checks import ProbeError, ping
 from emulator.verify.expectations import _ping_probe
 
