@@ -5,22 +5,18 @@ appliance's own Debian kernel on a read-only disk image of its root filesystem
 (appliance.vm_disk; QEMU, KVM only when it really works), with the `emulator` package and
 the state folder shared at the same paths (see vm_boot.shared_folders), and an SSH server
 reachable on a loopback port. The namespace runtime then runs inside the guest, driven
-over SSH (paramiko). One VM serves every lab that is up; the last ``down`` powers it off.
+over SSH (paramiko, vm_ssh.py). One VM serves every lab that is up; the last ``down`` powers it off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
-
-import paramiko
 
 from emulator.errors import LabError, RuntimeFailure
 from emulator.paths import PROJECT_DIR, state_dir
@@ -54,26 +50,12 @@ from emulator.runtime.vm_shared import (
     vm_alive,
     vm_users,
 )
-
-SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
-CONNECT_SECONDS = 180.0
-HANDSHAKE_SECONDS = 60.0
-RUN_ATTEMPTS = 3
-# While the guest boots, paramiko's transport thread logs every refused banner exchange
-# with a traceback; the boot deadline reports what matters.
-logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-
-
-def patient_transport(sock, **kwargs) -> paramiko.Transport:
-    transport = paramiko.Transport(sock, **kwargs)
-    transport.handshake_timeout = HANDSHAKE_SECONDS
-    return transport
-
+from emulator.runtime.vm_ssh import SSH_ERRORS, SSH_KEY, GuestSsh
 
 PINNED = "_pinned"  # the user of `mplslab vm start`
 
 
-class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
+class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
     name = "vm"
     preference = 50
     # How routers live inside the guest: the module that deploys them there (python3 -m),
@@ -83,11 +65,6 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
 
     def __init__(self, state: LabState):
         super().__init__(state)
-        self._client: paramiko.SSHClient | None = None
-        # Connections given up on while other threads may still be reading from them:
-        # closed with the runtime.
-        self._retired: list[paramiko.SSHClient] = []
-        self._lock = threading.Lock()
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
 
@@ -248,81 +225,9 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
             try:
                 self.client(deadline=0).exec_command("true", timeout=60)[1].read()
                 return
-            except (OSError, paramiko.SSHException, EOFError):
+            except SSH_ERRORS:
                 self.close()  # nothing else uses it while the guest boots
                 time.sleep(2)
-
-    # -- SSH ------------------------------------------------------------------------------
-    def client(self, deadline: float = CONNECT_SECONDS) -> paramiko.SSHClient:
-        """One SSH connection per process, shared by the verifier's threads."""
-        with self._lock:
-            started = time.monotonic()
-            while self._client is None:
-                client = paramiko.SSHClient()
-                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-                try:
-                    # An emulated guest on a busy host can take tens of seconds for the key
-                    # exchange: paramiko's defaults (10 s here for the whole negotiation,
-                    # 15 s for the handshake) would fail every attempt while two guests boot.
-                    client.connect("127.0.0.1", port=self.state.vm["ssh_port"],
-                                   username="root", key_filename=str(SSH_KEY),
-                                   timeout=HANDSHAKE_SECONDS, banner_timeout=HANDSHAKE_SECONDS,
-                                   auth_timeout=HANDSHAKE_SECONDS, look_for_keys=False,
-                                   allow_agent=False, transport_factory=patient_transport)
-                    self._client = client
-                except (OSError, paramiko.SSHException, EOFError) as exc:
-                    client.close()
-                    if time.monotonic() - started > deadline:
-                        raise
-                    if deadline and not owned_pids(self.tag):
-                        # Nothing will ever answer: say so now rather than after minutes.
-                        raise RuntimeFailure(
-                            f"the micro-VM of lab {self.state.lab} is no longer running "
-                            f"({exc})", hint=f"mplslab down --force {self.state.lab}") from None
-                    time.sleep(2)
-            return self._client
-
-    def run(self, command: str, timeout: float = 60.0) -> ExecResult:
-        # An emulated guest under load can drop the connection or leave a channel request
-        # unanswered (paramiko: "Timeout opening channel"): try again, on a new connection
-        # from the second failure on (a new connection is served by a new sshd process).
-        for attempt in range(1, RUN_ATTEMPTS + 1):
-            try:
-                _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
-                out = stdout.read().decode(errors="replace")
-                err = stderr.read().decode(errors="replace")
-                return ExecResult(stdout.channel.recv_exit_status(), out, err)
-            except TimeoutError:
-                return ExecResult(124, "", f"timed out after {timeout:.0f}s")
-            except (OSError, paramiko.SSHException, EOFError) as exc:
-                with self._lock:
-                    transport = self._client.get_transport() if self._client else None
-                    if self._client is not None and (
-                            transport is None or not transport.is_active() or attempt >= 2):
-                        self._retired.append(self._client)
-                        self._client = None  # the next attempt connects anew
-                if attempt == RUN_ATTEMPTS:
-                    raise RuntimeFailure(
-                        f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
-                        hint=f"console log: {self.state.vm.get('console')}") from None
-                time.sleep(2 * attempt)
-        raise AssertionError("unreachable")
-
-    def stream(self, command: str, progress: Progress) -> tuple[int, str]:
-        """Run a command, passing its 'progress:' lines on as they come. It runs on a pty, so
-        that when this process stops (Ctrl-C, SIGTERM) the guest's side gets SIGHUP rather
-        than deploying on alone."""
-        try:
-            _, stdout, _ = self.client().exec_command(f"{command} 2>&1", get_pty=True)
-            lines = []
-            for line in iter(stdout.readline, ""):
-                lines.append(line)
-                if line.startswith("progress: "):
-                    progress(line[len("progress: "):].strip())
-            return stdout.channel.recv_exit_status(), "".join(lines)
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
-                                 hint=f"console log: {self.state.vm.get('console')}") from None
 
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
@@ -340,13 +245,6 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
         if result.returncode != 0:
             raise RuntimeFailure(f"status inside the VM failed: {result.stderr.strip()}")
         return {**json.loads(result.stdout), "vm": self.state.vm}
-
-    def close(self) -> None:
-        for client in [*self._retired, self._client]:
-            if client is not None:
-                client.close()
-        self._retired.clear()
-        self._client = None
 
     def down(self) -> None:
         """Remove the lab's routers; power the VM off when no other lab (or `vm start`)
