@@ -52,8 +52,6 @@ from emulator.runtime.vm_shared import (
 )
 from emulator.runtime.vm_ssh import SSH_ERRORS, SSH_KEY, GuestSsh
 
-PINNED = "_pinned"  # the user of `mplslab vm start`
-
 
 class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
     name = "vm"
@@ -296,40 +294,3 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "root@127.0.0.1",
             quote(self.inside(self.state.lab, node, argv))])
-
-
-def pinned_runtime(record: dict | None = None) -> VmRuntime:
-    """A runtime for the VM itself (`mplslab vm ...`), not for a lab."""
-    return VmRuntime(LabState(lab=PINNED, variant=None, runtime=VmRuntime.name, rendered="",
-                              source="", vm=record or {}))
-
-
-def pinned() -> bool:
-    return PINNED in vm_users()
-
-
-def pin(progress: Progress) -> dict:
-    """`mplslab vm start`: boot the shared VM (or keep the running one) and keep it up when
-    the last lab goes down, so that the next `up` needs no boot."""
-    runtime = pinned_runtime()
-    with shared_lock():
-        record = shared_vm()
-        if not (vm_alive(record) and runtime.answers(record)):
-            if record or owned_pids(owner_tag(SHARED)):
-                stop_shared_vm()
-            runtime.register()
-            runtime.start_vm(progress)
-            record = shared_vm()
-        runtime.register()
-    return record
-
-
-def unpin() -> tuple[list[str], list[int]]:
-    """`mplslab vm stop`: drop the pin; power the VM off unless labs still use it. Returns
-    the labs still using it and the processes stopped."""
-    with shared_lock():
-        (shared_folder() / "users" / PINNED).unlink(missing_ok=True)
-        labs = vm_users()
-        if labs:
-            return labs, []
-        return [], stop_shared_vm()

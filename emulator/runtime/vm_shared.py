@@ -18,6 +18,7 @@ from emulator.paths import state_dir
 from emulator.runtime.vm_processes import is_zombie, owned_pids, owner_tag, stop_owned
 
 SHARED = "_vm"  # never a lab name: lab names start with a letter
+PINNED = "_pinned"  # the user of `mplslab vm start` (vm_pin.py)
 
 
 def shared_folder() -> Path:

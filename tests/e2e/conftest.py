@@ -18,7 +18,7 @@ from labkit import mplslab
 
 from emulator.paths import state_dir
 from emulator.runtime.registry import choose
-from emulator.runtime.vm import pinned_runtime
+from emulator.runtime.vm_pin import pinned_runtime
 from emulator.runtime.vm_processes import owned_pids, owner_tag
 from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
 

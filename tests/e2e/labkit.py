@@ -14,7 +14,7 @@ from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import pinned_runtime
+from emulator.runtime.vm_pin import pinned_runtime
 from emulator.runtime.vm_processes import owned_pids, owner_tag
 from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
 
