@@ -43,10 +43,12 @@ from emulator.runtime.vm_boot import (
 from emulator.runtime.vm_processes import is_zombie, owned_pids, owner_tag, stop_owned
 from emulator.runtime.vm_shared import (
     SHARED,
-    shared_folder,
+    record_vm,
+    register,
     shared_lock,
     shared_vm,
     stop_shared_vm,
+    unregister,
     vm_alive,
     vm_users,
 )
@@ -80,7 +82,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
         with shared_lock():
             record = shared_vm()
             others = [u for u in vm_users() if u != lab]
-            (shared_folder() / "users" / lab).unlink(missing_ok=True)
+            unregister(lab)
             if vm_alive(record) and others:
                 state = LabState(lab=lab, variant=None, runtime=cls.name, rendered="",
                                  source="", vm=record)
@@ -118,16 +120,11 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                              "whether its labs still run")
                 if record or owned_pids(owner_tag(SHARED)):
                     stop_shared_vm()  # a VM that no longer answers and nobody uses
-                self.register()
+                register(self.state.lab)
                 self.start_vm(progress)
-            self.register()
+            register(self.state.lab)
         self.state.save()
         self.deploy(progress)
-
-    def register(self) -> None:
-        users = shared_folder() / "users"
-        users.mkdir(parents=True, exist_ok=True)
-        (users / self.state.lab).touch()
 
     @staticmethod
     def answers(record: dict) -> bool:
@@ -162,7 +159,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                 # of the stall probe answered the first time.
                 self.close()
                 stop_shared_vm(self._vm)
-                self.register()
+                register(self.state.lab)
                 if attempt == BOOT_ATTEMPTS:
                     raise RuntimeFailure(exc.message, hint=exc.hint) from None
                 kept = console.with_suffix(f".attempt{attempt}.log")
@@ -206,8 +203,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                          "kvm": kvm, "tag": tag}
         if shared:
             # Recorded before it answers: an interrupted boot is still found and powered off.
-            shared_folder().mkdir(parents=True, exist_ok=True)
-            (shared_folder() / "vm.json").write_text(json.dumps(self.state.vm, indent=2) + "\n")
+            record_vm(self.state.vm)
         progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
@@ -258,7 +254,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                 with contextlib.suppress(LabError):
                     self.remove_namespaces()
                 self.close()
-            (shared_folder() / "users" / self.state.lab).unlink(missing_ok=True)
+            unregister(self.state.lab)
             if shared and not others:
                 # Also when an interrupted boot never wrote its record: the tag finds it.
                 stop_shared_vm(self._vm)

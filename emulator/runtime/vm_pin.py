@@ -13,10 +13,11 @@ from emulator.runtime.vm_processes import owned_pids, owner_tag
 from emulator.runtime.vm_shared import (
     PINNED,
     SHARED,
-    shared_folder,
+    register,
     shared_lock,
     shared_vm,
     stop_shared_vm,
+    unregister,
     vm_alive,
     vm_users,
 )
@@ -41,10 +42,10 @@ def pin(progress: Progress) -> dict:
         if not (vm_alive(record) and runtime.answers(record)):
             if record or owned_pids(owner_tag(SHARED)):
                 stop_shared_vm()
-            runtime.register()
+            register(PINNED)
             runtime.start_vm(progress)
             record = shared_vm()
-        runtime.register()
+        register(PINNED)
     return record
 
 
@@ -52,7 +53,7 @@ def unpin() -> tuple[list[str], list[int]]:
     """`mplslab vm stop`: drop the pin; power the VM off unless labs still use it. Returns
     the labs still using it and the processes stopped."""
     with shared_lock():
-        (shared_folder() / "users" / PINNED).unlink(missing_ok=True)
+        unregister(PINNED)
         labs = vm_users()
         if labs:
             return labs, []

@@ -43,6 +43,23 @@ def shared_vm() -> dict:
     return record if isinstance(record, dict) and "tag" in record else {}
 
 
+def record_vm(record: dict) -> None:
+    """Write the VM's record (the caller holds the lock)."""
+    shared_folder().mkdir(parents=True, exist_ok=True)
+    (shared_folder() / "vm.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def register(user: str) -> None:
+    """``user`` (a lab, or PINNED) uses the VM: it stays up until every user is gone."""
+    users = shared_folder() / "users"
+    users.mkdir(parents=True, exist_ok=True)
+    (users / user).touch()
+
+
+def unregister(user: str) -> None:
+    (shared_folder() / "users" / user).unlink(missing_ok=True)
+
+
 def vm_users() -> list[str]:
     """The labs (and a `vm start` pin) that use the running VM."""
     folder = shared_folder() / "users"
