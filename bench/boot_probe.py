@@ -23,14 +23,9 @@ from pathlib import Path
 from emulator.errors import LabError
 from emulator.runtime import appliance
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import (
-    BOOT_DEADLINE,
-    BootTimeout,
-    VmRuntime,
-    kvm_works,
-    owner_tag,
-    shared_folders,
-)
+from emulator.runtime.vm import VmRuntime
+from emulator.runtime.vm_boot import BOOT_DEADLINE, BootTimeout, kvm_works, shared_folders
+from emulator.runtime.vm_processes import owner_tag
 
 
 def burn() -> None:

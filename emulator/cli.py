@@ -584,9 +584,9 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
     if appliance.is_built() and not force:
         out.print(f"up to date: {appliance.rootfs_path()}")
         return
-    from emulator.runtime import vm
+    from emulator.runtime import vm_shared
 
-    if vm.vm_alive(vm.shared_vm()):
+    if vm_shared.vm_alive(vm_shared.shared_vm()):
         raise LabError("the micro-VM runs on the appliance being rebuilt",
                        hint="take its labs down (mplslab status) and `mplslab vm stop` first")
     with out.status("building the appliance with mmdebstrap") as status:
@@ -642,7 +642,7 @@ def appliance_path() -> None:
 def vm_start() -> None:
     """Boot the micro-VM (or keep the running one) and keep it up after the last lab goes
     down, so that the next `mplslab up` needs no boot. `mplslab vm stop` ends that."""
-    from emulator.runtime import appliance, vm
+    from emulator.runtime import appliance, vm_pin
 
     appliance.require_root("mplslab vm start")
     started = time.monotonic()
@@ -653,11 +653,11 @@ def vm_start() -> None:
             def progress(text: str) -> None:
                 status.update(escape(text))
                 out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
-            already = vm.pinned()
-            record = vm.pin(progress)
+            already = vm_pin.pinned()
+            record = vm_pin.pin(progress)
     except BaseException as exc:
         if not already:  # an earlier `vm start` stands
-            vm.unpin()
+            vm_pin.unpin()
         if isinstance(exc, KeyboardInterrupt):
             err.print("interrupted: the micro-VM is stopped unless a lab uses it")
             raise typer.Exit(130) from None
@@ -670,9 +670,9 @@ def vm_start() -> None:
 @handle_errors
 def vm_stop() -> None:
     """Stop keeping the micro-VM up; it powers off now unless labs still use it."""
-    from emulator.runtime import vm
+    from emulator.runtime import vm_pin
 
-    labs, stopped = vm.unpin()
+    labs, stopped = vm_pin.unpin()
     if labs:
         out.print(f"the micro-VM stays up for: {', '.join(labs)} (it powers off with the last "
                   "`mplslab down`)")
@@ -685,18 +685,18 @@ def vm_stop() -> None:
 @handle_errors
 def vm_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Whether the shared micro-VM runs, and which labs use it."""
-    from emulator.runtime import vm
+    from emulator.runtime import vm_shared
 
-    record = vm.shared_vm()
-    report = {"running": vm.vm_alive(record), "ssh_port": record.get("ssh_port"),
-              "console": record.get("console"), "users": vm.vm_users()}
+    record = vm_shared.shared_vm()
+    report = {"running": vm_shared.vm_alive(record), "ssh_port": record.get("ssh_port"),
+              "console": record.get("console"), "users": vm_shared.vm_users()}
     if as_json:
         print(json.dumps(report, indent=2))
         return
     if not report["running"]:
         out.print("no micro-VM is running")
         return
-    users = ["`mplslab vm start`" if u == vm.PINNED else u for u in report["users"]]
+    users = ["`mplslab vm start`" if u == vm_shared.PINNED else u for u in report["users"]]
     out.print(f"the micro-VM runs (SSH on 127.0.0.1:{report['ssh_port']}), used by: "
               f"{', '.join(users) or 'nobody'}; console: {report['console']}")
 

@@ -71,7 +71,7 @@ def state_dir() -> Path:
     From a checkout it sits inside the project (``.mplslab/``), which the micro-VM shares,
     so that it sees rendered configs at the same path as the host. Installed, it is the
     user's state folder, $XDG_STATE_HOME/mplslab (~/.local/state/mplslab), and the micro-VM
-    shares it on its own (emulator/runtime/vm.py: shared_folders). MPLSLAB_STATE overrides
+    shares it on its own (emulator/runtime/vm_boot.py: shared_folders). MPLSLAB_STATE overrides
     both.
     """
     if os.environ.get("MPLSLAB_STATE"):

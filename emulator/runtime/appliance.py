@@ -2,7 +2,8 @@
 
 Built with mmdebstrap from Debian's packages into the cache, rebuilt only when the recipe
 changes. It serves three purposes: FRR's own parser for rendered configs (chroot, no VM),
-the micro-VM's root filesystem, and (as a tarball) a Docker image where an engine exists.
+the micro-VM's root filesystem (the guest boots from an ext4 image of it, ``vm_disk``),
+and (as a tarball) a Docker image where an engine exists.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ PACKAGES = [
     # (built from the Go module proxy, see scripts/install-containerlab.sh).
     "docker.io", "docker-cli", "containerd", "runc", "tini", "iptables", "apparmor",
 ]
-# Folders the guest mounts a tmpfs on before starting Docker (its root is the read-only
-# 9p share of this tree): they must exist in it.
+# Folders the guest mounts a tmpfs on before starting Docker (its root is a read-only ext4
+# image of this tree, vm_disk): they must exist in it.
 MOUNT_POINTS = ["var/lib/docker", "var/lib/containerd"]
 RECIPE_VERSION = 4
 # Our files in the guest: path in the appliance -> package data beside this module
@@ -227,13 +228,15 @@ def vm_disk(image: Appliance, mount_points: list[Path],
             progress: Callable[[str], None] | None = None) -> Path:
     """The root filesystem as a read-only ext4 image, the micro-VM's root disk (virtio-blk).
 
-    virtme-ng shares a root directory over 9p without caching, so every read is a round
-    trip through QEMU: starting one FRR daemon made ~1750 of them (its libraries, YANG
-    modules), a third of its time under emulation, again for every daemon. From a disk the
-    guest's page cache serves every read after the first; the boot is faster too. Built
-    from the tree in seconds (mkfs.ext4 -d, no mount); built again when a shared folder's
-    mount point (each mounted at its host path, see vm.shared_folders) is not in it yet.
-    A running VM keeps the image it opened (the new one replaces it by rename)."""
+    The guest boots from it (`vng --root-disk`, see vm_boot.vng_command). Why a disk:
+    without one, virtme-ng shares the tree as the guest's root over 9p, uncached, so every
+    read is a round trip through QEMU: starting one FRR daemon made ~1750 of them (its
+    libraries, YANG modules), a third of its time under emulation, again for every daemon.
+    From the disk the guest's page cache serves every read after the first; the boot is
+    faster too. Built from the tree in seconds (mkfs.ext4 -d, no mount); built again when a
+    shared folder's mount point (each mounted at its host path, see
+    vm_boot.shared_folders) is not in it yet. A running VM keeps the image it opened (the
+    new one replaces it by rename)."""
     disk = image.rootfs.parent / "root.ext4"
     record = disk.with_name("root.ext4.json")
     points = sorted(str(point) for point in mount_points)

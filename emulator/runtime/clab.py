@@ -23,7 +23,8 @@ from emulator.runtime.base import Progress
 from emulator.runtime.containers import engine_answers
 from emulator.runtime.local import LocalNetnsRuntime
 from emulator.runtime.netns import kernel_support
-from emulator.runtime.vm import VmRuntime, shared_folder
+from emulator.runtime.vm import VmRuntime
+from emulator.runtime.vm_shared import shared_folder
 
 INSTALL_HINT = "make containerlab (builds the pinned containerlab with Go), or install it " \
                "from containerlab.dev"

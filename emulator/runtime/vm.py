@@ -3,34 +3,23 @@
 The host kernel here has no MPLS forwarding and no VRF devices. virtme-ng boots the
 appliance's own Debian kernel on a read-only disk image of its root filesystem
 (appliance.vm_disk; QEMU, KVM only when it really works), with the `emulator` package and
-the state folder shared at the same paths (see shared_folders), and an SSH server
+the state folder shared at the same paths (see vm_boot.shared_folders), and an SSH server
 reachable on a loopback port. The namespace runtime then runs inside the guest, driven
-over SSH (paramiko). One VM serves every lab that is up; the last ``down`` powers it off.
+over SSH (paramiko, vm_ssh.py). One VM serves every lab that is up; the last ``down`` powers it off.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import logging
-import os
-import re
-import selectors
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import paramiko
-
 from emulator.errors import LabError, RuntimeFailure
-from emulator.paths import PACKAGE_DIR, PROJECT_DIR, cache_dir, from_checkout, state_dir
+from emulator.paths import PROJECT_DIR, state_dir
 from emulator.runtime import appliance
 from emulator.runtime.base import ExecResult, Progress, Runtime, quote
 from emulator.runtime.capture import ShellCaptures
@@ -39,270 +28,34 @@ from emulator.runtime.netns import (
     router_argv,
 )
 from emulator.runtime.state import LabState
-
-SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
-BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
-BOOT_ATTEMPTS = 2
-VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
-VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
-KVM_PROBE_SECONDS = 25
-CONNECT_SECONDS = 180.0
-HANDSHAKE_SECONDS = 60.0
-RUN_ATTEMPTS = 3
-BANNER_PROBES = 4  # connections kept open while waiting for the guest's sshd
-# While the guest boots, paramiko's transport thread logs every refused banner exchange
-# with a traceback; the boot deadline reports what matters.
-logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-
-
-def banner_seen(port: int, until: float, alive: Callable[[], bool]) -> bool:
-    """Wait for the guest's sshd banner on QEMU's forwarded port, opening a new connection
-    every second and keeping the last few open. QEMU accepts at once and its user network
-    (slirp) sends the guest a SYN, retried with exponential back-off while the guest has no
-    address yet: one connection opened early in the boot sees the banner up to ~9 s after
-    sshd listens; a fresh one sees it at once, and an older one still answers a guest too
-    busy to answer quickly. False when ``alive`` says the VM is gone or ``until`` passes."""
-    pending: list[socket.socket] = []
-    try:
-        with selectors.DefaultSelector() as waiting:
-            next_open = 0.0
-            while time.monotonic() < until and alive():
-                if time.monotonic() >= next_open:
-                    next_open = time.monotonic() + 1.0
-                    try:
-                        sock = socket.create_connection(("127.0.0.1", port), timeout=1)
-                    except OSError:  # QEMU not listening yet
-                        sock = None
-                    if sock is not None:
-                        pending.append(sock)
-                        waiting.register(sock, selectors.EVENT_READ)
-                        if len(pending) > BANNER_PROBES:
-                            waiting.unregister(oldest := pending.pop(0))
-                            oldest.close()
-                for key, _ in waiting.select(timeout=0.2):
-                    sock = key.fileobj
-                    try:
-                        if sock.recv(4) == b"SSH-":
-                            return True
-                    except OSError:
-                        pass
-                    # Closed before a banner: slirp gave up on the guest, or the guest's
-                    # port is not open yet.
-                    waiting.unregister(sock)
-                    pending.remove(sock)
-                    sock.close()
-            return False
-    finally:
-        for sock in pending:
-            sock.close()
+from emulator.runtime.vm_boot import (
+    BOOT_ATTEMPTS,
+    BOOT_DEADLINE,
+    BootTimeout,
+    banner_seen,
+    free_port,
+    kvm_works,
+    require_qemu,
+    shared_folders,
+    vng_command,
+    vng_environment,
+)
+from emulator.runtime.vm_processes import is_zombie, owned_pids, owner_tag, stop_owned
+from emulator.runtime.vm_shared import (
+    SHARED,
+    record_vm,
+    register,
+    shared_lock,
+    shared_vm,
+    stop_shared_vm,
+    unregister,
+    vm_alive,
+    vm_users,
+)
+from emulator.runtime.vm_ssh import SSH_ERRORS, SSH_KEY, GuestSsh
 
 
-def patient_transport(sock, **kwargs) -> paramiko.Transport:
-    transport = paramiko.Transport(sock, **kwargs)
-    transport.handshake_timeout = HANDSHAKE_SECONDS
-    return transport
-
-
-def vng_binary() -> Path:
-    candidate = Path(sys.executable).parent / "vng"
-    if candidate.exists():
-        return candidate
-    found = shutil.which("vng")
-    if not found:
-        raise LabError("virtme-ng (vng) is not installed", hint="make setup installs it")
-    return Path(found)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def require_qemu() -> None:
-    if shutil.which("qemu-system-x86_64") is None:
-        raise LabError("QEMU is not installed",
-                       hint="apt-get install qemu-system-x86 (make setup does it)")
-
-
-# What virtme-ng accepts in a shared folder's path (virtme/commands/run.py: _SAFE_PATH_PATTERN).
-SHAREABLE_PATH = re.compile(r"^[a-zA-Z0-9_+ /.-]+$")
-
-
-def shared_folders() -> list[tuple[Path, bool]]:
-    """Host folders the guest mounts at the same path, and whether it may write there.
-
-    The guest runs ``python3 -m emulator.runtime.netns`` with PYTHONPATH=PROJECT_DIR and
-    reads the rendered files where the host wrote them (under the state folder). From a
-    checkout, the checkout holds both: it is shared read-write, as it always was. Installed
-    (pip, pipx), PROJECT_DIR is site-packages: only the `emulator` package is shared, read
-    only (the guest's python3 sees none of the host's other packages), and the state folder
-    read-write. A state folder elsewhere (MPLSLAB_STATE) is shared on its own either way.
-    """
-    shares = [(PROJECT_DIR, True)] if from_checkout() else [(PACKAGE_DIR, False)]
-    state = Path(os.path.abspath(state_dir()))
-    if not any(writable and state.is_relative_to(folder) for folder, writable in shares):
-        shares.append((state, True))
-    for folder, _ in shares:
-        if not SHAREABLE_PATH.match(str(folder)):
-            raise LabError(f"the micro-VM cannot share {folder}: virtme-ng takes only letters, "
-                           "digits, spaces and _+/.- in a shared folder's path",
-                           hint="set MPLSLAB_STATE to a plain path (or install mplslab there)")
-    return shares
-
-
-def vng_command(image: appliance.Appliance, disk: Path, *, kvm: bool,
-                extra: list[str]) -> list[str]:
-    """virtme-ng booting the appliance's kernel on ``disk`` (appliance.vm_disk)."""
-    command = [str(vng_binary()), "--root-disk", str(disk), "--root-fstype", "ext4",
-               "--run", str(image.kernel), "--cpus", VM_CPUS, "--memory", VM_MEMORY]
-    command += [f"--{'rwdir' if writable else 'rodir'}={folder}={folder}"
-                for folder, writable in shared_folders()]
-    if not kvm:
-        command.append("--disable-kvm")
-    # 9p, without first trying virtio-fs: virtme-ng needs the Rust virtiofsd, and with
-    # another (Debian 12 ships QEMU's C one) it waits 3 s per shared folder before falling
-    # back to 9p, a dozen seconds of every boot. 9p is what the appliance was proven on.
-    command.append("--force-9p")
-    # No kernel-memory or socket accounting in memory cgroups: the first container's cgroup
-    # would switch them on, and the kernel patches its own code live to do so, which under
-    # QEMU's multi-threaded emulation sometimes left the other vCPU on a stale breakpoint
-    # ("Oops: int3" in kmem_cache_free as runc started, then a kernel panic: the guest that
-    # stopped answering SSH in containerlab runs).
-    command.append("--append=cgroup.memory=nokmem,nosocket")
-    return command + extra
-
-
-def owner_tag(lab: str) -> str:
-    """Written into the environment of the VM's processes (vng and the QEMU it starts), so
-    that teardown can prove a process is this lab's VM before signalling it."""
-    return f"MPLSLAB_VM={state_dir().resolve()}/{lab}"
-
-
-def owned_pids(tag: str) -> list[int]:
-    """Processes whose environment carries ``tag``."""
-    wanted = tag.encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted in environ:
-            found.append(int(proc.name))
-    return found
-
-
-def stop_owned(tag: str, process: subprocess.Popen | None = None) -> list[int]:
-    """SIGTERM, then SIGKILL, to every process carrying ``tag``; returns once they are gone
-    (the pids it found). Nothing else is ever signalled."""
-    pids = owned_pids(tag)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in owned_pids(tag):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if process is not None:
-                process.poll()  # reap our own child, or it lingers as a zombie
-            if not [p for p in owned_pids(tag) if not is_zombie(p)]:
-                return pids
-            time.sleep(0.2)
-    return pids
-
-
-def is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def vng_environment(tag: str) -> dict:
-    env = dict(os.environ)
-    # vng starts virtme-run, which sits beside it in the virtual environment.
-    env["PATH"] = f"{vng_binary().parent}:{env.get('PATH', '')}"
-    name, _, value = tag.partition("=")
-    env[name] = value
-    return env
-
-
-def kvm_works(image: appliance.Appliance, disk: Path) -> bool:
-    """/dev/kvm can exist while guests hang (nested KVM): boot once with a short deadline.
-    The answer is kept per host boot."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return False
-    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    verdict = cache_dir() / f"kvm-{boot_id}"
-    if verdict.exists():
-        return verdict.read_text() == "yes"
-    tag = f"MPLSLAB_VM={state_dir().resolve()}/kvm-probe-{os.getpid()}"
-    probe = subprocess.Popen(vng_command(image, disk, kvm=True, extra=["--exec", "true"]),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=vng_environment(tag),
-                             start_new_session=True)
-    try:
-        works = probe.wait(timeout=KVM_PROBE_SECONDS) == 0
-    except subprocess.TimeoutExpired:
-        works = False
-    finally:
-        # A hung guest goes with its vng.
-        stop_owned(tag, probe)
-    verdict.parent.mkdir(parents=True, exist_ok=True)
-    verdict.write_text("yes" if works else "no")
-    return works
-
-
-SHARED = "_vm"  # never a lab name: lab names start with a letter
-PINNED = "_pinned"  # the user of `mplslab vm start`
-
-
-def shared_folder() -> Path:
-    return state_dir() / SHARED
-
-
-@contextlib.contextmanager
-def shared_lock():
-    """One process at a time decides whether to boot, reuse or power off the VM."""
-    state_dir().mkdir(parents=True, exist_ok=True)
-    with open(state_dir() / f"{SHARED}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def shared_vm() -> dict:
-    """The running VM's record (pid, SSH port, console, owner tag), or {}."""
-    try:
-        record = json.loads((shared_folder() / "vm.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) and "tag" in record else {}
-
-
-def vm_users() -> list[str]:
-    """The labs (and a `vm start` pin) that use the running VM."""
-    folder = shared_folder() / "users"
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def vm_alive(record: dict) -> bool:
-    return bool(record) and any(not is_zombie(p) for p in owned_pids(record["tag"]))
-
-
-def stop_shared_vm(process: subprocess.Popen | None = None) -> list[int]:
-    """Power the shared VM off and forget it (the caller holds the lock)."""
-    pids = stop_owned(owner_tag(SHARED), process)
-    shutil.rmtree(shared_folder(), ignore_errors=True)
-    return pids
-
-
-class BootTimeout(RuntimeFailure):
-    """The guest never answered SSH: worth one more boot."""
-
-
-class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
+class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
     name = "vm"
     preference = 50
     # How routers live inside the guest: the module that deploys them there (python3 -m),
@@ -312,11 +65,6 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
 
     def __init__(self, state: LabState):
         super().__init__(state)
-        self._client: paramiko.SSHClient | None = None
-        # Connections given up on while other threads may still be reading from them:
-        # closed with the runtime.
-        self._retired: list[paramiko.SSHClient] = []
-        self._lock = threading.Lock()
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
 
@@ -334,7 +82,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
         with shared_lock():
             record = shared_vm()
             others = [u for u in vm_users() if u != lab]
-            (shared_folder() / "users" / lab).unlink(missing_ok=True)
+            unregister(lab)
             if vm_alive(record) and others:
                 state = LabState(lab=lab, variant=None, runtime=cls.name, rendered="",
                                  source="", vm=record)
@@ -372,16 +120,11 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
                              "whether its labs still run")
                 if record or owned_pids(owner_tag(SHARED)):
                     stop_shared_vm()  # a VM that no longer answers and nobody uses
-                self.register()
+                register(self.state.lab)
                 self.start_vm(progress)
-            self.register()
+            register(self.state.lab)
         self.state.save()
         self.deploy(progress)
-
-    def register(self) -> None:
-        users = shared_folder() / "users"
-        users.mkdir(parents=True, exist_ok=True)
-        (users / self.state.lab).touch()
 
     @staticmethod
     def answers(record: dict) -> bool:
@@ -416,7 +159,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
                 # of the stall probe answered the first time.
                 self.close()
                 stop_shared_vm(self._vm)
-                self.register()
+                register(self.state.lab)
                 if attempt == BOOT_ATTEMPTS:
                     raise RuntimeFailure(exc.message, hint=exc.hint) from None
                 kept = console.with_suffix(f".attempt{attempt}.log")
@@ -460,8 +203,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
                          "kvm": kvm, "tag": tag}
         if shared:
             # Recorded before it answers: an interrupted boot is still found and powered off.
-            shared_folder().mkdir(parents=True, exist_ok=True)
-            (shared_folder() / "vm.json").write_text(json.dumps(self.state.vm, indent=2) + "\n")
+            record_vm(self.state.vm)
         progress(f"booting the micro-VM ({'KVM' if kvm else 'software emulation'}), "
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
@@ -477,81 +219,9 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
             try:
                 self.client(deadline=0).exec_command("true", timeout=60)[1].read()
                 return
-            except (OSError, paramiko.SSHException, EOFError):
+            except SSH_ERRORS:
                 self.close()  # nothing else uses it while the guest boots
                 time.sleep(2)
-
-    # -- SSH ------------------------------------------------------------------------------
-    def client(self, deadline: float = CONNECT_SECONDS) -> paramiko.SSHClient:
-        """One SSH connection per process, shared by the verifier's threads."""
-        with self._lock:
-            started = time.monotonic()
-            while self._client is None:
-                client = paramiko.SSHClient()
-                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-                try:
-                    # An emulated guest on a busy host can take tens of seconds for the key
-                    # exchange: paramiko's defaults (10 s here for the whole negotiation,
-                    # 15 s for the handshake) would fail every attempt while two guests boot.
-                    client.connect("127.0.0.1", port=self.state.vm["ssh_port"],
-                                   username="root", key_filename=str(SSH_KEY),
-                                   timeout=HANDSHAKE_SECONDS, banner_timeout=HANDSHAKE_SECONDS,
-                                   auth_timeout=HANDSHAKE_SECONDS, look_for_keys=False,
-                                   allow_agent=False, transport_factory=patient_transport)
-                    self._client = client
-                except (OSError, paramiko.SSHException, EOFError) as exc:
-                    client.close()
-                    if time.monotonic() - started > deadline:
-                        raise
-                    if deadline and not owned_pids(self.tag):
-                        # Nothing will ever answer: say so now rather than after minutes.
-                        raise RuntimeFailure(
-                            f"the micro-VM of lab {self.state.lab} is no longer running "
-                            f"({exc})", hint=f"mplslab down --force {self.state.lab}") from None
-                    time.sleep(2)
-            return self._client
-
-    def run(self, command: str, timeout: float = 60.0) -> ExecResult:
-        # An emulated guest under load can drop the connection or leave a channel request
-        # unanswered (paramiko: "Timeout opening channel"): try again, on a new connection
-        # from the second failure on (a new connection is served by a new sshd process).
-        for attempt in range(1, RUN_ATTEMPTS + 1):
-            try:
-                _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
-                out = stdout.read().decode(errors="replace")
-                err = stderr.read().decode(errors="replace")
-                return ExecResult(stdout.channel.recv_exit_status(), out, err)
-            except TimeoutError:
-                return ExecResult(124, "", f"timed out after {timeout:.0f}s")
-            except (OSError, paramiko.SSHException, EOFError) as exc:
-                with self._lock:
-                    transport = self._client.get_transport() if self._client else None
-                    if self._client is not None and (
-                            transport is None or not transport.is_active() or attempt >= 2):
-                        self._retired.append(self._client)
-                        self._client = None  # the next attempt connects anew
-                if attempt == RUN_ATTEMPTS:
-                    raise RuntimeFailure(
-                        f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
-                        hint=f"console log: {self.state.vm.get('console')}") from None
-                time.sleep(2 * attempt)
-        raise AssertionError("unreachable")
-
-    def stream(self, command: str, progress: Progress) -> tuple[int, str]:
-        """Run a command, passing its 'progress:' lines on as they come. It runs on a pty, so
-        that when this process stops (Ctrl-C, SIGTERM) the guest's side gets SIGHUP rather
-        than deploying on alone."""
-        try:
-            _, stdout, _ = self.client().exec_command(f"{command} 2>&1", get_pty=True)
-            lines = []
-            for line in iter(stdout.readline, ""):
-                lines.append(line)
-                if line.startswith("progress: "):
-                    progress(line[len("progress: "):].strip())
-            return stdout.channel.recv_exit_status(), "".join(lines)
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
-                                 hint=f"console log: {self.state.vm.get('console')}") from None
 
     # -- the rest -------------------------------------------------------------------------
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
@@ -570,13 +240,6 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
             raise RuntimeFailure(f"status inside the VM failed: {result.stderr.strip()}")
         return {**json.loads(result.stdout), "vm": self.state.vm}
 
-    def close(self) -> None:
-        for client in [*self._retired, self._client]:
-            if client is not None:
-                client.close()
-        self._retired.clear()
-        self._client = None
-
     def down(self) -> None:
         """Remove the lab's routers; power the VM off when no other lab (or `vm start`)
         uses it."""
@@ -591,7 +254,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
                 with contextlib.suppress(LabError):
                     self.remove_namespaces()
                 self.close()
-            (shared_folder() / "users" / self.state.lab).unlink(missing_ok=True)
+            unregister(self.state.lab)
             if shared and not others:
                 # Also when an interrupted boot never wrote its record: the tag finds it.
                 stop_shared_vm(self._vm)
@@ -627,40 +290,3 @@ class VmRuntime(NamespaceRouters, ShellCaptures, Runtime):
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "root@127.0.0.1",
             quote(self.inside(self.state.lab, node, argv))])
-
-
-def pinned_runtime(record: dict | None = None) -> VmRuntime:
-    """A runtime for the VM itself (`mplslab vm ...`), not for a lab."""
-    return VmRuntime(LabState(lab=PINNED, variant=None, runtime=VmRuntime.name, rendered="",
-                              source="", vm=record or {}))
-
-
-def pinned() -> bool:
-    return PINNED in vm_users()
-
-
-def pin(progress: Progress) -> dict:
-    """`mplslab vm start`: boot the shared VM (or keep the running one) and keep it up when
-    the last lab goes down, so that the next `up` needs no boot."""
-    runtime = pinned_runtime()
-    with shared_lock():
-        record = shared_vm()
-        if not (vm_alive(record) and runtime.answers(record)):
-            if record or owned_pids(owner_tag(SHARED)):
-                stop_shared_vm()
-            runtime.register()
-            runtime.start_vm(progress)
-            record = shared_vm()
-        runtime.register()
-    return record
-
-
-def unpin() -> tuple[list[str], list[int]]:
-    """`mplslab vm stop`: drop the pin; power the VM off unless labs still use it. Returns
-    the labs still using it and the processes stopped."""
-    with shared_lock():
-        (shared_folder() / "users" / PINNED).unlink(missing_ok=True)
-        labs = vm_users()
-        if labs:
-            return labs, []
-        return [], stop_shared_vm()

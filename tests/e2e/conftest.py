@@ -18,15 +18,9 @@ from labkit import mplslab
 
 from emulator.paths import state_dir
 from emulator.runtime.registry import choose
-from emulator.runtime.vm import (
-    SHARED,
-    owned_pids,
-    owner_tag,
-    pinned_runtime,
-    shared_vm,
-    vm_alive,
-    vm_users,
-)
+from emulator.runtime.vm_pin import pinned_runtime
+from emulator.runtime.vm_processes import owned_pids, owner_tag
+from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
 
 GUEST_MONITOR = Path(__file__).parent / "guestmon.sh"
 GUEST_LOG = state_dir() / "guestmon.log"  # in the folder the guest shares

@@ -14,15 +14,9 @@ from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
-from emulator.runtime.vm import (
-    SHARED,
-    owned_pids,
-    owner_tag,
-    pinned_runtime,
-    shared_vm,
-    vm_alive,
-    vm_users,
-)
+from emulator.runtime.vm_pin import pinned_runtime
+from emulator.runtime.vm_processes import owned_pids, owner_tag
+from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
 
 MPLSLAB = [sys.executable, "-m", "emulator"]
 E2E_LABS = Path(__file__).parent / "labs"

@@ -30,7 +30,8 @@ from emulator.model.build import load_lab
 from emulator.paths import PROJECT_DIR, state_dir
 from emulator.runtime.clab import ClabVmRuntime, image_tag
 from emulator.runtime.containers import BY_HAND_LOG, IMAGE_CHANGES, container
-from emulator.runtime.vm import pinned_runtime, shared_vm
+from emulator.runtime.vm_pin import pinned_runtime
+from emulator.runtime.vm_shared import shared_vm
 from emulator.verify.checks import CARRIER_KINDS, KINDS
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ import pytest
 from labkit import CONVERGE, check_live_walk
 from wheelkit import wheel_run
 
-from emulator.runtime.vm import owned_pids
+from emulator.runtime.vm_processes import owned_pids
 from emulator.verify.checks import CARRIER_KINDS, KINDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.wheel, pytest.mark.xdist_group("wheel")]

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from emulator.cli import app
 from emulator.paths import PROJECT_DIR
-from emulator.runtime import vm
+from emulator.runtime import vm_ssh
 from emulator.runtime.base import ExecResult
-from emulator.runtime.vm import owner_tag
+from emulator.runtime.vm_processes import owner_tag
 from emulator.verify.checks import ProbeError, ping
 from emulator.verify.probes import ping_probe
 
@@ -115,7 +115,7 @@ def test_a_lab_whose_vm_died_is_not_up_for_status_verify_exec(state_dir, bystand
         assert result.exit_code == 2, result.output
         assert "is not running" in result.output and "no longer running" in result.output
         # It says so at once rather than after the SSH connect deadline (not a speed test).
-        assert time.monotonic() - started < vm.CONNECT_SECONDS / 2
+        assert time.monotonic() - started < vm_ssh.CONNECT_SECONDS / 2
     assert "mplslab down dead" in " ".join(result.output.split())
 
 

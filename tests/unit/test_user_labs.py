@@ -15,7 +15,7 @@ from emulator.cli import app
 from emulator.errors import LabError
 from emulator.model.loader import resolve_lab_path
 from emulator.paths import PACKAGE_DIR, PROJECT_DIR, labs_dir
-from emulator.runtime import appliance, vm
+from emulator.runtime import appliance, vm_boot
 
 SHIPPED = sorted(p.stem for p in labs_dir().glob("*.yml"))
 
@@ -120,7 +120,7 @@ def test_checkout_data_and_state_stay_where_they_were(monkeypatch):
     assert paths.templates_dir() == PROJECT_DIR / "templates"
     assert paths.state_dir() == PROJECT_DIR / ".mplslab"
     # The micro-VM shares the checkout, as it always did, and nothing else.
-    assert vm.shared_folders() == [(PROJECT_DIR, True)]
+    assert vm_boot.shared_folders() == [(PROJECT_DIR, True)]
 
 
 def test_installed_data_and_state(tmp_path, monkeypatch):
@@ -128,29 +128,29 @@ def test_installed_data_and_state(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setattr(paths, "from_checkout", lambda: False)
-    monkeypatch.setattr(vm, "from_checkout", lambda: False)
+    monkeypatch.setattr(vm_boot, "from_checkout", lambda: False)
     assert paths.labs_dir() == PACKAGE_DIR / "labs"
     assert paths.templates_dir() == PACKAGE_DIR / "templates"
     state = tmp_path.resolve() / "xdg-state" / "mplslab"
     assert paths.state_dir() == state
     # The guest sees the `emulator` package (read only, nothing else of site-packages) and
     # the state folder (read-write), each at its host path.
-    assert vm.shared_folders() == [(PACKAGE_DIR, False), (state, True)]
+    assert vm_boot.shared_folders() == [(PACKAGE_DIR, False), (state, True)]
     monkeypatch.setenv("MPLSLAB_LABS", str(tmp_path))
     assert paths.labs_dir() == tmp_path
 
 
 def test_a_state_folder_outside_the_checkout_is_shared_too(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "state"))
-    assert vm.shared_folders() == [(PROJECT_DIR, True), (tmp_path / "state", True)]
+    assert vm_boot.shared_folders() == [(PROJECT_DIR, True), (tmp_path / "state", True)]
     rootfs = tmp_path / "rootfs"
     (rootfs / "boot").mkdir(parents=True)
     (rootfs / "boot" / "vmlinuz-6.12.99+deb13-amd64").write_text("")
-    monkeypatch.setattr(vm, "vng_binary", lambda: Path("/usr/bin/vng"))
-    command = vm.vng_command(appliance.Appliance(rootfs), tmp_path / "root.ext4", kvm=True,
-                              extra=[])
+    monkeypatch.setattr(vm_boot, "vng_binary", lambda: Path("/usr/bin/vng"))
+    command = vm_boot.vng_command(appliance.Appliance(rootfs), tmp_path / "root.ext4",
+                                   kvm=True, extra=[])
     assert f"--rwdir={PROJECT_DIR}={PROJECT_DIR}" in command
     assert f"--rwdir={tmp_path / 'state'}={tmp_path / 'state'}" in command
     monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "état"))
     with pytest.raises(LabError, match="cannot share"):
-        vm.shared_folders()
+        vm_boot.shared_folders()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.runtime import appliance, vm
+from emulator.runtime import appliance, vm_boot
 
 
 def disk_listing(disk: Path, folder: str) -> list[str]:
@@ -81,18 +81,18 @@ def banner_server(delay: float, banner: bytes | None) -> tuple[int, threading.Th
 
 def test_the_banner_is_seen_on_a_connection_that_waited():
     port, _ = banner_server(delay=1.5, banner=b"SSH-2.0-OpenSSH\r\n")
-    assert vm.banner_seen(port, until=time.monotonic() + 10, alive=lambda: True)
+    assert vm_boot.banner_seen(port, until=time.monotonic() + 10, alive=lambda: True)
 
 
 def test_no_banner_is_no_answer():
     port, _ = banner_server(delay=0, banner=None)
     started = time.monotonic()
-    assert not vm.banner_seen(port, until=started + 2, alive=lambda: True)
+    assert not vm_boot.banner_seen(port, until=started + 2, alive=lambda: True)
     assert time.monotonic() - started >= 2
 
 
 def test_a_vm_gone_ends_the_wait():
     port, _ = banner_server(delay=0, banner=None)
     started = time.monotonic()
-    assert not vm.banner_seen(port, until=started + 60, alive=lambda: False)
+    assert not vm_boot.banner_seen(port, until=started + 60, alive=lambda: False)
     assert time.monotonic() - started < 5

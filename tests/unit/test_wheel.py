@@ -62,11 +62,11 @@ def test_the_wheel_and_the_sdist_carry_everything(installed):
 
 def test_the_installed_package_is_used_not_the_checkout(installed):
     probe = run([str(installed["venv"] / "bin" / "python"), "-c",
-                 "import json; from emulator import paths; from emulator.runtime import vm; "
+                 "import json; from emulator import paths; from emulator.runtime import vm_boot; "
                  "print(json.dumps({'package': str(paths.PACKAGE_DIR), "
                  "'checkout': paths.from_checkout(), 'labs': str(paths.labs_dir()), "
                  "'templates': str(paths.templates_dir()), 'state': str(paths.state_dir()), "
-                 "'shares': [[str(f), w] for f, w in vm.shared_folders()]}))"],
+                 "'shares': [[str(f), w] for f, w in vm_boot.shared_folders()]}))"],
                 installed["work"], env=installed["env"]).stdout
     found = json.loads(probe)
     package = Path(found["package"])

@@ -1,0 +1,131 @@
+"""SSH to the micro-VM's guest (paramiko): how a VM runtime runs commands there.
+
+QEMU forwards a loopback port to the guest's sshd (vm_boot.vng_command's ``--ssh``);
+virtme-ng made the key. An emulated guest on a busy host is slow to answer and sometimes
+drops a connection, hence the long handshake and the retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from emulator.errors import RuntimeFailure
+from emulator.runtime.base import ExecResult, Progress
+from emulator.runtime.vm_processes import owned_pids
+
+SSH_KEY = Path.home() / ".cache" / "virtme-ng" / ".ssh" / "id_virtme"
+CONNECT_SECONDS = 180.0
+HANDSHAKE_SECONDS = 60.0
+RUN_ATTEMPTS = 3
+# What a lost or refused connection raises.
+SSH_ERRORS = (OSError, paramiko.SSHException, EOFError)
+# While the guest boots, paramiko's transport thread logs every refused banner exchange
+# with a traceback; the boot deadline reports what matters.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+def patient_transport(sock, **kwargs) -> paramiko.Transport:
+    transport = paramiko.Transport(sock, **kwargs)
+    transport.handshake_timeout = HANDSHAKE_SECONDS
+    return transport
+
+
+class GuestSsh:
+    """SSH for a runtime whose routers live in the micro-VM: one connection per process,
+    shared by the verifier's threads and made anew when the guest drops it. Needs ``state``
+    (the lab's name; ``state.vm``: SSH port, console) and ``tag`` (the VM's owner tag)."""
+
+    state: Any
+    tag: str
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._client: paramiko.SSHClient | None = None
+        # Connections given up on while other threads may still be reading from them:
+        # closed with the runtime.
+        self._retired: list[paramiko.SSHClient] = []
+        self._lock = threading.Lock()
+
+    def client(self, deadline: float = CONNECT_SECONDS) -> paramiko.SSHClient:
+        """One SSH connection per process, shared by the verifier's threads."""
+        with self._lock:
+            started = time.monotonic()
+            while self._client is None:
+                client = paramiko.SSHClient()
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+                try:
+                    # An emulated guest on a busy host can take tens of seconds for the key
+                    # exchange: paramiko's defaults (10 s here for the whole negotiation,
+                    # 15 s for the handshake) would fail every attempt while two guests boot.
+                    client.connect("127.0.0.1", port=self.state.vm["ssh_port"],
+                                   username="root", key_filename=str(SSH_KEY),
+                                   timeout=HANDSHAKE_SECONDS, banner_timeout=HANDSHAKE_SECONDS,
+                                   auth_timeout=HANDSHAKE_SECONDS, look_for_keys=False,
+                                   allow_agent=False, transport_factory=patient_transport)
+                    self._client = client
+                except SSH_ERRORS as exc:
+                    client.close()
+                    if time.monotonic() - started > deadline:
+                        raise
+                    if deadline and not owned_pids(self.tag):
+                        # Nothing will ever answer: say so now rather than after minutes.
+                        raise RuntimeFailure(
+                            f"the micro-VM of lab {self.state.lab} is no longer running "
+                            f"({exc})", hint=f"mplslab down --force {self.state.lab}") from None
+                    time.sleep(2)
+            return self._client
+
+    def run(self, command: str, timeout: float = 60.0) -> ExecResult:
+        # An emulated guest under load can drop the connection or leave a channel request
+        # unanswered (paramiko: "Timeout opening channel"): try again, on a new connection
+        # from the second failure on (a new connection is served by a new sshd process).
+        for attempt in range(1, RUN_ATTEMPTS + 1):
+            try:
+                _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
+                out = stdout.read().decode(errors="replace")
+                err = stderr.read().decode(errors="replace")
+                return ExecResult(stdout.channel.recv_exit_status(), out, err)
+            except TimeoutError:
+                return ExecResult(124, "", f"timed out after {timeout:.0f}s")
+            except SSH_ERRORS as exc:
+                with self._lock:
+                    transport = self._client.get_transport() if self._client else None
+                    if self._client is not None and (
+                            transport is None or not transport.is_active() or attempt >= 2):
+                        self._retired.append(self._client)
+                        self._client = None  # the next attempt connects anew
+                if attempt == RUN_ATTEMPTS:
+                    raise RuntimeFailure(
+                        f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
+                        hint=f"console log: {self.state.vm.get('console')}") from None
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")
+
+    def stream(self, command: str, progress: Progress) -> tuple[int, str]:
+        """Run a command, passing its 'progress:' lines on as they come. It runs on a pty, so
+        that when this process stops (Ctrl-C, SIGTERM) the guest's side gets SIGHUP rather
+        than deploying on alone."""
+        try:
+            _, stdout, _ = self.client().exec_command(f"{command} 2>&1", get_pty=True)
+            lines = []
+            for line in iter(stdout.readline, ""):
+                lines.append(line)
+                if line.startswith("progress: "):
+                    progress(line[len("progress: "):].strip())
+            return stdout.channel.recv_exit_status(), "".join(lines)
+        except SSH_ERRORS as exc:
+            raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
+                                 hint=f"console log: {self.state.vm.get('console')}") from None
+
+    def close(self) -> None:
+        for client in [*self._retired, self._client]:
+            if client is not None:
+                client.close()
+        self._retired.clear()
+        self._client = None
