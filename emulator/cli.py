@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from emulator import lifecycle
 from emulator.errors import LabError
 from emulator.model.build import load_all_variants, load_lab
 from emulator.model.loader import SHIPPED, lab_files
@@ -22,6 +23,8 @@ from emulator.paths import check_output_file, check_output_folder, user_labs_dir
 from emulator.render import render_lab
 
 if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
+    from rich.status import Status
+
     from emulator.training.explain import Walkthrough
     from emulator.training.report import LiveWalk
 
@@ -286,7 +289,7 @@ def graph(lab: LabArg,
     """Draw the lab: ASes as clusters, routers by role, inter-AS links, BGP sessions by family."""
     from emulator.training.graph import write
 
-    model, _ = model_of(lab, variant)
+    model, _ = lifecycle.model_of(lab, variant)
     target = out_path or Path(f"{model.name}.{fmt}")
     try:
         written = write(model, target, fmt)
@@ -314,14 +317,14 @@ def report(lab: LabArg,
     from emulator.training.report import load_results, write
 
     check_output_folder(html_dir, "--html")
-    model, deployed = model_of(lab, variant)
+    model, deployed = lifecycle.model_of(lab, variant)
     results = None
     if results_path is not None:
         results = load_results(results_path, model)
     elif deployed:
         from emulator.verify.runner import run_checks
 
-        _, runtime = live_runtime(lab)
+        _, runtime = lifecycle.live_runtime(lab)
         results = run_checks(model, runtime, deadline=deadline, console=out).as_dict()
     else:
         out.print(f"{model.name} is not up: the page has the topology and the walkthroughs, "
@@ -352,7 +355,7 @@ def explain(lab: LabArg,
     with the lab up, the labels its routers hold and the stacks captured on the wire."""
     from emulator.training.explain import find_site, story, walkthrough
 
-    model, deployed = model_of(lab, variant)
+    model, deployed = lifecycle.model_of(lab, variant)
     if prefix is None:
         told = story(model)
         if as_json:
@@ -370,7 +373,7 @@ def explain(lab: LabArg,
 
         destination = str(find_site(model, prefix).site.address.ip)
         routes, wire = walk_checks(walk, destination)
-        _, runtime = live_runtime(lab)
+        _, runtime = lifecycle.live_runtime(lab)
         results = run_checks(model, runtime, deadline=deadline,
                              names={*routes, *([wire] if wire else [])}).as_dict()
         live = live_walk(walk, destination, results)
@@ -448,7 +451,7 @@ def exercise_list(lab: LabArg, variant: VariantOpt = None,
     """The exercises of a lab (derived from its model, like its checks)."""
     from emulator.training.exercises import exercises
 
-    model, _ = model_of(lab, variant)
+    model, _ = lifecycle.model_of(lab, variant)
     found = exercises(model)
     if as_json:
         print(json.dumps([{"name": e.name, "title": e.title, "symptom": e.symptom,
@@ -471,30 +474,6 @@ def refuse_unknown_kinds(kinds: list[str] | None) -> None:
         raise LabError(f"unknown check kind '{unknown[0]}'", hint=f"one of: {', '.join(KINDS)}")
 
 
-def running_exercise_lab(lab: str):
-    """(state, runtime, model, folder) of a running lab, for the exercise commands."""
-    from emulator.runtime.state import LabState
-
-    state, runtime = live_runtime(lab)
-    return state, runtime, deployed_model(state), LabState.folder(state.lab)
-
-
-def apply_changes(runtime, changes) -> None:
-    """Type each router's configuration commands into its vtysh (or run its command); a
-    refused one stops."""
-    from emulator.suites import frr
-
-    for change in changes:
-        result = runtime.exec(change.router, change.command or frr.configure_argv(change.lines))
-        refused = [line for line in (result.stdout + result.stderr).splitlines()
-                   if line.startswith("%")]
-        if result.returncode != 0 or refused:
-            raise LabError(f"{change.router} refused the exercise's configuration: "
-                           f"{(refused or [result.stderr.strip()])[0]}",
-                           hint="report it with the lab file; `mplslab down` and `up` "
-                                "restore the lab")
-
-
 @exercise_app.command("start")
 @handle_errors
 def exercise_start(lab: LabArg,
@@ -503,12 +482,12 @@ def exercise_start(lab: LabArg,
     """Break the running lab as the exercise says, and tell the symptom."""
     from emulator.training.exercises import EXERCISE_FILE, find, save
 
-    state, runtime, model, folder = running_exercise_lab(lab)
+    state, runtime, model, folder = lifecycle.running_lab(lab)
     exercise = find(model, name)
     if (folder / EXERCISE_FILE).exists():
         raise LabError(f"an exercise is already running on lab {state.lab}",
                        hint=f"finish it first: mplslab exercise solution {state.lab} --apply")
-    apply_changes(runtime, exercise.breaks)
+    lifecycle.apply_changes(runtime, exercise.breaks)
     save(folder, exercise)
     out.print(f"[bold]{escape(exercise.name)}[/] started on {state.lab}.")
     out.print(f"symptom: {escape(exercise.symptom)}")
@@ -535,7 +514,7 @@ def exercise_check(lab: LabArg,
     refuse_unknown_kinds(kinds)
     if json_path is not None:
         check_output_file(json_path, "--json")
-    state, runtime, model, folder = running_exercise_lab(lab)
+    state, runtime, model, folder = lifecycle.running_lab(lab)
     exercise = current(folder, state.lab)
     report = run_checks(model, runtime, deadline=deadline, console=out,
                         kinds=set(kinds) if kinds else None)
@@ -563,7 +542,7 @@ def exercise_solution(lab: LabArg,
     """The running exercise's fix, explained; --apply configures it."""
     from emulator.training.exercises import current
 
-    state, runtime, _, folder = running_exercise_lab(lab)
+    state, runtime, _, folder = lifecycle.running_lab(lab)
     exercise = current(folder, state.lab)
     out.print(f"[bold]{escape(exercise.name)}[/]: {escape(exercise.why)}")
     for change in exercise.fixes:
@@ -571,7 +550,7 @@ def exercise_solution(lab: LabArg,
         for line in change.lines:
             out.print(f"  {escape(line)}", highlight=False)
     if apply:
-        apply_changes(runtime, exercise.fixes)
+        lifecycle.apply_changes(runtime, exercise.fixes)
         out.print(f"applied; grade it: mplslab exercise check {state.lab}")
 
 
@@ -642,26 +621,11 @@ def appliance_path() -> None:
 def vm_start() -> None:
     """Boot the micro-VM (or keep the running one) and keep it up after the last lab goes
     down, so that the next `mplslab up` needs no boot. `mplslab vm stop` ends that."""
-    from emulator.runtime import appliance, vm
-
-    appliance.require_root("mplslab vm start")
-    started = time.monotonic()
-    already = True
-    _terminate_on_sigterm()
     try:
-        with out.status("starting the micro-VM") as status:
-            def progress(text: str) -> None:
-                status.update(escape(text))
-                out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
-            already = vm.pinned()
-            record = vm.pin(progress)
-    except BaseException as exc:
-        if not already:  # an earlier `vm start` stands
-            vm.unpin()
-        if isinstance(exc, KeyboardInterrupt):
-            err.print("interrupted: the micro-VM is stopped unless a lab uses it")
-            raise typer.Exit(130) from None
-        raise
+        record = lifecycle.keep_vm_running(Shown())
+    except lifecycle.Interrupted:
+        err.print("interrupted: the micro-VM is stopped unless a lab uses it")
+        raise typer.Exit(130) from None
     out.print(f"the micro-VM runs (SSH on 127.0.0.1:{record.get('ssh_port')}); it stays up "
               "until `mplslab vm stop`")
 
@@ -701,51 +665,41 @@ def vm_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
               f"{', '.join(users) or 'nobody'}; console: {report['console']}")
 
 
-def _terminate_on_sigterm() -> None:
-    def raise_interrupt(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, raise_interrupt)
+class Shown(lifecycle.Watch):
+    """The lifecycle's steps on the terminal: a spinner with the step under way, and each
+    step on a line of its own with the seconds since the start."""
 
+    def __init__(self) -> None:
+        self.status: Status | None = None
+        self.prefix = ""
 
-def live_runtime(lab: str):
-    """The runtime of a lab that is up, or a clear error (exit 2) when its routers are gone."""
-    from emulator.runtime.registry import make_runtime
-    from emulator.runtime.state import LabState, lab_name_of
+    def runtime_chosen(self, runtime: str, why: str) -> None:
+        out.print(f"runtime: [bold]{runtime}[/] ({escape(why)})")
 
-    name = lab_name_of(lab)
-    state = LabState.load(name)
-    runtime = make_runtime(state)
-    reason = runtime.gone()
-    if reason:
-        raise LabError(f"lab {name} is not running: {reason}",
-                       hint=f"clean up with: mplslab down {name}")
-    return state, runtime
+    @contextmanager
+    def deploying(self, lab: str) -> Iterator[None]:
+        with out.status(f"bringing {lab} up") as self.status:
+            self.prefix = f"{lab}: "
+            yield
 
+    @contextmanager
+    def starting_vm(self) -> Iterator[None]:
+        with out.status("starting the micro-VM") as self.status:
+            yield
 
-def deployed_model(state):
-    """The model the lab was deployed from (its rendered model.json), not the lab file as
-    it reads now: an edit after `up` must not change what `verify` expects."""
-    from emulator.model.topology import Lab
+    def step(self, seconds: float, text: str) -> None:
+        if self.status is not None:
+            self.status.update(self.prefix + escape(text))
+        out.print(f"  [dim]{seconds:6.1f}s[/] {escape(text)}")
 
-    path = Path(state.rendered) / "model.json"
-    try:
-        return Lab.model_validate_json(path.read_text())
-    except (OSError, ValueError):
-        raise LabError(f"the deployed model of lab {state.lab} cannot be read ({path})",
-                       hint=f"take it down and up again: mplslab down {state.lab}") from None
+    def failed(self, lab: str) -> None:
+        err.print(f"[yellow]{lab}: bring-up failed, tearing down what was created[/]")
 
+    def cleaning_up_by_name(self, why: str) -> None:
+        err.print(f"[yellow]{escape(why)}: cleaning up by name[/]")
 
-def model_of(lab: str, variant: str | None):
-    """(model, deployed): the model of a lab that is up, as deployed (the lab file may have
-    changed since), else the lab file's."""
-    from emulator.runtime.state import LabState, lab_name_of
-
-    name = lab_name_of(lab)
-    if LabState.path(name).is_file():
-        state = LabState.load(name)
-        if variant in (None, state.variant):
-            return deployed_model(state), True
-    return load_lab(lab, variant), False
+    def no_state_folder(self, lab: str) -> None:
+        err.print(f"no state folder for lab {lab}; looking for what it left")
 
 
 @app.command()
@@ -761,56 +715,14 @@ def up(lab: LabArg, variant: VariantOpt = None,
                 "labs)")] = None,
        ) -> None:
     """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""
-    from emulator.runtime import appliance
-    from emulator.runtime.registry import choose, make_runtime, runtime_class
-    from emulator.runtime.state import LabState
-
-    if runtime != "auto":
-        runtime_class(runtime)
-    model = load_lab(lab, variant)
-    if LabState.folder(model.name).exists():
-        raise LabError(f"lab {model.name} is already up (or was not taken down)",
-                       hint=f"mplslab down {model.name} first")
-    appliance.require_root(f"mplslab up {model.name}")
-    chosen, why = choose(runtime)
-    out.print(f"runtime: [bold]{chosen}[/] ({escape(why)})")
-    if image is not None and chosen != "clab":
-        raise LabError(f"--image is for containerlab on this host (--runtime clab); this lab "
-                       f"would run on {chosen}",
-                       hint="leave --image out (inside the micro-VM the routers use the "
-                            "appliance's own FRR and BIRD)")
-    folder = LabState.folder(model.name)
     try:
-        # Claims the lab: of two `up` at once, the second stops here and tears nothing down.
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        folder.mkdir()
-    except FileExistsError:
-        raise LabError(f"lab {model.name} is already up (or was not taken down)",
-                       hint=f"mplslab down {model.name} first") from None
-    rendered = folder / "rendered"
-    state = LabState(lab=model.name, variant=model.variant, runtime=chosen,
-                     rendered=str(rendered), source=model.source, image=image)
-    started = time.monotonic()
-    _terminate_on_sigterm()
-    instance = make_runtime(state)
-    try:
-        render_lab(model, rendered)
-        state.save()
-        with out.status(f"bringing {model.name} up") as status:
-            def progress(text: str) -> None:
-                status.update(f"{model.name}: {escape(text)}")
-                out.print(f"  [dim]{time.monotonic() - started:6.1f}s[/] {escape(text)}")
-            instance.up(progress)
-    except BaseException as exc:
-        err.print(f"[yellow]{model.name}: bring-up failed, tearing down what was created[/]")
-        instance.down()
-        LabState.remove(model.name)
-        if isinstance(exc, KeyboardInterrupt):
-            err.print("interrupted: nothing is left behind")
-            raise typer.Exit(130) from None
-        raise
+        deployed = lifecycle.up(lab, variant, runtime, image, Shown())
+    except lifecycle.Interrupted:
+        err.print("interrupted: nothing is left behind")
+        raise typer.Exit(130) from None
+    model = deployed.model
     out.print(f"[green]{model.name} is up[/] ({len(model.nodes)} routers, "
-              f"{time.monotonic() - started:.1f}s, runtime {chosen})")
+              f"{deployed.seconds:.1f}s, runtime {deployed.runtime})")
     if model.deviations:
         for deviation in model.deviations:
             out.print(f"[yellow]note:[/] {escape(deviation)}")
@@ -824,25 +736,9 @@ def down(lab: Annotated[str, typer.Argument(help="a running lab")],
          force: Annotated[bool, typer.Option(
              "--force", help="clean up by name, whatever state is left")] = False) -> None:
     """Tear a lab down completely: routers, namespaces, links, VM."""
-    from emulator.runtime.registry import RUNTIMES, make_runtime, runtime_class
-    from emulator.runtime.state import DamagedState, LabState, lab_name_of
-
-    name = lab_name_of(lab)
-    removed: list[str] = []
+    name = lifecycle.lab_name(lab)
     with out.status(f"tearing {name} down"):
-        if not force:
-            try:
-                make_runtime(LabState.load(name)).down()
-            except DamagedState as exc:
-                err.print(f"[yellow]{escape(exc.message)}: cleaning up by name[/]")
-                force = True
-        if force:
-            if not LabState.folder(name).exists():
-                err.print(f"no state folder for lab {name}; looking for what it left")
-            for runtime_name in RUNTIMES:
-                removed += runtime_class(runtime_name).force_down(name)
-    LabState.remove(name)
-    LabState.console(name).unlink(missing_ok=True)
+        removed = lifecycle.down(name, force, Shown())
     for line in removed:
         out.print(f"  removed {line}")
     out.print(f"{name} is down")
@@ -853,20 +749,7 @@ def down(lab: Annotated[str, typer.Argument(help="a running lab")],
 def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which labs are up, on which runtime, and which daemons run on each router."""
-    from emulator.runtime.state import LabState
-
-    if lab:
-        report = [{"lab": state.lab, "variant": state.variant, "runtime": state.runtime,
-                   **runtime.status()} for state, runtime in [live_runtime(lab)]]
-    else:
-        report = []
-        for name in LabState.names():
-            try:
-                state, runtime = live_runtime(name)
-                report.append({"lab": name, "variant": state.variant,
-                               "runtime": state.runtime, **runtime.status()})
-            except LabError as exc:
-                report.append({"lab": name, "problem": str(exc), "routers": {}})
+    report = lifecycle.lab_status(lab)
     if as_json:
         print(json.dumps({"labs": report}, indent=2))
         return
@@ -897,16 +780,7 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
 def exec(ctx: typer.Context, lab: Annotated[str, typer.Argument(help="a running lab")],
          node: Annotated[str, typer.Argument(help="a router of that lab")]) -> None:
     """Run a command on a router (after --); with none, an interactive vtysh."""
-    state, runtime = live_runtime(lab)
-    description = Path(state.rendered) / "lab.json"
-    try:
-        nodes = json.loads(description.read_text())["nodes"]
-    except (OSError, ValueError, KeyError):
-        raise LabError(f"lab {state.lab}'s rendered files are missing ({description})",
-                       hint=f"take it down and up again: mplslab down {state.lab}") from None
-    if node not in nodes:
-        raise LabError(f"lab {state.lab} has no router {node!r}",
-                       hint=f"routers: {', '.join(nodes)}")
+    _, runtime = lifecycle.live_router(lab, node)
     argv = list(ctx.args)
     if not argv:
         raise typer.Exit(runtime.interactive(node, ["vtysh"]))
@@ -935,8 +809,8 @@ def verify(lab: Annotated[str, typer.Argument(help="a running lab")],
     for option, path in (("--json", json_path), ("--junit", junit_path)):
         if path is not None:
             check_output_file(path, option)
-    state, runtime = live_runtime(lab)
-    model = deployed_model(state)
+    state, runtime = lifecycle.live_runtime(lab)
+    model = lifecycle.deployed_model(state)
     report = run_checks(model, runtime, deadline=deadline, console=out,
                         kinds=set(kinds) if kinds else None)
     print_report(report, out)
