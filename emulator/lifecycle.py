@@ -84,7 +84,7 @@ def already_up(lab: str) -> LabError:
                     hint=f"mplslab down {lab} first")
 
 
-def up(lab: str, variant: str | None, runtime: str = "auto", image: str | None = None,
+def up(lab: str, variant: str | None = None, *, runtime: str = "auto", image: str | None = None,
        watch: Watch = SILENT) -> Deployed:
     """Deploy a lab: choose the runtime, claim the lab's state folder, render, start and
     configure the routers. A failed or interrupted bring-up tears down what it created."""
@@ -134,7 +134,7 @@ def lab_name(argument: str) -> str:
     return lab_name_of(argument)
 
 
-def down(name: str, force: bool = False, watch: Watch = SILENT) -> list[str]:
+def down(name: str, *, force: bool = False, watch: Watch = SILENT) -> list[str]:
     """Tear lab ``name`` down completely: routers, namespaces, links, VM, state folder. With
     ``force``, or when its state cannot be read, every runtime cleans up by name; what that
     removed is returned."""
@@ -155,7 +155,7 @@ def down(name: str, force: bool = False, watch: Watch = SILENT) -> list[str]:
     return removed
 
 
-def keep_vm_running(watch: Watch = SILENT) -> dict:
+def keep_vm_running(*, watch: Watch = SILENT) -> dict:
     """Boot the shared micro-VM (or keep the running one) and keep it up after the last lab
     goes down; its record. A failed or interrupted start undoes what this call pinned."""
     from emulator.runtime import vm
