@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lab")
     args = parser.parse_args()
-    from emulator.cli import deployed_model
+    from emulator.lifecycle import deployed_model
 
     state = LabState.load(args.lab)
     model = deployed_model(state)

@@ -45,10 +45,10 @@ def test_no_import_circle():
     def visit(name: str, path: list[str], done: set[str]) -> None:
         for target in sorted(graph[name]):
             if target in path:
-                circles.append(path[path.index(target):] + [target])
+                circles.append([*path[path.index(target):], target])
             elif target not in done:
                 done.add(target)
-                visit(target, path + [target], done)
+                visit(target, [*path, target], done)
     for name in sorted(graph):
         visit(name, [name], {name})
     assert not circles, circles

@@ -279,11 +279,10 @@ def test_whatever_an_image_would_start_its_containers_idle(tmp_path):
 def test_image_is_only_for_containerlab_on_this_host(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from emulator import cli
-    from emulator.runtime import registry
+    from emulator import cli, lifecycle
 
     monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path))
-    monkeypatch.setattr(registry, "choose", lambda requested: ("vm", "no MPLS here"))
+    monkeypatch.setattr(lifecycle, "choose", lambda requested: ("vm", "no MPLS here"))
     monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
     result = CliRunner().invoke(cli.app, ["up", "option3", "--image", "frr:10.3"])
     assert result.exit_code == 2, result.output

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
 
+from emulator import lifecycle
 from emulator.cli import app
+from emulator.errors import LabError, RuntimeFailure
 from emulator.paths import PROJECT_DIR
-from emulator.runtime import vm_ssh
-from emulator.runtime.base import ExecResult
+from emulator.runtime import vm_pin, vm_ssh
+from emulator.runtime.base import ExecResult, Runtime
 from emulator.runtime.vm_processes import owner_tag
 from emulator.verify.checks import ProbeError, ping
 from emulator.verify.probes import ping_probe
@@ -129,6 +133,134 @@ def test_up_refuses_an_unknown_runtime_before_anything(state_dir):
     result = mplslab("up", "option3", "--runtime", "docker")
     assert result.exit_code == 2 and "unknown runtime 'docker'" in result.output
     assert not state_dir.exists() or not any(state_dir.iterdir())
+
+
+class FakeRuntime(Runtime):
+    """Routers that are never started: `up` runs ``during_up``, every call is recorded."""
+
+    name = "netns"
+    calls: ClassVar[list[str]] = []
+    during_up = staticmethod(lambda: None)
+
+    @classmethod
+    def available(cls):
+        return True, "a fake"
+
+    @classmethod
+    def force_down(cls, lab):
+        cls.calls.append(f"force_down {lab}")
+        return []
+
+    def up(self, progress):
+        self.calls.append("up")
+        progress("routers started")
+        self.during_up()
+
+    def down(self):
+        self.calls.append("down")
+
+    def gone(self):
+        return None
+
+    def exec(self, node, argv, timeout=60.0):
+        raise AssertionError("no router runs here")
+
+    def capture(self, taps, node, argv, **kwargs):
+        raise AssertionError("no router runs here")
+
+    def status(self):
+        return {"routers": {}}
+
+
+@pytest.fixture
+def fake_runtime(state_dir, monkeypatch):
+    """`up` as root on the fake runtime; SIGTERM's handler is put back afterwards."""
+    monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
+    monkeypatch.setattr(lifecycle, "choose", lambda requested: ("netns", "a fake"))
+    monkeypatch.setattr(lifecycle, "make_runtime", FakeRuntime)
+    # What a test sets on the class is undone with these.
+    monkeypatch.setattr(FakeRuntime, "calls", [])
+    monkeypatch.setattr(FakeRuntime, "during_up", staticmethod(lambda: None))
+    handler = signal.getsignal(signal.SIGTERM)
+    yield FakeRuntime
+    signal.signal(signal.SIGTERM, handler)
+
+
+class Told(lifecycle.Watch):
+    def __init__(self):
+        self.told: list[str] = []
+
+    def runtime_chosen(self, runtime, why):
+        self.told.append(f"runtime {runtime}")
+
+    def step(self, seconds, text):
+        self.told.append(text)
+
+    def failed(self, lab):
+        self.told.append(f"failed {lab}")
+
+
+def test_up_deploys_and_leaves_the_state_of_the_lab(fake_runtime, state_dir):
+    watch = Told()
+    deployed = lifecycle.up(OPTION3, None, watch=watch)
+    assert deployed.model.name == "option3" and deployed.runtime == "netns"
+    assert watch.told == ["runtime netns", "routers started"]
+    assert fake_runtime.calls == ["up"]
+    assert json.loads((state_dir / "option3" / "state.json").read_text())["runtime"] == "netns"
+    assert (state_dir / "option3" / "rendered" / "model.json").is_file()
+    with pytest.raises(LabError, match="already up"):
+        lifecycle.up(OPTION3, None)
+
+
+def test_a_failed_up_tears_down_what_it_created(fake_runtime, state_dir):
+    def fail():
+        raise RuntimeFailure("the deploy broke")
+    fake_runtime.during_up = staticmethod(fail)
+    watch = Told()
+    with pytest.raises(RuntimeFailure, match="the deploy broke"):
+        lifecycle.up(OPTION3, None, watch=watch)
+    assert watch.told[-1] == "failed option3"
+    assert fake_runtime.calls == ["up", "down"]
+    assert not (state_dir / "option3").exists()
+
+
+def test_sigterm_during_up_tears_down_and_says_interrupted(fake_runtime, state_dir):
+    fake_runtime.during_up = staticmethod(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    with pytest.raises(lifecycle.Interrupted):
+        lifecycle.up(OPTION3, None)
+    assert fake_runtime.calls == ["up", "down"]
+    assert not (state_dir / "option3").exists()
+
+
+def test_an_interrupted_up_exits_130_with_nothing_left(fake_runtime, state_dir):
+    def interrupt():
+        raise KeyboardInterrupt
+    fake_runtime.during_up = staticmethod(interrupt)
+    result = mplslab("up", "option3")
+    assert result.exit_code == 130, result.output
+    assert "bring-up failed, tearing down" in result.output
+    assert "interrupted: nothing is left behind" in result.output
+    assert not (state_dir / "option3").exists()
+
+
+def test_an_interrupted_vm_start_unpins_only_what_it_pinned(monkeypatch):
+    handler = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
+    unpinned = []
+    monkeypatch.setattr(vm_pin, "unpin", lambda: unpinned.append(True) or ([], []))
+
+    def interrupted(progress):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(vm_pin, "pin", interrupted)
+    try:
+        for earlier, expected in ((False, [True]), (True, [])):
+            unpinned.clear()
+            monkeypatch.setattr(vm_pin, "pinned", lambda earlier=earlier: earlier)
+            with pytest.raises(lifecycle.Interrupted):
+                lifecycle.keep_vm_running()
+            assert unpinned == expected
+    finally:
+        signal.signal(signal.SIGTERM, handler)
 
 
 class FakePing:

@@ -116,6 +116,22 @@ def test_cli_list_json():
                for lab in labs if lab["origin"] == "shipped")
 
 
+def test_cli_lists_every_command_in_its_order():
+    """The commands come from several modules (emulator/cli/); `mplslab --help` lists them
+    in one order: commands first, then the groups."""
+    import typer
+
+    group = typer.main.get_command(app)
+    assert group.list_commands(None) == [
+        "list", "new", "validate", "render", "graph", "report", "explain", "up", "down",
+        "status", "exec", "verify", "appliance", "vm", "image", "exercise"]
+    subcommands = {name: group.commands[name].list_commands(None)
+                   for name in ("appliance", "vm", "image", "exercise")}
+    assert subcommands == {"appliance": ["build", "path"], "vm": ["start", "stop", "status"],
+                           "image": ["build"],
+                           "exercise": ["list", "start", "check", "solution"]}
+
+
 def test_isis_is_refused_until_built(tmp_path):
     text = BASE.replace('{asn: 2, name: "AS #2", igp: ospf', '{asn: 2, name: "AS #2", igp: isis')
     message = error_of(write(tmp_path, text))

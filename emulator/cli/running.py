@@ -1,0 +1,141 @@
+"""Commands on a running lab: up, down, status, exec, verify. `emulator.lifecycle` does the
+work; these print it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from emulator import lifecycle
+from emulator.cli.console import err, handle_errors, out
+from emulator.cli.params import JsonOpt, LabArg, RunningLabArg, VariantOpt, refuse_unknown_kinds
+from emulator.cli.watch import Shown
+from emulator.paths import check_output_file
+
+commands = typer.Typer()
+
+
+@commands.command()
+@handle_errors
+def up(lab: LabArg, variant: VariantOpt = None,
+       runtime: Annotated[str, typer.Option(
+           help="auto, netns, vm, clab (containerlab: on this host, else in the micro-VM) "
+                "or clab-vm")] = "auto",
+       verify_after: Annotated[bool, typer.Option("--verify", help="verify once up")] = False,
+       image: Annotated[str | None, typer.Option(
+           help="--runtime clab on this host: the router image to use instead of the one "
+                "made from the appliance (it must have FRR 10.3, and BIRD 2 for the CsC "
+                "labs)")] = None,
+       ) -> None:
+    """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""
+    try:
+        deployed = lifecycle.up(lab, variant, runtime=runtime, image=image,
+                                watch=Shown())
+    except lifecycle.Interrupted:
+        err.print("interrupted: nothing is left behind")
+        raise typer.Exit(130) from None
+    model = deployed.model
+    out.print(f"[green]{model.name} is up[/] ({len(model.nodes)} routers, "
+              f"{deployed.seconds:.1f}s, runtime {deployed.runtime})")
+    if model.deviations:
+        for deviation in model.deviations:
+            out.print(f"[yellow]note:[/] {escape(deviation)}")
+    if verify_after:
+        verify(model.name)
+
+
+@commands.command()
+@handle_errors
+def down(lab: RunningLabArg,
+         force: Annotated[bool, typer.Option(
+             "--force", help="clean up by name, whatever state is left")] = False) -> None:
+    """Tear a lab down completely: routers, namespaces, links, VM."""
+    name = lifecycle.lab_name(lab)
+    with out.status(f"tearing {name} down"):
+        removed = lifecycle.down(name, force=force, watch=Shown())
+    for line in removed:
+        out.print(f"  removed {line}")
+    out.print(f"{name} is down")
+
+
+@commands.command()
+@handle_errors
+def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = None,
+           as_json: JsonOpt = False) -> None:
+    """Which labs are up, on which runtime, and which daemons run on each router."""
+    report = lifecycle.lab_status(lab)
+    if as_json:
+        print(json.dumps({"labs": report}, indent=2))
+        return
+    if not report:
+        out.print("no lab is up")
+        return
+    for entry in report:
+        if "problem" in entry:
+            out.print(f"[red]{escape(entry['lab'])}: {escape(entry['problem'])}[/]")
+            continue
+        table = Table(title=f"{entry['lab']} ({entry['runtime']})", title_justify="left")
+        table.add_column("router")
+        table.add_column("daemons")
+        # Container runtimes also say each container's state (containerlab inspect).
+        states = entry.get("containers")
+        if states is not None:
+            table.add_column("container")
+        for router, daemons in entry["routers"].items():
+            table.add_row(router, ", ".join(daemons) or "[red]none[/]",
+                          *([states.get(router, "?")] if states is not None else []))
+        out.print(table)
+    if any("problem" in entry for entry in report):
+        raise typer.Exit(2)
+
+
+@commands.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@handle_errors
+def exec(ctx: typer.Context, lab: RunningLabArg,
+         node: Annotated[str, typer.Argument(help="a router of that lab")]) -> None:
+    """Run a command on a router (after --); with none, an interactive vtysh."""
+    _, runtime = lifecycle.live_router(lab, node)
+    argv = list(ctx.args)
+    if not argv:
+        raise typer.Exit(runtime.interactive(node, ["vtysh"]))
+    result = runtime.exec(node, argv, timeout=600)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    raise typer.Exit(result.returncode)
+
+
+@commands.command()
+@handle_errors
+def verify(lab: RunningLabArg,
+           json_path: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
+           junit_path: Annotated[Path | None, typer.Option("--junit", help="JUnit XML")] = None,
+           deadline: Annotated[float, typer.Option(help="seconds each check may retry")] = 120,
+           kinds: Annotated[list[str] | None, typer.Option(
+               "--kind", help="only checks of this kind (repeatable; default: every kind)")
+           ] = None,
+           ) -> None:
+    """Check the live routers against what the lab's option requires."""
+    from emulator.verify.report import print_report, write_json, write_junit
+    from emulator.verify.runner import run_checks
+
+    refuse_unknown_kinds(kinds)
+    # A report that cannot be written is refused before any check runs.
+    for option, path in (("--json", json_path), ("--junit", junit_path)):
+        if path is not None:
+            check_output_file(path, option)
+    state, runtime = lifecycle.live_runtime(lab)
+    model = lifecycle.deployed_model(state)
+    report = run_checks(model, runtime, deadline=deadline, console=out,
+                        kinds=set(kinds) if kinds else None)
+    print_report(report, out)
+    if json_path:
+        write_json(report, json_path)
+    if junit_path:
+        write_junit(report, junit_path)
+    raise typer.Exit(0 if report.passed else 1)

@@ -1,0 +1,233 @@
+"""The training commands: explain, and the break/fix exercises on a running lab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from emulator import lifecycle
+from emulator.cli.console import handle_errors, out
+from emulator.cli.params import JsonOpt, LabArg, VariantOpt, refuse_unknown_kinds
+from emulator.errors import LabError
+from emulator.paths import check_output_file
+
+if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
+    from emulator.training.explain import Walkthrough
+    from emulator.training.report import LiveWalk
+
+commands = typer.Typer()
+exercise_app = typer.Typer(no_args_is_help=True,
+                           help="Break/fix exercises on a running lab, graded by verify.")
+
+
+@commands.command()
+@handle_errors
+def explain(lab: LabArg,
+            prefix: Annotated[str | None, typer.Argument(
+                help="a site prefix, an address in one, or a CE; none: the lab's story")] = None,
+            source: Annotated[str | None, typer.Option(
+                "--from", help="the site a packet starts from (default: one on another PE)")
+            ] = None,
+            variant: VariantOpt = None,
+            as_json: JsonOpt = False,
+            deadline: Annotated[float, typer.Option(
+                help="seconds to wait for the live labels, when the lab is up")] = 60,
+            ) -> None:
+    """The slide's walkthrough: who holds a prefix's VPNv4 route with which next hop and
+    label, where they are rewritten, and the label stack on every link of the packet's path;
+    with the lab up, the labels its routers hold and the stacks captured on the wire."""
+    from emulator.training.explain import find_site, story, walkthrough
+
+    model, deployed = lifecycle.model_of(lab, variant)
+    if prefix is None:
+        told = story(model)
+        if as_json:
+            print(json.dumps(told, indent=2))
+            return
+        print_story(told)
+        return
+    walk = walkthrough(model, prefix, source)
+    live = None
+    if deployed:
+        # The lab is up: the labels its routers hold along this walk, and a capture of the
+        # packet's path, from the checks that observe them.
+        from emulator.training.report import live_walk, walk_checks
+        from emulator.verify.runner import run_checks
+
+        destination = str(find_site(model, prefix).site.address.ip)
+        routes, wire = walk_checks(walk, destination)
+        _, runtime = lifecycle.live_runtime(lab)
+        results = run_checks(model, runtime, deadline=deadline,
+                             names={*routes, *([wire] if wire else [])}).as_dict()
+        live = live_walk(walk, destination, results)
+    if as_json:
+        told = walk.as_dict()
+        if live is not None:
+            told["live"] = {"labels": live.labels, "stacks": live.stacks}
+        print(json.dumps(told, indent=2))
+        return
+    print_walkthrough(walk, live)
+
+
+def print_story(told: dict) -> None:
+    out.print(f"[bold]{escape(told['title'])}[/] ({escape(told['lab'])}"
+              f"{', ' + escape(told['variant']) if told['variant'] else ''})")
+    out.print(escape(told["description"]))
+    for note in told["deviations"]:
+        out.print(f"[yellow]deviation:[/] {escape(note)}")
+    for vpn in told["vpns"]:
+        out.print(f"\n[bold]{escape(vpn['vpn'])}[/]  RD {vpn['rd']}  import "
+                  f"{', '.join(vpn['import'])}  export {', '.join(vpn['export'])}")
+        for site in vpn["sites"]:
+            out.print(f"  {escape(site['prefix'])} behind {escape(site['ce'])} on "
+                      f"{escape(site['pe'])}")
+        for path in vpn["paths"]:
+            out.print(f"  {escape(path['from'])} → {escape(path['to'])}: "
+                      f"{' → '.join(map(escape, path['routers']))}, up to "
+                      f"{path['deepest_stack']} labels")
+    out.print("\n[dim]mplslab explain LAB PREFIX walks one prefix hop by hop[/]")
+
+
+def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
+    """The walk as tables; with ``live``, the labels the routers held and the stacks seen."""
+    out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
+              f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
+              f"{escape(walk.origin)}  [dim]({escape(walk.lab)}"
+              f"{', ' + escape(walk.variant) if walk.variant else ''})[/]")
+    columns = ["router", "next hop", "label from", "AS path"] + (["live label"] if live else [])
+    table = Table(*columns, title="control plane: "
+                  f"who holds {walk.rd}:{walk.prefix}", title_justify="left")
+    for holder in walk.holders:
+        row = [holder.router, holder.next_hop, holder.label_from, holder.as_path or ""]
+        if live:
+            row.append(str(live.labels.get(holder.router, "?")))
+        table.add_row(*row)
+    out.print(table)
+    for reason in dict.fromkeys(h.rewrites for h in walk.holders if h.rewrites):
+        out.print(f"  rewritten: {escape(reason)}")
+    if walk.absent_on:
+        out.print(f"  must hold no route to it: {', '.join(walk.absent_on)}")
+    if walk.links:
+        seen = bool(live and live.stacks)
+        table = Table("link", "interface", "labels", "what", *(["seen"] if seen else []),
+                      title=f"data plane: {walk.packet_from} → {walk.prefix}",
+                      title_justify="left")
+        for link in walk.links:
+            row = [link["link"], link["interface"], str(link["labels"]), link["what"]]
+            if seen:
+                row.append(live.stacks.get(link["link"].replace(" → ", "→"), "?"))
+            table.add_row(*row)
+        out.print(table)
+    for router, reasons in walk.settings.items():
+        for reason in reasons:
+            out.print(f"  {escape(router)}: [cyan]{escape(reason['setting'])}[/] — "
+                      f"{escape(reason['why'])}")
+    if live is None:
+        out.print("[dim]with the lab up, explain shows the labels its routers hold; mplslab "
+                  "verify checks them all[/]")
+
+
+@exercise_app.command("list")
+@handle_errors
+def exercise_list(lab: LabArg, variant: VariantOpt = None,
+                  as_json: JsonOpt = False) -> None:
+    """The exercises of a lab (derived from its model, like its checks)."""
+    from emulator.training.exercises import exercises
+
+    model, _ = lifecycle.model_of(lab, variant)
+    found = exercises(model)
+    if as_json:
+        print(json.dumps([{"name": e.name, "title": e.title, "symptom": e.symptom,
+                           "fails": e.fails} for e in found], indent=2))
+        return
+    table = Table("exercise", "what breaks", "symptom", title=f"exercises of {model.name}",
+                  title_justify="left")
+    for exercise in found:
+        table.add_row(exercise.name, exercise.title, exercise.symptom)
+    out.print(table)
+    out.print(f"[dim]mplslab exercise start {model.name} NAME, on the running lab[/]")
+
+
+@exercise_app.command("start")
+@handle_errors
+def exercise_start(lab: LabArg,
+                   name: Annotated[str, typer.Argument(help="from `mplslab exercise list`")],
+                   ) -> None:
+    """Break the running lab as the exercise says, and tell the symptom."""
+    from emulator.training.exercises import EXERCISE_FILE, find, save
+
+    state, runtime, model, folder = lifecycle.running_lab(lab)
+    exercise = find(model, name)
+    if (folder / EXERCISE_FILE).exists():
+        raise LabError(f"an exercise is already running on lab {state.lab}",
+                       hint=f"finish it first: mplslab exercise solution {state.lab} --apply")
+    lifecycle.apply_changes(runtime, exercise.breaks)
+    save(folder, exercise)
+    out.print(f"[bold]{escape(exercise.name)}[/] started on {state.lab}.")
+    out.print(f"symptom: {escape(exercise.symptom)}")
+    out.print(f"[dim]find and fix it on the routers (mplslab exec {state.lab} ROUTER), then: "
+              f"mplslab exercise check {state.lab}[/]")
+
+
+@exercise_app.command("check")
+@handle_errors
+def exercise_check(lab: LabArg,
+                   deadline: Annotated[float, typer.Option(
+                       help="seconds each check may retry (the lab reconverges after a fix)")
+                   ] = 90,
+                   json_path: Annotated[Path | None, typer.Option(
+                       "--json", help="the verify report as JSON")] = None,
+                   kinds: Annotated[list[str] | None, typer.Option(
+                       "--kind", help="grade on checks of this kind only (repeatable; "
+                                      "default: every check)")] = None) -> None:
+    """Grade the running exercise with verify: solved when every check holds."""
+    from emulator.training.exercises import current, finish
+    from emulator.verify.report import print_report, write_json
+    from emulator.verify.runner import run_checks
+
+    refuse_unknown_kinds(kinds)
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    state, runtime, model, folder = lifecycle.running_lab(lab)
+    exercise = current(folder, state.lab)
+    report = run_checks(model, runtime, deadline=deadline, console=out,
+                        kinds=set(kinds) if kinds else None)
+    if json_path is not None:
+        write_json(report, json_path)
+    if report.passed:
+        finish(folder)
+        scope = f" of kind {', '.join(kinds)}" if kinds else ""
+        out.print(f"[bold green]solved[/]: {exercise.name} — all {len(report.results)} checks"
+                  f"{scope} hold again.")
+        out.print(f"why: {escape(exercise.why)}")
+        return
+    print_report(report, out, failures_only=True)
+    out.print(f"[bold]not yet[/]: {escape(exercise.symptom)}")
+    out.print(f"hint: {escape(exercise.hint)}")
+    raise typer.Exit(1)
+
+
+@exercise_app.command("solution")
+@handle_errors
+def exercise_solution(lab: LabArg,
+                      apply: Annotated[bool, typer.Option(
+                          "--apply", help="configure the fix on the routers")] = False,
+                      ) -> None:
+    """The running exercise's fix, explained; --apply configures it."""
+    from emulator.training.exercises import current
+
+    state, runtime, _, folder = lifecycle.running_lab(lab)
+    exercise = current(folder, state.lab)
+    out.print(f"[bold]{escape(exercise.name)}[/]: {escape(exercise.why)}")
+    for change in exercise.fixes:
+        out.print(f"on {escape(change.router)} (vtysh, configure terminal):")
+        for line in change.lines:
+            out.print(f"  {escape(line)}", highlight=False)
+    if apply:
+        lifecycle.apply_changes(runtime, exercise.fixes)
+        out.print(f"applied; grade it: mplslab exercise check {state.lab}")
