@@ -43,7 +43,7 @@ class Builder(References, Links, Sessions, Derived):
         self.add_externals()
         for index, session in enumerate(self.lab.bgp):
             self.add_session(index, session)
-        self.check_frr_can_do()
+        self.check_sessions()
         nodes = [self.finish(d) for d in self.drafts.values()]
         vpns = [
             topology.Vpn(
@@ -133,7 +133,7 @@ class Builder(References, Links, Sessions, Derived):
         protocols = [name for name, runs in (("bgp", bgp), ("ospf", ospf), ("rip", rip),
                                              ("ldp", ldp), ("static", draft.static_routes))
                      if runs]
-        suites = {"igp": "frr", "ldp": "frr", "bgp": "frr", **draft.spec.suites}
+        suites = draft.suites
         site = None
         if draft.spec.site is not None:
             spec = draft.spec.site

@@ -20,6 +20,8 @@ PROVIDER_ROLES = {"pe", "p", "rr", "asbr", "pe-asbr", "csc-ce"}
 CUSTOMER_ROLES = {"ce", "host"}
 # Provider routers that hold VRFs: where customers attach and back-to-back VRFs end.
 VRF_ROLES = {"pe", "pe-asbr"}
+# The suite that runs a protocol (bgp, igp, ldp) a node's suites do not name.
+DEFAULT_SUITE = "frr"
 
 
 @dataclass
@@ -43,6 +45,12 @@ class NodeDraft:
     @property
     def provider(self) -> bool:
         return self.spec.role in PROVIDER_ROLES
+
+    @property
+    def suites(self) -> dict[str, str]:
+        """Which suite runs each protocol (bgp, igp, ldp)."""
+        return {"igp": DEFAULT_SUITE, "ldp": DEFAULT_SUITE, "bgp": DEFAULT_SUITE,
+                **self.spec.suites}
 
     def new_eth(self) -> str:
         name = f"eth{self.next_eth}"

@@ -7,8 +7,9 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
+from emulator import suites
 from emulator.model.addressing import Claims, span
-from emulator.model.draft import CUSTOMER_ROLES, PROVIDER_ROLES, LabDraft
+from emulator.model.draft import CUSTOMER_ROLES, DEFAULT_SUITE, PROVIDER_ROLES, LabDraft
 from emulator.model.loader import quote
 
 
@@ -45,10 +46,13 @@ class References(LabDraft):
                                 ("nodes", name, "site", "vpn"),
                                 hint=f"known VPNs: {', '.join(lab.vpns) or 'none'}")
             for protocol, suite in node.suites.items():
-                if suite == "bird" and (protocol != "bgp" or node.role != "pe"):
-                    raise self.fail(f"BIRD runs BGP on a carrier's PE only, not {protocol} on "
-                                    f"a {node.role}", ("nodes", name, "suites", protocol),
-                                    hint="FRR runs everything else: remove the entry")
+                runs = suites.driver(suite)
+                if runs.RUNS_ONLY is not None and node.role not in runs.RUNS_ONLY.get(
+                        protocol, ()):
+                    raise self.fail(f"{runs.TITLE} runs {runs.RUNS_ONLY_WORDS}, not {protocol} "
+                                    f"on a {node.role}", ("nodes", name, "suites", protocol),
+                                    hint=f"{suites.driver(DEFAULT_SUITE).TITLE} runs "
+                                         "everything else: remove the entry")
             if node.role == "csc-ce" and node.asn in self.ases and \
                     self.ases[node.asn].carrier_vpn is None:
                 raise self.fail(f"{name} is a csc-ce, but AS {node.asn} is no customer carrier",

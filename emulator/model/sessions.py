@@ -3,6 +3,7 @@ neighbours on both routers, and what a session may carry."""
 
 from __future__ import annotations
 
+from emulator import suites
 from emulator.model import schema, topology
 from emulator.model.draft import CUSTOMER_ROLES, LabDraft
 
@@ -70,14 +71,18 @@ class Sessions(LabDraft):
             name=name, a=a.name, b=b.name, families=list(session.families), ebgp=ebgp,
             multihop=session.multihop))
 
-    def check_frr_can_do(self) -> None:
+    def check_sessions(self) -> None:
+        """What each session asks of its routers: address families that the suite running
+        BGP on each end can carry on one neighbor (its BGP_FAMILIES_APART), and no VPNv4
+        routes to a customer edge."""
         for index, session in enumerate(self.lab.bgp):
             families = set(session.families)
-            if {"ipv4-unicast", "ipv4-labeled-unicast"} <= families:
-                raise self.fail(
-                    "FRR cannot activate one neighbor in both ipv4 unicast and ipv4 "
-                    "labeled-unicast", ("bgp", index, "families"),
-                    hint="labeled-unicast carries the unicast routes too; keep only it")
+            for name in dict.fromkeys(session.between):
+                speaker = suites.driver(self.drafts[name].suites["bgp"])
+                for apart, what, hint in speaker.BGP_FAMILIES_APART:
+                    if apart <= families:
+                        raise self.fail(f"{speaker.TITLE} cannot {what}",
+                                        ("bgp", index, "families"), hint=hint)
             for node in session.between:
                 if self.lab.nodes[node].role in CUSTOMER_ROLES and "ipv4-vpn" in families:
                     raise self.fail(f"{node} is a {self.lab.nodes[node].role}: it holds no "

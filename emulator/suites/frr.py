@@ -134,3 +134,23 @@ def route_is_labelled(route_json: dict, prefix: str, implicit_null_ok: bool) -> 
     return any(hop.get("labels") and (implicit_null_ok or hop["labels"] != [IMPLICIT_NULL])
                for route in route_json.get(prefix, []) if route.get("selected")
                for hop in route.get("nexthops", []))
+
+
+# -- What the model asks of FRR ------------------------------------------------------------
+# Data the builder consults (emulator.model, which no suite module imports); nothing above
+# depends on it.
+
+TITLE = "FRR"  # how messages name the suite
+
+# Where this project runs FRR (protocol -> roles): None, everywhere.
+RUNS_ONLY: dict[str, set[str]] | None = None
+RUNS_ONLY_WORDS = ""
+
+# What FRR cannot do, as data (netlab's device capabilities): address families one BGP
+# neighbor cannot carry together, what FRR cannot do then, and the way out. A session that
+# asks it of a router where FRR runs BGP is refused at its families.
+BGP_FAMILIES_APART: list[tuple[set[str], str, str]] = [
+    ({"ipv4-unicast", "ipv4-labeled-unicast"},
+     "activate one neighbor in both ipv4 unicast and ipv4 labeled-unicast",
+     "labeled-unicast carries the unicast routes too; keep only it"),
+]
