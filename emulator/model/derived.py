@@ -3,6 +3,10 @@
 an eBGP neighbour, as-override between regions that share an AS number, a customer
 carrier's routing, the import check, the label guard and labelled next-hop resolution.
 
+A reason is a neutral fact (``topology.Reason``: a key, the protocol it belongs to, its
+parameters, why); the suite that runs that protocol on the node words it in its commands
+(``emulator.suites.reason_words``).
+
 Each step reads a node's draft once its links and sessions are in, and may change it (its
 neighbours, interfaces, static routes, networks); ``Builder.finish`` runs them in order.
 """
@@ -41,8 +45,8 @@ class Derived(LabDraft):
             host_routes.append(host)
             draft.static_routes.append(topology.StaticRoute(prefix=host, nexthop=peer.address))
             reasons.append(topology.Reason(
-                setting=f"static route {host} via {peer.address}, redistributed into "
-                        "the IGP and labelled by LDP (install allow-broken-lsp)",
+                key="ldp-host-route", protocol="ldp",
+                params={"prefix": str(host), "nexthop": str(peer.address), "peer": peer.peer},
                 why=f"the VPN routes from eBGP neighbour {peer.peer} keep it as next hop "
                     "inside this AS (no next-hop-self): the PEs need an LSP to it"))
         return host_routes
@@ -59,8 +63,7 @@ class Derived(LabDraft):
         waiting = [n.peer for n in draft.neighbors.get(None, []) if n.wait_for_ldp_label]
         if waiting:
             reasons.append(topology.Reason(
-                setting=f"VPNv4 session to {', '.join(waiting)} enabled only once LDP "
-                        "labels the route to it",
+                key="staged-session", protocol="bgp", params={"peers": waiting},
                 why="an Option B ASBR binds its swap entries when the routes arrive: "
                     "before LDP has a label for the next hop they would lack their "
                     "transport label for good (docs/labs/option2.md)"))
@@ -74,15 +77,10 @@ class Derived(LabDraft):
         switching = [i.name for i in draft.interfaces if i.l3vpn_switching]
         if switching:
             reasons.append(topology.Reason(
-                setting=f"mpls bgp l3vpn-multi-domain-switching on {', '.join(switching)}",
+                key="l3vpn-switching", protocol="bgp", params={"interfaces": switching},
                 why="VPNv4 over eBGP without VRFs (Option B): this router rewrites the next "
                     "hop, so it allocates a label of its own per VPN route and swaps it to "
                     "the label it received, in both directions"))
-            reasons.append(topology.Reason(
-                setting="no bgp suppress-duplicates",
-                why="FRR 10.3 on an Option B ASBR can re-bind a VPN route's local label after "
-                    "convergence and then suppress the update carrying the new one as a "
-                    "duplicate (docs/labs/option2.md, trap 3)"))
 
     def shared_number(self, draft: NodeDraft, reasons: list[topology.Reason]) -> None:
         """A transit router's eBGP peer whose AS number another region also uses (option 4,
@@ -103,7 +101,7 @@ class Derived(LabDraft):
         draft.neighbors[None] = [n.model_copy(update={"as_override": True})
                                  if n.peer in overridden else n for n in draft.neighbors[None]]
         reasons.append(topology.Reason(
-            setting=f"neighbor as-override (towards {', '.join(overridden)})",
+            key="as-override", protocol="bgp", params={"peers": overridden},
             why="the regions on either side of the transit share an AS number: without it "
                 "each would drop the other's labelled loopbacks, its own number being in "
                 "their AS path"))
@@ -133,23 +131,24 @@ class Derived(LabDraft):
                     peer.loopback.network not in draft.bgp_networks:
                 draft.bgp_networks.append(peer.loopback.network)
         reasons.append(topology.Reason(
-            setting="neighbor allowas-in 1 and set as-path replace (from the backbone PE)",
+            key="accept-own-as", protocol="bgp",
+            params={"peers": [n.peer for n in neighbors if n.allowas_in]},
             why=f"the other sites of AS {draft.asn} are the same AS: their routes reach this "
                 f"site with {draft.asn} in the AS path; this csc-ce accepts them and replaces "
-                "its AS with the backbone's, as the PE's as-override would (BIRD has none), "
-                "so that the site's other routers accept them too"))
+                "its AS with the backbone's, as an as-override on the PE would, so that the "
+                "site's other routers accept them too"))
         distance = None
         if any(not n.ebgp and n.families == ["ipv4-labeled-unicast"] for n in neighbors):
             distance = 20
             reasons.append(topology.Reason(
-                setting="distance bgp 20 20 20",
+                key="bgp-distance", protocol="bgp", params={"distance": distance},
                 why="the labelled route to a site router learned over iBGP labelled unicast "
                     "must beat the IGP's route to be installed: only an installed route gets "
                     "the local label this csc-ce advertises to the backbone"))
         redistribute = "ldp" not in carrier.label_distribution
         if redistribute:
             reasons.append(topology.Reason(
-                setting="redistribute bgp route-map CSC-INTERNAL (OSPF)",
+                key="redistribute-internal", protocol="igp",
                 why="the site runs no MPLS: its routers learn the other sites' loopbacks (the "
                     "BGP next hops of the external routes) from the IGP, and this csc-ce "
                     "pushes the backbone's label"))
@@ -169,12 +168,12 @@ class Derived(LabDraft):
         external_routes = draft.spec.external_routes
         if has_lu:
             reasons.append(topology.Reason(
-                setting="no bgp network import-check",
+                key="no-import-check", protocol="bgp",
                 why="a labelled loopback (BGP labelled unicast) is announced with itself as "
                     "next hop; the import check would mark it invalid"))
         elif external_routes is not None and draft.neighbors.get(None):
             reasons.append(topology.Reason(
-                setting="no bgp network import-check",
+                key="no-import-check", protocol="bgp",
                 why=f"the {external_routes.count} external routes stand for the carrier's "
                     "Internet table: announced without a route of their own in the RIB"))
         return not (has_lu or external_routes)
@@ -191,12 +190,12 @@ class Derived(LabDraft):
                        for i in draft.interfaces if i.peer and i.peer.node == neighbor.peer]
         if label_guard:
             reasons.append(topology.Reason(
-                setting="label guard (nftables, netdev ingress) on "
-                        + ", ".join(f"{g.interface} ({g.peer})" for g in label_guard),
+                key="label-guard", protocol="bgp",
+                params={"guarded": [f"{g.interface} ({g.peer})" for g in label_guard]},
                 why="a router has one label space: a CSC-CE could push a label this PE gave "
                     "another customer carrier and enter that carrier's VPN (label "
                     "spoofing); each CE-facing interface admits only the labels advertised "
-                    "on it, refreshed from BIRD's live bindings"))
+                    "on it"))
         return label_guard
 
     def fec_nexthop_resolution(self, draft: NodeDraft, reasons: list[topology.Reason]) -> bool:
@@ -205,7 +204,8 @@ class Derived(LabDraft):
         resolution = ldp and (self.labelled_unicast(draft) or bool(self.option_b_peers(draft)))
         if resolution:
             reasons.append(topology.Reason(
-                setting="mpls fec nexthop-resolution",
+                # The suite that labels the IGP's routes resolves over them.
+                key="fec-nexthop-resolution", protocol="ldp",
                 why="BGP next hops learned with a label (labelled unicast or an Option B "
                     "eBGP peer) must resolve over LDP-labelled IGP routes"))
         return resolution

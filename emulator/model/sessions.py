@@ -51,8 +51,8 @@ class Sessions(LabDraft):
                 next_hop_unchanged=me.name in session.next_hop_unchanged,
                 rr_client=other.name in session.rr_clients))
             # A PE or RR originates its own loopback (the BGP next hop others need) into
-            # labeled-unicast, from the unicast table (network under ipv4 unicast): FRR
-            # would advertise an IGP-learned loopback with implicit-null (FRR issue 2750).
+            # labeled-unicast, from the unicast table (network under ipv4 unicast): an
+            # IGP-learned loopback can go out with implicit-null (FRRouting issue 2750).
             if ("ipv4-labeled-unicast" in session.families
                     and (me.spec.role in ("pe", "rr") or self.carrier_of(me) is not None)
                     and me.loopback.network not in me.bgp_networks):

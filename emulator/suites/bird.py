@@ -113,3 +113,9 @@ RUNS_ONLY_WORDS = "BGP on a carrier's PE only"
 
 # Address families one BGP neighbor cannot carry together (see frr.py): none in BIRD.
 BGP_FAMILIES_APART: list[tuple[set[str], str, str]] = []
+
+# The settings the model derives (topology.Reason keys) in BIRD's words, as in frr.py.
+SETTING_WORDS: dict[str, str | list[tuple[str, str]]] = {
+    "label-guard": [("label guard (nftables, netdev ingress) on {guarded}",
+                     "{why}, refreshed from BIRD's live bindings")],
+}
