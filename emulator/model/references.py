@@ -18,9 +18,6 @@ class References(LabDraft):
         lab = self.lab
         seen_asn: set[int] = set()
         for index, system in enumerate(lab.autonomous_systems):
-            if system.igp == "isis":
-                raise self.fail("IS-IS is not built yet", ("autonomous_systems", index, "igp"),
-                                hint="use igp: ospf")
             if system.asn in seen_asn:
                 raise self.fail(f"AS {system.asn} is defined twice",
                                 ("autonomous_systems", index, "asn"))

@@ -116,10 +116,10 @@ def test_cli_list_json():
                for lab in labs if lab["origin"] == "shipped")
 
 
-def test_isis_is_refused_until_built(tmp_path):
+def test_isis_is_no_igp_the_format_offers(tmp_path):
     text = BASE.replace('{asn: 2, name: "AS #2", igp: ospf', '{asn: 2, name: "AS #2", igp: isis')
     message = error_of(write(tmp_path, text))
-    assert "IS-IS is not built yet" in message and "autonomous_systems[1].igp" in message
+    assert "autonomous_systems[1].igp: Input should be 'ospf' or 'none', got 'isis'" in message
 
 
 def test_what_a_suite_cannot_do_is_refused_in_its_words(tmp_path, monkeypatch):
