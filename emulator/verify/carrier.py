@@ -1,7 +1,7 @@
 """Carrier supporting carrier: the checks of the csc labs, derived from the model's customer
 carriers (``carrier_vpn``), their sites and their external routes.
 
-What must hold (the seed's "Carrier's Carrier" slides): the backbone's VPN carries each
+What must hold (the "Carrier's Carrier" slides): the backbone's VPN carries each
 site's internal routes (the carrier's loopbacks) and nothing else; the carrier's external
 routes (network N) reach its other sites over its own iBGP and are absent from every
 backbone router; each PE swaps the VPN label onto the CSC-CE's label, and the CSC-CE's
@@ -355,7 +355,7 @@ def external_wire_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list[
 def label_spoofing_checks(lab: Lab, sites: list[CarrierSite]) -> list[Check]:
     """On each PE that two customer carriers share: a CSC-CE of one pushes a label the PE
     advertised to the other's CSC-CE (for a loopback of the other's remote site); the packet
-    must not come out of the backbone at that site. The seed: the PE checks that the labels
+    must not come out of the backbone at that site. The slides: the PE checks that the labels
     a CE uses are those of its own VRF (here: the label guard, Node.label_guard)."""
     checks = []
     for spoofer, victim in itertools.permutations(sites, 2):
