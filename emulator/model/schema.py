@@ -140,7 +140,7 @@ ItemName = Annotated[str, Field(pattern=ITEM_NAME)]
 Label = Annotated[str, Field(pattern=LABEL)]
 
 Role = Literal["ce", "pe", "p", "rr", "asbr", "pe-asbr", "host", "csc-ce"]
-Igp = Literal["ospf", "isis", "none"]
+Igp = Literal["ospf", "none"]
 LabelDistribution = Literal["ldp", "bgp-lu"]
 AddressFamily = Literal["ipv4-unicast", "ipv4-vpn", "ipv4-labeled-unicast"]
 VrfProtocol = Literal["ebgp", "ospf", "rip", "static", "ebgp-labeled-unicast"]

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from emulator.errors import LabError
 from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
@@ -52,8 +52,8 @@ class Interface(Model):
     igp: bool = False
     ldp: bool = False
     mpls: bool = False
-    # Option B ASBR data plane (FRR >= 9.1): forward labelled packets received from an eBGP
-    # peer, and allocate a local label + swap entry for VPN routes whose next hop changes.
+    # Option B ASBR data plane: forward labelled packets received from an eBGP peer, and
+    # allocate a local label + swap entry for VPN routes whose next hop changes.
     mpls_bgp_forwarding: bool = False
     l3vpn_switching: bool = False
     mtu: int = 1500
@@ -73,8 +73,9 @@ class BgpNeighbor(Model):
     next_hop_unchanged: bool = False
     rr_client: bool = False
     # Start administratively down; the runtime enables the session once this router's route
-    # to the peer carries an LDP label. FRR's bgpd resolves an Option B swap entry once, when
-    # the route arrives, and never adds a transport label that LDP installs later.
+    # to the peer carries an LDP label. An Option B ASBR binds a VPN route's swap entry when
+    # the route arrives: bound before LDP labels the next hop, it lacks its transport label
+    # for good (docs/labs/option2.md).
     wait_for_ldp_label: bool = False
     # Carrier supporting carrier: what a customer carrier's router sends on this session,
     # its internal routes (loopbacks: over labelled unicast, towards the backbone) or its
@@ -170,10 +171,16 @@ class GuardedInterface(Model):
 
 
 class Reason(Model):
-    """Why the builder derived a setting the lab file does not state: `mplslab explain` and
-    the docs print these beside the setting."""
+    """A setting the builder derived from the scenario (the lab file does not state it), as
+    a neutral fact: which setting, the protocol it belongs to, its parameters, and why the
+    scenario needs it. The suite that runs that protocol on the node implements it and says
+    it in its own commands (``emulator.suites.reason_words``): `mplslab explain` and the
+    report print those words beside the why."""
 
-    setting: str  # as a template prints it, e.g. "mpls bgp l3vpn-multi-domain-switching on eth1"
+    key: str  # the setting, e.g. "l3vpn-switching" (a suite's SETTING_WORDS)
+    protocol: Literal["bgp", "igp", "ldp"]  # a key of Node.suites: whose suite words it
+    # What the setting applies to: interfaces, peers, prefixes, numbers.
+    params: dict[str, str | int | list[str]] = {}
     why: str
 
 
@@ -196,11 +203,11 @@ class Node(Model):
     bgp: list[BgpInstance] = []
     ldp: bool = False
     # /32 host routes to eBGP neighbours that LDP must label although their next hop is no
-    # LDP peer (`install allow-broken-lsp`, applied by the runtime once LDP has labelled
-    # the routes to the iBGP peers: applied from the start, it leaves Option B swap entries
-    # without their transport label for good).
+    # LDP peer (the runtime has LDP label them only once it has labelled the routes to the
+    # iBGP peers: labelled from the start, they leave Option B swap entries without their
+    # transport label for good).
     ldp_host_routes: list[ipaddress.IPv4Network] = []
-    # zebra resolves BGP labelled next hops over IGP/LDP labelled routes (FRR >= 10.2).
+    # BGP labelled next hops resolve over IGP routes that LDP labels.
     fec_nexthop_resolution: bool = False
     mpls: bool = False
     # The routing protocols it runs (bgp, ospf, rip, ldp, static); its suites say by whom.
@@ -212,6 +219,16 @@ class Node(Model):
     external: ipaddress.IPv4Network | None = None
     external_routes: ExternalRoutes | None = None
     label_guard: list[GuardedInterface] = []
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _reasons_written_before_they_were_neutral(cls, reasons):
+        """Models written when a reason was one suite's text ({setting, why}): such reasons
+        are left out (they explain the configuration; no check reads them)."""
+        if isinstance(reasons, list):
+            return [r for r in reasons
+                    if not (isinstance(r, dict) and "setting" in r and "key" not in r)]
+        return reasons
 
     def interface(self, name: str) -> Interface:
         for interface in self.interfaces:

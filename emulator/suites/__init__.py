@@ -14,6 +14,8 @@ micro-VM, where the project's dependencies are absent.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from emulator.suites import bird, bird_probes, frr, frr_probes
 from emulator.suites.contract import KERNEL, Question, RoutingSuite, SuiteProbes
 
@@ -43,3 +45,28 @@ def question_argv(question: Question) -> list[str]:
     if question.of == KERNEL:
         return list(question.words)
     return SUITES[question.of].question_argv(question)
+
+
+class Words(NamedTuple):
+    """A derived setting as a suite says it, and why it is there."""
+
+    setting: str
+    why: str
+
+
+def reason_words(node, reason) -> list[Words]:
+    """One of a node's reasons (a setting the model derived: ``topology.Reason``) in the
+    words of the suite that runs its protocol on that node (its driver's SETTING_WORDS):
+    a (setting, why) per line the suite needs for it. Without words of that suite, the
+    neutral fact. Duck-typed (``node.suites``; the reason's key, protocol, params, why):
+    the drivers never import the model."""
+    suite = driver(node.suites[reason.protocol])
+    fields = {name: ", ".join(map(str, value)) if isinstance(value, list) else value
+              for name, value in reason.params.items()}
+    words = suite.SETTING_WORDS.get(reason.key)
+    if words is None:
+        said = "; ".join(f"{name} {value}" for name, value in fields.items())
+        return [Words(f"{reason.key} ({said})" if said else reason.key, reason.why)]
+    lines = [(words, "{why}")] if isinstance(words, str) else words
+    return [Words(setting.format(**fields), why.format(**fields, why=reason.why))
+            for setting, why in lines]

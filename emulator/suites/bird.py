@@ -127,3 +127,24 @@ def route_is_labelled(answer: str, prefix: str, implicit_null_ok: bool) -> bool:
 def parse_check_argv(config: Path) -> list[str]:
     """BIRD's own parser on a rendered configuration, without starting anything."""
     return ["bird", "-p", "-c", str(config)]
+
+
+# -- What the model asks of BIRD -----------------------------------------------------------
+# Data the builder consults (emulator.model, which no suite module imports); nothing above
+# depends on it.
+
+TITLE = "BIRD"  # how messages name the suite
+
+# Where this project runs BIRD (protocol -> roles; its templates configure nothing else),
+# and how a refusal says it.
+RUNS_ONLY: dict[str, set[str]] | None = {"bgp": {"pe"}}
+RUNS_ONLY_WORDS = "BGP on a carrier's PE only"
+
+# Address families one BGP neighbor cannot carry together (see frr.py): none in BIRD.
+BGP_FAMILIES_APART: list[tuple[set[str], str, str]] = []
+
+# The settings the model derives (topology.Reason keys) in BIRD's words, as in frr.py.
+SETTING_WORDS: dict[str, str | list[tuple[str, str]]] = {
+    "label-guard": [("label guard (nftables, netdev ingress) on {guarded}",
+                     "{why}, refreshed from BIRD's live bindings")],
+}

@@ -149,3 +149,48 @@ def route_is_labelled(answer: str, prefix: str, implicit_null_ok: bool) -> bool:
     return any(hop.get("labels") and (implicit_null_ok or hop["labels"] != [IMPLICIT_NULL])
                for route in route_json.get(prefix, []) if route.get("selected")
                for hop in route.get("nexthops", []))
+
+
+# -- What the model asks of FRR ------------------------------------------------------------
+# Data the builder consults (emulator.model, which no suite module imports); nothing above
+# depends on it.
+
+TITLE = "FRR"  # how messages name the suite
+
+# Where this project runs FRR (protocol -> roles): None, everywhere.
+RUNS_ONLY: dict[str, set[str]] | None = None
+RUNS_ONLY_WORDS = ""
+
+# What FRR cannot do, as data (netlab's device capabilities): address families one BGP
+# neighbor cannot carry together, what FRR cannot do then, and the way out. A session that
+# asks it of a router where FRR runs BGP is refused at its families.
+BGP_FAMILIES_APART: list[tuple[set[str], str, str]] = [
+    ({"ipv4-unicast", "ipv4-labeled-unicast"},
+     "activate one neighbor in both ipv4 unicast and ipv4 labeled-unicast",
+     "labeled-unicast carries the unicast routes too; keep only it"),
+]
+
+# The settings the model derives from the scenario (topology.Reason keys) in FRR's words, for
+# `mplslab explain` and the report (emulator.suites.reason_words): one line, or several
+# (setting, why) when FRR needs more than the fact. "{why}" is the model's why; other fields
+# are the reason's parameters (a list as "a, b").
+SETTING_WORDS: dict[str, str | list[tuple[str, str]]] = {
+    "ldp-host-route": "static route {prefix} via {nexthop}, redistributed into the IGP and "
+                      "labelled by LDP (install allow-broken-lsp)",
+    "staged-session": "VPNv4 session to {peers} enabled only once LDP labels the route to it",
+    "l3vpn-switching": [
+        ("mpls bgp l3vpn-multi-domain-switching on {interfaces}", "{why}"),
+        # FRR's defect, not the scenario's: its workaround goes with the switching.
+        ("no bgp suppress-duplicates",
+         "FRR 10.3 on an Option B ASBR can re-bind a VPN route's local label after "
+         "convergence and then suppress the update carrying the new one as a duplicate "
+         "(docs/labs/option2.md, trap 3)"),
+    ],
+    "as-override": "neighbor as-override (towards {peers})",
+    "accept-own-as": "neighbor allowas-in 1 and set as-path replace (from the backbone PE)",
+    "bgp-distance": "distance bgp {distance} {distance} {distance}",
+    "redistribute-internal": "redistribute bgp route-map CSC-INTERNAL (OSPF)",
+    "no-import-check": "no bgp network import-check",
+    # zebra resolves BGP labelled next hops over IGP/LDP labelled routes (FRR >= 10.2).
+    "fec-nexthop-resolution": "mpls fec nexthop-resolution",
+}

@@ -263,7 +263,7 @@ def label_spoofing(lab: Lab) -> Exercise | None:
             why=f"A Linux router has one label space: {node.name}'s labels of every VRF are "
                 "valid on every interface. The label guard (an nftables filter at ingress "
                 "of each CSC-CE-facing interface, refreshed from BIRD's bindings) admits "
-                "only the labels advertised to that CE — the seed's check that a CE uses "
+                "only the labels advertised to that CE — the slides' check that a CE uses "
                 f"the labels of its own VRF. `rm {switch}` turns it back on.",
             fails=["label-spoofing"],
             breaks=[Change(node.name, [], ["touch", switch])],

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
+from emulator.suites import reason_words
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
 
@@ -40,7 +41,8 @@ class Walkthrough:
     absent_on: list[str]
     packet_from: str | None
     links: list[dict]
-    # Settings the model derived on the routers of the walk, and why (the builder's reasons).
+    # Settings the model derived on the routers of the walk, and why (the builder's reasons,
+    # in the words of the suite that implements each).
     settings: dict[str, list[dict]]
 
     def as_dict(self) -> dict:
@@ -142,7 +144,8 @@ def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
     hops = semantics.wire_path(sender.name, ce.name) if sender is not None else []
     links = [hop_line(h) for h in hops]
     on_walk = [*(h.router for h in holders), *(h.sender for h in hops)]
-    settings = {name: [reason.model_dump() for reason in lab.node(name).reasons]
+    settings = {name: [words._asdict() for reason in lab.node(name).reasons
+                       for words in reason_words(lab.node(name), reason)]
                 for name in dict.fromkeys(on_walk) if lab.node(name).reasons}
     return Walkthrough(lab=lab.name, variant=lab.variant, prefix=str(ce.site.prefix),
                        vpn=vpn.name, rd=vpn.rd, route_targets=list(vpn.export_targets),

@@ -1,7 +1,7 @@
 """Carrier supporting carrier: the checks of the csc labs, derived from the model's customer
 carriers (``carrier_vpn``), their sites and their external routes.
 
-What must hold (the seed's "Carrier's Carrier" slides): the backbone's VPN carries each
+What must hold (the "Carrier's Carrier" slides): the backbone's VPN carries each
 site's internal routes (the carrier's loopbacks) and nothing else; the carrier's external
 routes (network N) reach its other sites over its own iBGP and are absent from every
 backbone router; each PE swaps the VPN label onto the CSC-CE's label, and the CSC-CE's

@@ -45,7 +45,7 @@ def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(t
 
 
 def test_option4_same_as_both_providers_in_as_1(tmp_path):
-    """The seed's other numbering: both providers are AS 1. The RRs' VPNv4 session is
+    """The slides' other numbering: both providers are AS 1. The RRs' VPNv4 session is
     MP-iBGP across the transit, the VPN routes carry no AS path at all, and the labelled
     loopbacks cross AS 2 back into AS 1 (as-override on ASBR-2 and ASBR-3)."""
     with running_lab("option4", "same-as") as (model, _):

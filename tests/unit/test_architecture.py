@@ -67,10 +67,16 @@ def test_rooms_below_the_runtimes_do_not_import_them(room):
 
 
 def test_the_model_imports_no_other_room():
+    """The model reads lab files; of the suites it asks only what they cannot do (their
+    drivers' capability tables, standard-library modules that import no model)."""
     reached = {(name, target) for name in MODULES if name.startswith("emulator.model")
                for target in imports_of(name)
-               if not target.startswith(("emulator.model", "emulator.errors", "emulator.paths"))}
+               if not target.startswith(("emulator.model", "emulator.errors", "emulator.paths",
+                                         "emulator.suites"))}
     assert not reached
+    suites_reach = {(name, target) for name in MODULES if name.startswith("emulator.suites")
+                    for target in imports_of(name) if not target.startswith("emulator.suites")}
+    assert not suites_reach
 
 
 def test_the_suite_drivers_use_the_standard_library_only():

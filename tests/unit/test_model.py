@@ -55,6 +55,24 @@ def test_allocation_is_deterministic(name):
         assert other == here
 
 
+def test_reasons_are_neutral_facts_and_old_models_still_load():
+    """A reason names the derived setting, its protocol and parameters, never a suite's
+    command; a model written when reasons were FRR's text (a lab deployed before) loads
+    without them."""
+    from emulator.model.topology import Lab
+
+    lab = load_lab("option2", "no-next-hop-self")
+    asbr = lab.node("PE-ASBR-2")
+    assert [(r.key, r.protocol) for r in asbr.reasons] == [
+        ("ldp-host-route", "ldp"), ("staged-session", "bgp"), ("l3vpn-switching", "bgp"),
+        ("fec-nexthop-resolution", "ldp")]
+    assert asbr.reasons[2].params == {"interfaces": ["eth1", "eth2"]}
+    assert not [r for n in lab.nodes for r in n.reasons if "mpls" in r.why + str(r.params)]
+    old = lab.model_dump(mode="json")
+    old["nodes"][3]["reasons"] = [{"setting": "no bgp network import-check", "why": "old"}]
+    assert Lab.model_validate(old).nodes[3].reasons == []
+
+
 def test_option1_defaults_fill_what_the_file_leaves_out():
     lab = load_lab("option1")
     pe1 = lab.node("PE-1")

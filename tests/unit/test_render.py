@@ -13,6 +13,7 @@ from shipped import lab_variants
 from emulator.model.build import load_lab
 from emulator.render import kernel_setup, node_plan, render_lab
 from emulator.render.frr import render_daemons, render_frr_conf
+from emulator.suites import driver, reason_words
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [("option1", None), ("option1", "ospf"), ("option1", "rip"), ("option1", "static"),
@@ -97,7 +98,8 @@ def test_a_staged_config_is_applied_as_the_commands_an_operator_would_type(tmp_p
 
 
 # Lines the builder derives from the scenario (no lab file states them): each must come with
-# the builder's reason, so that `mplslab explain` can say why it is there.
+# the builder's reason, in the words of the suite that renders it, so that `mplslab explain`
+# can say why it is there.
 DERIVED_LINES = ["mpls bgp l3vpn-multi-domain-switching", "no bgp suppress-duplicates",
                  "no bgp network import-check",
                  "mpls fec nexthop-resolution", "install allow-broken-lsp",
@@ -112,7 +114,11 @@ def test_every_derived_setting_comes_with_its_reason(lab_name, variant):
     for node in lab.nodes:
         files, plan = node_plan(lab, node)
         text = "\n".join(files.values())
-        settings = " / ".join(r.setting for r in node.reasons)
+        for reason in node.reasons:  # every reason in its suite's own words
+            assert reason.key in driver(node.suites[reason.protocol]).SETTING_WORDS, (
+                node.name, reason.key, node.suites[reason.protocol])
+        settings = " / ".join(words.setting for reason in node.reasons
+                              for words in reason_words(node, reason))
         for line in DERIVED_LINES:
             said = line.removeprefix("install ") in settings
             assert (line in text) == said, (node.name, line, settings)

@@ -132,10 +132,29 @@ def test_cli_lists_every_command_in_its_order():
                            "exercise": ["list", "start", "check", "solution"]}
 
 
-def test_isis_is_refused_until_built(tmp_path):
+def test_isis_is_no_igp_the_format_offers(tmp_path):
     text = BASE.replace('{asn: 2, name: "AS #2", igp: ospf', '{asn: 2, name: "AS #2", igp: isis')
     message = error_of(write(tmp_path, text))
-    assert "IS-IS is not built yet" in message and "autonomous_systems[1].igp" in message
+    assert "autonomous_systems[1].igp: Input should be 'ospf' or 'none', got 'isis'" in message
+
+
+def test_what_a_suite_cannot_do_is_refused_in_its_words(tmp_path, monkeypatch):
+    """A suite's limitations are data in its driver (BGP_FAMILIES_APART): the builder asks
+    the suite that runs BGP on each end of the session, and the message names it."""
+    from emulator.suites import bird, frr
+
+    text = BASE.replace("families: [ipv4-vpn]}",
+                        "families: [ipv4-unicast, ipv4-labeled-unicast]}", 1)
+    message = error_of(write(tmp_path, text))
+    assert message.startswith(f"{tmp_path / 'lab.yml'}:{line_of(text, 'ipv4-labeled')}: "
+                              "bgp[0].families: FRR cannot activate one neighbor in both ipv4 "
+                              "unicast and ipv4 labeled-unicast")
+    assert "keep only it" in message
+    monkeypatch.setattr(frr, "BGP_FAMILIES_APART", [])
+    load_lab(str(write(tmp_path, text)))  # no model rule refuses it
+    carrier = (labs_dir() / "csc-mpls.yml").read_text()  # VPNv4 between BIRD's PEs
+    monkeypatch.setattr(bird, "BGP_FAMILIES_APART", [({"ipv4-vpn"}, "carry VPNv4", "no")])
+    assert "bgp[0].families: BIRD cannot carry VPNv4" in error_of(write(tmp_path, carrier))
 
 
 def test_link_between_two_customers_is_refused(tmp_path):
