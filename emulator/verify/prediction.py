@@ -205,8 +205,10 @@ class Flood:
     # -- the flood -----------------------------------------------------------------------
     def run(self) -> None:
         owner = self.net.nodes[self.route.owner]
-        interface = next(i for i in owner.interfaces
-                         if i.address and i.address.ip == self.route.address)
+        interface = next((i for i in owner.interfaces
+                          if i.address and i.address.ip == self.route.address), None)
+        if interface is None:
+            return
         start = Entry(owner.name, ("rib", interface.vrf, "connected"), "connected",
                       interface=interface.name)
         best = {(start.node, start.table): start}
@@ -531,12 +533,16 @@ class Network:
 
     # -- the transport -------------------------------------------------------------------
     def follow(self, flood: Flood, entry: Entry, inner: bool,
-               seen: set[int] | None = None) -> tuple[Fault, Entry | None] | None:
+               resolving: frozenset[tuple[Route, str]] = frozenset()
+               ) -> tuple[Fault, Entry | None] | None:
         """Follow a packet from ``entry``'s router along its route back to the owner; with
         ``inner``, the packet carries a label for the owner under what the routers push,
         so every hop must switch labels. Returns the fault and, when it lies on the way to
-        a BGP next hop, the entry whose next hop it is."""
-        seen = set() if seen is None else seen
+        a BGP next hop, the entry whose next hop it is. ``resolving``: the (route, router)
+        pairs being resolved already (a route a router resolves over itself never
+        forwards)."""
+        seen: set[int] = set()
+        resolving = resolving | {(flood.route, entry.node)}
         target = str(flood.route.address)
         while entry is not None and id(entry) not in seen:
             seen.add(id(entry))
@@ -571,9 +577,9 @@ class Network:
             else:
                 transport = self.flood(self.transport_route(router, address))
                 start = transport.best(node.name)
-                if start is None:
+                if start is None or (transport.route, node.name) in resolving:
                     return Fault("unreachable", node.name, target=str(address)), entry
-                fault = self.follow(transport, start, carried)
+                fault = self.follow(transport, start, carried, resolving)
                 if fault is not None:
                     return fault[0], entry
             entry = next((e for e in reversed(entry.chain()[:-1]) if e.node == router), None)
@@ -615,15 +621,19 @@ class Network:
         ends = self.ends(violation.session, violation.node, violation.other)
         text = (f"the {families_in_words(violation.families)} session {violation.session} "
                 f"between {ends[0]} and {ends[1]} cannot come up")
-        for me, other in (ends, reversed(ends)):
+        lacking = []
+        for me, other in (ends, tuple(reversed(ends))):
             found = self.back.get((me, violation.session, other))
             if found is None:
                 continue
             address = found[1].address
             if me not in self.known.get((other, address), ()):
-                return (f"{text}: {me} has no route to {self.describe(address, other)} "
-                        f"{address}{self.because(other, address, me, depth)}")
-        return text
+                verb = "and " + me + " none" if lacking else me + " has no route"
+                lacking.append(f"{verb} to {self.describe(address, other)} "
+                               f"{address}{self.because(other, address, me, depth)}")
+        if not lacking:
+            return text
+        return f"{text}: " + "; ".join(lacking)
 
     def ends(self, session: str, a: str, b: str) -> tuple[str, str]:
         """A session's routers in the order the lab file names them."""
