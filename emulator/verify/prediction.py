@@ -54,7 +54,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from emulator.model.topology import BgpNeighbor, Lab, Node
+from emulator.model.topology import BgpNeighbor, Lab, Node, OspfInstance, RipInstance
 
 Address = ipaddress.IPv4Address
 VPN_FAMILY = "ipv4-vpn"
@@ -252,31 +252,34 @@ class Flood:
             yield from self.bgp(entry, node)
             yield from self.imports(entry, node)
 
-    def advertises(self, entry: Entry, node: Node, instance) -> bool:
+    def advertises(self, entry: Entry, node: Node, instance: OspfInstance | RipInstance
+                   ) -> bool:
         """Whether an IGP instance of the router advertises the route."""
         if entry.table[0] == "bgp":
+            internal = isinstance(instance, OspfInstance) and instance.redistribute_internal_bgp
             return "bgp" in instance.redistribute or (
-                getattr(instance, "redistribute_internal_bgp", False)
-                and self.net.internal(node, self.route.address))
+                internal and self.net.internal(node, self.route.address))
         if entry.via in ("connected", "link"):
             return entry.interface in instance.interfaces
         return entry.via in (self.protocol_of(instance), *instance.redistribute)
 
     @staticmethod
-    def protocol_of(instance) -> str:
-        return "ospf" if hasattr(instance, "passive") else "rip"
+    def protocol_of(instance: OspfInstance | RipInstance) -> str:
+        return "ospf" if isinstance(instance, OspfInstance) else "rip"
 
     def igp(self, entry: Entry, node: Node):
         for instance in (*node.ospf, *node.rip):
             if instance.vrf != entry.vrf or not self.advertises(entry, node, instance):
                 continue
             protocol = self.protocol_of(instance)
+            passive = instance.passive if isinstance(instance, OspfInstance) else []
             for name in instance.interfaces:
                 interface = node.interface(name)
-                if interface.peer is None or name in getattr(instance, "passive", ()):
+                if interface.peer is None or name in passive:
                     continue
-                other = self.net.igp_of.get((interface.peer.node, interface.peer.interface))
-                if other is None or self.protocol_of(other) != protocol:
+                other = self.net.igp_of.get(
+                    (interface.peer.node, interface.peer.interface, protocol))
+                if other is None:
                     continue
                 yield Entry(interface.peer.node, ("rib", other.vrf, protocol), protocol,
                             parent=entry, interface=interface.peer.interface)
@@ -383,8 +386,9 @@ class Network:
                 for neighbor in instance.neighbors:
                     self.back[node.name, neighbor.session, neighbor.peer] = (instance.vrf,
                                                                              neighbor)
-        self.igp_of = {(node.name, name): instance for node in lab.nodes
-                       for instance in (*node.ospf, *node.rip) for name in instance.interfaces}
+        self.igp_of = {(node.name, name, Flood.protocol_of(instance)): instance
+                       for node in lab.nodes for instance in (*node.ospf, *node.rip)
+                       for name in instance.interfaces}
         self.statics: dict[Address, list] = {}
         for node in lab.nodes:
             for static in node.static_routes:
