@@ -22,6 +22,7 @@ from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
 from emulator.suites import question_argv
 from emulator.suites.contract import Question
+from emulator.verify import runner
 from emulator.verify.runner import run_checks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "unit" / "fixtures"
@@ -36,11 +37,14 @@ def capture_key(taps: list[Tap], node: str, argv: list[str]) -> str:
 
 
 class Recorder:
-    """Passes every call on to the real runtime and keeps the last answer to each."""
+    """Passes every call on to the real runtime and keeps the last answer to each; a
+    volatile question's answers (a counter read before and after an act) are kept in
+    order, as a series."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.answers: dict[str, dict] = {}
+        self.series: dict[str, list[dict]] = {}
         self.captures: dict[str, list[str]] = {}
         self.lock = threading.Lock()
 
@@ -56,7 +60,14 @@ class Recorder:
         return result
 
     def ask(self, node: str, question: Question) -> ExecResult:
-        return self.read_many({node: [question]})[node][0]
+        if not question.volatile:
+            return self.read_many({node: [question]})[node][0]
+        result = self.runtime.ask(node, question)
+        with self.lock:
+            self.series.setdefault(exec_key(node, question_argv(question)), []).append(
+                {"returncode": result.returncode, "stdout": result.stdout,
+                 "stderr": result.stderr})
+        return result
 
     def read_many(self, questions: dict[str, list[Question]]) -> dict[str, list[ExecResult]]:
         answers = self.runtime.read_many(questions)
@@ -85,6 +96,9 @@ def main() -> None:
     state = LabState.load(args.lab)
     model = deployed_model(state)
     recorder = Recorder(make_runtime(state))
+    # Checks that act run one at a time: a volatile series is then replayed in the order
+    # it was recorded (tests/unit/test_probes.py replays with one worker too).
+    runner.WORKERS = 1
     report = run_checks(model, recorder, deadline=180)
     if not report.passed:
         failed = [r.name for r in report.results if not r.passed]
@@ -93,7 +107,8 @@ def main() -> None:
     path = FIXTURES / f"{model.name}.json"
     path.write_text(json.dumps({"lab": model.name, "variant": model.variant,
                                 "model": json.loads(model.model_dump_json()),
-                                "exec": recorder.answers, "capture": recorder.captures},
+                                "exec": recorder.answers, "series": recorder.series,
+                                "capture": recorder.captures},
                                indent=1, sort_keys=True) + "\n")
     print(f"{path}: {len(recorder.answers)} answers, {len(recorder.captures)} captures "
           f"from {len(report.results)} passing checks")

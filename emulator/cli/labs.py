@@ -13,13 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from emulator import lifecycle
-from emulator.cli.console import handle_errors, out
+from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import JsonOpt, LabArg, VariantOpt
 from emulator.errors import LabError
 from emulator.model.build import load_all_variants, load_lab
 from emulator.model.loader import SHIPPED, lab_files
 from emulator.paths import check_output_folder, user_labs_dir
 from emulator.render import render_lab
+from emulator.verify.prediction import predict
 
 commands = typer.Typer()
 
@@ -130,6 +131,19 @@ def validate(lab: LabArg, variant: VariantOpt = None) -> None:
     """Check a lab file, every variant unless --variant; exit 2 with the field and what to
     do when it is wrong."""
     models = [load_lab(lab, variant)] if variant is not None else load_all_variants(lab)
+    broken = [(model, problems) for model in models if (problems := predict(model))]
+    if broken:
+        # One error line (scripts read it), then each site pair and the link it lacks.
+        count = sum(len(problems) for _, problems in broken)
+        err.print(f"[bold red]error:[/] {escape(models[0].source)}: {count} site pair(s) "
+                  "would not reach each other once deployed:", highlight=False,
+                  soft_wrap=True, emoji=False)
+        for model, problems in broken:
+            where = f"variant {model.variant}: " if model.variant else ""
+            for problem in problems:
+                err.print(f"  {escape(where + str(problem))}", highlight=False,
+                          soft_wrap=True, emoji=False)
+        raise typer.Exit(2)
     for model in models:
         out.print(f"[green]ok[/] {model.name}"
                   + (f" (variant {escape(model.variant)})" if model.variant else "")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emulator import lifecycle
-from emulator.cli.console import handle_errors, out
+from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import JsonOpt, LabArg, VariantOpt, refuse_unknown_kinds
 from emulator.errors import LabError
 from emulator.paths import check_output_file
@@ -42,6 +42,7 @@ def explain(lab: LabArg,
     label, where they are rewritten, and the label stack on every link of the packet's path;
     with the lab up, the labels its routers hold and the stacks captured on the wire."""
     from emulator.training.explain import find_site, story, walkthrough
+    from emulator.verify.prediction import predict
 
     model, deployed = lifecycle.model_of(lab, variant)
     if prefix is None:
@@ -52,6 +53,10 @@ def explain(lab: LabArg,
         print_story(told)
         return
     walk = walkthrough(model, prefix, source)
+    destination = find_site(model, prefix).name
+    for problem in predict(model):
+        if destination in (problem.sites[0].node, problem.sites[1].node):
+            err.print(f"[bold red]will not work:[/] {escape(str(problem))}")
     live = None
     if deployed:
         # The lab is up: the labels its routers hold along this walk, and a capture of the
@@ -80,6 +85,8 @@ def print_story(told: dict) -> None:
     out.print(escape(told["description"]))
     for note in told["deviations"]:
         out.print(f"[yellow]deviation:[/] {escape(note)}")
+    for problem in told["unreachable"]:
+        out.print(f"[bold red]will not work:[/] {escape(problem)}")
     for vpn in told["vpns"]:
         out.print(f"\n[bold]{escape(vpn['vpn'])}[/]  RD {vpn['rd']}  import "
                   f"{', '.join(vpn['import'])}  export {', '.join(vpn['export'])}")

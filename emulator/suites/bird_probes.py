@@ -286,7 +286,8 @@ def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
 def guard_drops(router: Router, node: str, table: str, interface: str) -> int | None:
     """Labelled packets the label guard dropped at ingress of ``interface``; None when its
     filter is not loaded (the guard is off, or not running)."""
-    result = router.ask(node, Question.kernel("nft", "-j", "list", "table", "netdev", table))
+    result = router.ask(node, Question.kernel("nft", "-j", "list", "table", "netdev", table,
+                                              volatile=True))
     if result.returncode != 0:
         return None
     try:
@@ -300,3 +301,12 @@ def guard_drops(router: Router, node: str, table: str, interface: str) -> int | 
     return sum(expression["counter"]["packets"] for o in objects
                if "rule" in o and o["rule"]["chain"] in chains
                for expression in o["rule"]["expr"] if "counter" in expression)
+
+
+def label_uses(router: Router, node: str, protocols: list[str]) -> dict[int, str]:
+    """Every label BIRD holds in its label table, with the route that needs it: BIRD
+    derives the table from its current routes, so a label there is one in use."""
+    if "bgp" not in protocols:
+        return {}
+    return {label: f"BIRD {entry.hops[0].source if entry.hops else 'route'}"
+            for label, entry in lfib(router, node).items()}

@@ -35,14 +35,16 @@ KERNEL = "kernel"
 class Question:
     """A reading put to one router. ``of`` is the answerer (a suite's name, or ``KERNEL``);
     ``words`` the question in its own terms: FRR's one `show` command, BIRD's `show ...`
-    words, the kernel's argument vector."""
+    words, the kernel's argument vector. A ``volatile`` reading (a packet counter) is never
+    shared: read before and after an act, its two answers must differ."""
 
     of: str
     words: tuple[str, ...]
+    volatile: bool = False
 
     @classmethod
-    def kernel(cls, *argv: str) -> Question:
-        return cls(KERNEL, argv)
+    def kernel(cls, *argv: str, volatile: bool = False) -> Question:
+        return cls(KERNEL, argv, volatile)
 
     def __str__(self) -> str:
         return " ".join(self.words)
@@ -60,6 +62,15 @@ class Router(Protocol):
     """Anything that answers a router's questions: a runtime, or the verifier's readings."""
 
     def ask(self, node: str, question: Question) -> Answer: ...
+
+
+def ask_together(router: Router, node: str, questions: list[Question]) -> list[Answer]:
+    """Questions none of which depends on another's answer: a router that collects
+    questions before fetching them (the verifier's runner) gets them all in one pass."""
+    together = getattr(router, "ask_together", None)
+    if together is not None:
+        return together(node, questions)
+    return [router.ask(node, question) for question in questions]
 
 
 @runtime_checkable
@@ -137,6 +148,12 @@ class SuiteProbes(Protocol):
 
     NAME: str
     PROTOCOLS: tuple[str, ...]  # of "bgp", "igp", "ldp": each adds its class's questions
+
+    def lfib(self, router: Router, node: str) -> dict: ...
+
+    def label_uses(self, router: Router, node: str, protocols: list[str]) -> dict[int, str]:
+        """Every label the suite allocated on this router (for the protocols it runs
+        there), with what currently needs it; "" when nothing does (a leaked label)."""
 
 
 @runtime_checkable

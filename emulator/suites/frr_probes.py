@@ -8,10 +8,11 @@ JSON shapes are FRR 10.3's, as recorded from live routers in tests/unit/fixtures
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from emulator.suites import frr
-from emulator.suites.contract import Question, Router
+from emulator.suites.contract import Question, Router, ask_together
 from emulator.suites.records import (
     IMPLICIT_NULL,
     LfibEntry,
@@ -164,3 +165,46 @@ def lfib(router: Router, node: str) -> dict[int, LfibEntry]:
                            installed=bool(hop.get("installed")))
                    for hop in entry.get("nexthops", [])))
         for label, entry in show_json(router, node, "show mpls table").items()}
+
+
+NEXT_HOP_BIND = re.compile(r"^\s*(\S+), label (\d+), local label (\d+) #paths (\d+)")
+
+
+def label_uses(router: Router, node: str, protocols: list[str]) -> dict[int, str]:
+    """Every label FRR allocated on this router, with what currently needs it ("" for
+    nothing: a leaked label). LDP: its local binding for each FEC of the routing table;
+    BGP: its label pool's ledger (a VRF's VPN label, an Option B swap bound to a next hop
+    and the label it received, while a path uses it; a labelled route, while it is in the
+    labelled-unicast table)."""
+    uses: dict[int, str] = {}
+    # One pass for the independent questions (the label table is the lfib's).
+    ask_together(router, node, [Question(NAME, (f"{command} json",)) for command in (
+        "show mpls table", *(["show mpls ldp binding"] if "ldp" in protocols else []),
+        *(["show bgp labelpool inuse"] if "bgp" in protocols else []))])
+    if "ldp" in protocols:
+        for binding in show_json(router, node, "show mpls ldp binding").get("bindings", []):
+            if str(binding.get("localLabel", "")).isdigit():
+                uses[int(binding["localLabel"])] = f"LDP binding for {binding['prefix']}"
+    if "bgp" not in protocols:
+        return uses
+    ledger = show_json(router, node, "show bgp labelpool inuse")
+    binds, labelled = None, None
+    for entry in ledger if isinstance(ledger, list) else []:
+        label, owner = int(entry["label"]), str(entry.get("prefix", ""))
+        if owner == "VRF":
+            uses[label] = "VPN label of a VRF"
+        elif owner == "l3vpn-bind":
+            if binds is None:
+                binds = {int(m[3]): (m[1], m[2], int(m[4])) for line in show_text(
+                    router, node, "show bgp mplsvpn-nh-label-bind detail").splitlines()
+                    if (m := NEXT_HOP_BIND.match(line))}
+            next_hop, received, paths = binds.get(label, ("?", "?", 0))
+            uses[label] = (f"swap to {received} via {next_hop} ({paths} paths)" if paths
+                           else "")
+        elif "/" in owner:
+            if labelled is None:
+                labelled = set(labeled_unicast_prefixes(router, node))
+            uses[label] = f"labelled route {owner}" if owner in labelled else ""
+        else:
+            uses[label] = owner or "BGP"
+    return uses

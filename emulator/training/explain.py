@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
 from emulator.suites import reason_words
+from emulator.verify.prediction import predict
 from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
 
 
@@ -120,6 +121,15 @@ def packet_source(semantics: Semantics, destination: Node, chosen: str | None) -
     return None
 
 
+def refuse_broken(lab: Lab, source: str, destination: str) -> None:
+    """A walk the lab cannot do (the model predicts the pair broken) is no walk: the slides'
+    rules assume the chain is whole."""
+    for problem in predict(lab):
+        if (problem.sites[0].node, problem.sites[1].node) == (source, destination):
+            raise LabError(f"{lab.source}: {problem}",
+                           hint="mplslab validate lists what the lab lacks")
+
+
 def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
     semantics = semantics_for(lab)
     ce = find_site(lab, what)
@@ -141,6 +151,8 @@ def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
         holders.append(Holder(view.holder, next_hop, view.allocator,
                               rewrite_reason(lab, views, view, origin), as_path))
     sender = packet_source(semantics, ce, source)
+    if sender is not None:
+        refuse_broken(lab, sender.name, ce.name)
     hops = semantics.wire_path(sender.name, ce.name) if sender is not None else []
     links = [hop_line(h) for h in hops]
     on_walk = [*(h.router for h in holders), *(h.sender for h in hops)]
@@ -159,13 +171,15 @@ def story(lab: Lab) -> dict:
     """The lab in a few lines per VPN: its sites, RD and RTs, and for each site the routers a
     packet from another site crosses and the deepest label stack on the way."""
     semantics = semantics_for(lab)
+    unreachable = predict(lab)
+    broken = {(p.sites[0].node, p.sites[1].node) for p in unreachable}
     vpns = []
     for vpn in lab.vpns:
         members = [c for c in lab.sites() if c.site.vpn == vpn.name]
         paths = []
         for ce in members:
             sender = packet_source(semantics, ce, None)
-            if sender is None:
+            if sender is None or (sender.name, ce.name) in broken:
                 continue
             hops = semantics.wire_path(sender.name, ce.name)
             routers = [hops[0].sender, *(h.receiver for h in hops)] if hops else []
@@ -178,4 +192,6 @@ def story(lab: Lab) -> dict:
                                 "pe": semantics.lab.pe_of(c.name).name} for c in members],
                      "paths": paths})
     return {"lab": lab.name, "variant": lab.variant, "title": lab.title,
-            "description": lab.description, "deviations": lab.deviations, "vpns": vpns}
+            "description": lab.description, "deviations": lab.deviations, "vpns": vpns,
+            # What the model predicts will not work once deployed (mplslab validate).
+            "unreachable": [str(problem) for problem in unreachable]}

@@ -19,7 +19,7 @@ from emulator.runtime.base import CaptureFailed, Runtime, Tap
 from emulator.suites import bird
 from emulator.suites.bird_probes import guard_drops
 from emulator.suites.records import IMPLICIT_NULL, ProbeError
-from emulator.verify.checks import Check
+from emulator.verify.checks import Check, label_stack
 from emulator.verify.probes import (
     absent_probe,
     lfib_entry,
@@ -362,8 +362,9 @@ def label_spoofing_checks(lab: Lab, semantics: CarrierSupportingCarrier) -> list
             kind="label-spoofing", node=spoofer.pe,
             expected={f"pushed by {spoofer.csc_ce}": f"the label {victim.pe} advertised to "
                                                     f"{victim.csc_ce} for {prefix}",
-                      f"{remote.pe}→{remote.csc_ce}": "no echo request (dropped by "
-                                                       f"{victim.pe}'s label guard)"},
+                      f"{remote.pe}→{remote.csc_ce}": "no echo request",
+                      f"{victim.pe}'s label guard": "on, its drop counter rises by at least "
+                                                    "the number sent"},
             probe=_spoofing_probe(lab, spoofer, victim, remote, prefix)))
     return checks
 
@@ -401,25 +402,33 @@ def _spoofing_probe(lab: Lab, spoofer: CarrierSite, victim: CarrierSite,
         observed: dict = {f"{victim.csc_ce}'s label for {prefix}": label}
         if label in (None, IMPLICIT_NULL):
             return False, observed
+        guard = f"{spoofer.pe}'s label guard on {pe_side.name}"
+        before = guard_drops(runtime, spoofer.pe, bird.GUARD_TABLE, pe_side.name)
         try:
             sent, leaked = runtime.capture(
                 taps, spoofer.csc_ce,
                 spoof_argv(source, target, label, str(pe_side.address.ip), uplink.name))
         except CaptureFailed as exc:
             raise ProbeError(f"capture failed: {exc}") from None
+        after = guard_drops(runtime, spoofer.pe, bird.GUARD_TABLE, pe_side.name)
         request = f"{source} > {target}: ICMP echo request"
-        pushed = [line for line in sent.splitlines() if request in line]
+        # The evidence that the spoof was tried: echo requests on the uplink carrying the
+        # victim's label on top.
+        pushed = [line for line in sent.splitlines()
+                  if request in line and label_stack(line)[:1] == [label]]
         arrived = [line.split(" ", 1)[-1] for line in leaked.splitlines() if request in line]
-        observed[f"pushed by {spoofer.csc_ce}"] = (f"{len(pushed)} echo requests, label "
-                                                  f"{label}" if pushed else "nothing sent")
+        observed[f"pushed by {spoofer.csc_ce}"] = (
+            f"{len(pushed)} echo requests, label {label}" if pushed else
+            f"no echo request with label {label} on {uplink.name}")
         observed[f"{remote.pe}→{remote.csc_ce}"] = (
             f"{len(arrived)} echo requests leaked into AS {victim.asn} ({arrived[0]})"
             if arrived else "no echo request")
-        drops = guard_drops(runtime, spoofer.pe, bird.GUARD_TABLE, pe_side.name) \
-            if lab.node(spoofer.pe).label_guard else None
-        observed[f"{spoofer.pe}'s label guard on {pe_side.name}"] = (
-            "off (no filter loaded)" if drops is None else f"on, {drops} packets dropped")
-        return bool(pushed) and not arrived, observed
+        if before is None or after is None:
+            observed[guard] = "off (no filter loaded)"
+            return False, observed
+        dropped = after - before
+        observed[guard] = f"on, {dropped} packets dropped of {len(pushed)} sent"
+        return bool(pushed) and not arrived and dropped >= len(pushed), observed
     return probe
 
 

@@ -19,7 +19,7 @@ from emulator.suites.records import ProbeError
 
 KINDS = ["bgp-session", "ldp-session", "igp-adjacency", "vpnv4-route", "vrf-route",
          "mpls-lfib", "label-chain", "ping", "isolation", "wire-labels", "label-spoofing",
-         "label-steady"]
+         "label-steady", "label-leak"]
 # Kinds that only labs with customer carriers have (label spoofing: two carriers on one PE).
 CARRIER_KINDS = ["label-spoofing"]
 # Checks of a later phase only make sense once the earlier ones hold (a ping before the
@@ -29,7 +29,7 @@ PHASES = [["bgp-session", "ldp-session", "igp-adjacency"],
           ["mpls-lfib", "label-chain"],
           ["ping"],
           ["isolation", "wire-labels", "label-spoofing"],
-          ["label-steady"]]
+          ["label-steady", "label-leak"]]
 
 Probe = Callable[[Runtime], tuple[bool, Any]]
 
@@ -86,24 +86,32 @@ def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
 
 
 PING_RAN_NO_REPLY = 1  # iputils ping: packets sent, none answered
+TRANSMITTED = re.compile(r"(\d+) packets transmitted, (\d+) received")
+# The kernel refusing to send for want of a route in the sender's table (`ping: connect:`).
+NO_ROUTE = ("Network is unreachable", "No route to host")
 
 
 def ping(runtime: Runtime, node: str, source: str, destination: str, count: int = 3) -> tuple[
         bool | None, str]:
-    """Whether ``destination`` answered: True, False (the ping ran: sent and got no reply,
-    or the router has no route to it), or None when the ping could not run at all (no
-    evidence either way)."""
+    """Whether ``destination`` answered, on evidence: True (replies), False only when the
+    ping ran from ``source`` and sent its echo requests with none answered, or when the
+    kernel refused to send for want of a route in the sender's table; None when there is no
+    such evidence (no ping ran, nothing was sent). The text says which."""
     result = runtime.exec(node, ["ping", "-n", "-c", str(count), "-i", "0.3", "-W", "2",
                                  "-I", source, destination], timeout=30)
     output = (result.stdout + result.stderr).strip()
     summary = next((line for line in result.stdout.splitlines() if "packet loss" in line),
                    output[-200:])
+    sent = TRANSMITTED.search(result.stdout)
     if result.returncode == 0:
         return True, summary
-    if result.returncode == PING_RAN_NO_REPLY and " 0 received" in summary:
-        return False, summary
-    if "Network is unreachable" in output or "No route to host" in output:
-        return False, summary
+    if result.returncode == PING_RAN_NO_REPLY and sent and int(sent[1]) > 0 \
+            and int(sent[2]) == 0:
+        return False, f"sent {sent[1]} echo requests from {source}, no reply ({summary})"
+    refused = next((reason for reason in NO_ROUTE if f"connect: {reason}" in output), None)
+    if refused and not sent:
+        return False, (f"the kernel sent nothing: no route to {destination} in {node}'s "
+                       f"table ({refused})")
     return None, f"the ping did not run (exit {result.returncode}): {summary}"
 
 

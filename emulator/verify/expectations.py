@@ -15,6 +15,7 @@ from emulator.verify.probes import (
     bgp_session_probe,
     chain_probe,
     host_route_probe,
+    label_leak_probe,
     ldp_probe,
     lu_chain_probe,
     lu_table_probe,
@@ -32,13 +33,53 @@ from emulator.verify.semantics import Hop, Semantics, VpnView
 
 
 def steady_label_checks(checks: list[Check]) -> list[Check]:
-    """Every label chain read again at the very end, after pings and captures: a label a
-    router pushes must still be an installed in-label of the router that allocated it. A
-    router that re-binds a label after convergence without telling its neighbour (FRR 10.3
-    on an Option B ASBR, docs/labs/option2.md) fails here with what it holds now."""
-    return [Check(name=f"still: {c.name}", kind="label-steady", node=c.node,
-                  expected=c.expected, probe=c.probe)
-            for c in checks if c.kind == "label-chain"]
+    """Every label chain read again at the very end, after pings and captures, once and
+    without retrying: the labels it reads must be the ones the label-chain phase saw when
+    the chain held. A router that re-binds a label after convergence (FRR 10.3 on an
+    Option B ASBR, docs/labs/option2.md) fails here, even if the new labels are consistent
+    again, with the old and the new value side by side."""
+    steady = []
+    for chain in [c for c in checks if c.kind == "label-chain"]:
+        seen: dict = {}
+        probe = chain.probe
+        chain.probe = remembering(probe, seen)
+        steady.append(Check(name=f"still: {chain.name}", kind="label-steady", node=chain.node,
+                            expected={"labels": "as the label chain saw them", **chain.expected},
+                            probe=unmoved(probe, seen, chain.node), retry=False))
+    return steady
+
+
+def labels_of(observed: dict) -> dict[str, int]:
+    """The labels a chain probe observed (its integer values, by what they are)."""
+    return {key: value for key, value in observed.items()
+            if isinstance(value, int) and not isinstance(value, bool)}
+
+
+def remembering(probe, seen: dict):
+    """The chain's probe, keeping the labels of its last observation that held (under
+    "labels"; a chain check may observe none, a table's contents)."""
+    def remembered(runtime):
+        passed, observed = probe(runtime)
+        if passed:
+            seen["labels"] = labels_of(observed)
+        return passed, observed
+    return remembered
+
+
+def unmoved(probe, seen: dict, holder: str | None):
+    """The chain's probe once more, passing only if it holds with the labels seen before."""
+    def probe_again(runtime):
+        passed, observed = probe(runtime)
+        if "labels" not in seen:
+            observed = {**observed, "labels": "the label chain never held"}
+            return False, observed
+        now = labels_of(observed)
+        moved = {f"{key} ({holder})" if key == "pushed" else key: f"{old} → {now.get(key)}"
+                 for key, old in seen["labels"].items() if now.get(key) != old}
+        if moved:
+            observed = {**observed, "moved": moved}
+        return passed and not moved, observed
+    return probe_again
 
 
 # -- sessions and adjacencies ------------------------------------------------------------
@@ -322,3 +363,15 @@ def wire_pair(semantics: Semantics, members: list[Node]) -> tuple[Node, Node, li
     return None
 
 
+
+
+# -- labels held after convergence ----------------------------------------------------------
+def label_leak_checks(lab: Lab, semantics: Semantics) -> list[Check]:
+    """On every router with MPLS: no label is held for nothing (a route withdrawn, a
+    binding gone) in its suites' tables or the kernel's."""
+    return [Check(name=f"{node.name} holds no label for nothing", kind="label-leak",
+                  node=node.name,
+                  expected={"suite": "every label backs a current LDP binding, VPN label or "
+                                     "labelled route", "kernel": "every label is a suite's"},
+                  probe=label_leak_probe(lab, node))
+            for node in lab.nodes if node.mpls]

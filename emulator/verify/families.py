@@ -32,6 +32,7 @@ COMMON: list[Family] = [
     expectations.ping_checks,
     expectations.isolation_checks,
     expectations.wire_label_checks,
+    expectations.label_leak_checks,
 ]
 
 # A scenario's own families, by its semantics class (after the common ones).

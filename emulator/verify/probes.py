@@ -9,10 +9,12 @@ the same probes; this module knows no scenario.
 
 from __future__ import annotations
 
+import json
+
 from emulator.model.topology import Lab, Node
 from emulator.runtime.base import CaptureFailed, Runtime, Tap
 from emulator.suites import probes
-from emulator.suites.contract import SuiteProbes
+from emulator.suites.contract import Question, SuiteProbes
 from emulator.suites.records import IMPLICIT_NULL, LfibEntry, ProbeError, Route
 from emulator.verify.checks import kernel_mpls_routes, label_stack, ping
 from emulator.verify.semantics import Hop, VpnView
@@ -88,19 +90,43 @@ def vpnv4_probe(lab: Lab, view: VpnView):
 
 
 def absent_probe(asks: SuiteProbes, router: str, prefix: str):
+    """No route to ``prefix`` in the router's default table: neither its routing suite nor
+    the kernel holds one (a suite that lost track of a route it installed is no evidence)."""
     def probe(runtime: Runtime):
         routes = asks.ip_routes(runtime, router, prefix=prefix)
-        return not routes, {"route": sorted(routes) or "absent"}
+        kernel = prefix in kernel_routes(runtime, router, None)
+        observed = {"route": sorted(routes) or "absent",
+                    "kernel": "installed" if kernel else "absent"}
+        return not routes and not kernel, observed
     return probe
 
 
 def vrf_probe(asks: SuiteProbes, node: str, vrf: str, present: list[str], absent: list[str]):
+    """A VRF holds its VPN's prefixes and none of the others, in its suite's table and in
+    the kernel's VRF table."""
     def probe(runtime: Runtime):
         table = asks.ip_routes(runtime, node, vrf=vrf)
+        kernel = kernel_routes(runtime, node, vrf)
         observed = {"present": sorted(p for p in present if table.get(p)),
-                    "leaked": sorted(p for p in absent if p in table)}
+                    "leaked": sorted(p for p in absent if p in table or p in kernel)}
         return observed["present"] == present and not observed["leaked"], observed
     return probe
+
+
+def kernel_routes(runtime: Runtime, node: str, vrf: str | None) -> set[str]:
+    """The prefixes of a kernel routing table (a VRF's, or the main one), as prefixes
+    (the kernel writes a host route without its /32)."""
+    where = ("vrf", vrf) if vrf else ("table", "main")
+    result = runtime.ask(node, Question.kernel("ip", "-j", "-4", "route", "show", *where))
+    if result.returncode != 0:
+        raise ProbeError(f"{node}: ip route show {' '.join(where)} failed: "
+                         f"{result.stderr.strip()[-200:]}")
+    try:
+        routes = json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        raise ProbeError(f"{node}: ip -j route gave no JSON: {result.stdout[:120]}") from None
+    return {route["dst"] if "/" in route["dst"] or route["dst"] == "default"
+            else f"{route['dst']}/32" for route in routes if "dst" in route}
 
 
 def held_label(runtime: Runtime, lab: Lab, view: VpnView) -> int | None:
@@ -226,7 +252,7 @@ def ping_probe(node: str, source: str, destination: str, should_reply: bool):
         if replied is None:
             # A check passes only on evidence: no ping, no verdict on isolation either.
             raise ProbeError(f"{node}: {summary}")
-        return replied == should_reply, {"replies": replied, "summary": summary}
+        return replied == should_reply, {"replies": replied, "evidence": summary}
     return probe
 
 
@@ -259,4 +285,34 @@ def wire_probe_between(node: str, src: str, dst: str, hops: list[Hop]):
             observed[key] = f"{depths[0]} {stacks[0]}" if len(depths) == 1 else f"mixed {depths}"
             ok = ok and depths == [hop.depth]
         return ok, observed
+    return probe
+
+
+def label_leak_probe(lab: Lab, node: Node):
+    """Every label in the router's label tables is needed: each suite's entries by a
+    current LDP binding, VPN label or labelled route (``label_uses``), each label of the
+    kernel's MPLS table by a suite's entry."""
+    runs = {name: node.runs(name) for name in dict.fromkeys(node.suites.values())
+            if node.runs(name)}
+
+    def probe(runtime: Runtime):
+        held: dict[int, str] = {}
+        unused: dict[str, str] = {}
+        for name, protocols in runs.items():
+            asks = probes(name)
+            uses = asks.label_uses(runtime, node.name, protocols)
+            for label, entry in asks.lfib(runtime, node.name).items():
+                held[label] = name
+                if not uses.get(label):
+                    unused[str(label)] = f"{name}: {entry.describe()}"
+        kernel = kernel_mpls_routes(runtime, node.name)
+        stray = {str(label): f"dev {route.get('dev')}" + (f" to {route['to']}"
+                                                          if "to" in route else "")
+                 for label, route in sorted(kernel.items()) if label not in held}
+        observed: dict = {"labels": len(held), "kernel": len(kernel)}
+        if unused:
+            observed["needed by nothing"] = unused
+        if stray:
+            observed["in the kernel only"] = stray
+        return not unused and not stray, observed
     return probe

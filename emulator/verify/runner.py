@@ -25,10 +25,10 @@ WORKERS = 8
 
 
 class NeedReading(Exception):
-    """A probe asked a question whose answer has not been fetched yet."""
+    """A probe asked questions whose answers have not been fetched yet."""
 
-    def __init__(self, node: str, question: Question):
-        self.node, self.question = node, question
+    def __init__(self, node: str, *questions: Question):
+        self.node, self.questions = node, questions
 
 
 class Unbatchable(Exception):
@@ -64,6 +64,8 @@ class SharedReadings:
         return getattr(self.runtime, name)
 
     def ask(self, node: str, question: Question) -> ExecResult:
+        if question.volatile:
+            return self.runtime.ask(node, question)
         key = (node, question)
         with self.guard:
             lock = self.locks.setdefault(key, threading.Lock())
@@ -73,6 +75,9 @@ class SharedReadings:
             result = self.runtime.ask(node, question)
             self.answers[key] = result
             return result
+
+    def ask_together(self, node: str, questions: list[Question]) -> list[ExecResult]:
+        return [self.ask(node, question) for question in questions]
 
     def fetch(self, questions: dict[str, set[Question]]) -> None:
         """Every router's open questions, asked together (``Runtime.read_many``)."""
@@ -92,10 +97,16 @@ class Collecting:
         self.readings = readings
 
     def ask(self, node: str, question: Question) -> ExecResult:
-        key = (node, question)
-        if key not in self.readings.answers:
-            raise NeedReading(*key)
-        return self.readings.answers[key]
+        return self.ask_together(node, [question])[0]
+
+    def ask_together(self, node: str, questions: list[Question]) -> list[ExecResult]:
+        """Independent questions: every one not fetched yet is collected in this pass."""
+        if any(question.volatile for question in questions):
+            raise Unbatchable()
+        missing = [q for q in questions if (node, q) not in self.readings.answers]
+        if missing:
+            raise NeedReading(node, *missing)
+        return [self.readings.answers[(node, q)] for q in questions]
 
     def __getattr__(self, name):
         raise Unbatchable()
@@ -127,7 +138,7 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
             try:
                 outcomes[i] = probe_once(batch[i], collecting)
             except NeedReading as need:
-                questions.setdefault(need.node, set()).add(need.question)
+                questions.setdefault(need.node, set()).update(need.questions)
                 asking.append(i)
             except Unbatchable:
                 acting.append(i)
@@ -172,6 +183,10 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                names: set[str] | None = None) -> Report:
     """Every check of the lab, or those of ``kinds``, or those named in ``names``."""
     started = time.monotonic()
+    if kinds is not None and "label-steady" in kinds:
+        kinds = kinds | {"label-chain"}  # its baseline: the labels the chain saw
+    if names is not None:
+        names = names | {name.removeprefix("still: ") for name in names}
     checks = [c for c in derive(lab) if (kinds is None or c.kind in kinds)
               and (names is None or c.name in names)]
     report = Report(lab=lab.name, variant=lab.variant, passed=False, seconds=0.0,

@@ -392,8 +392,10 @@ class CarrierSupportingCarrier(Semantics):
         for ce in self.lab.nodes:
             if ce.role != "csc-ce":
                 continue
-            pe = next(i.peer.node for i in ce.interfaces
-                      if i.scope == "attachment" and i.peer)
+            pe = next((i.peer.node for i in ce.interfaces
+                       if i.scope == "attachment" and i.peer), None)
+            if pe is None:
+                continue  # a CSC-CE on no PE is no site (mplslab validate says so)
             routers = [ce.name]
             queue = deque([ce.name])
             while queue:

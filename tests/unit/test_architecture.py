@@ -23,11 +23,23 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
+def type_checking_blocks(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    return {id(inner) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            for statement in node.body for inner in ast.walk(statement)}
+
+
 def imports_of(name: str) -> set[str]:
     """The project modules ``name`` imports, at any depth of its code (a function's lazy
-    import counts too); ``from package import module`` is an import of that module."""
+    import counts too; a name imported for annotations only does not); ``from package
+    import module`` is an import of that module."""
     found = set()
-    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+    tree = ast.parse(MODULES[name].read_text())
+    annotations_only = type_checking_blocks(tree)
+    for node in ast.walk(tree):
+        if id(node) in annotations_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module in MODULES:
             submodules = {f"{node.module}.{a.name}" for a in node.names} & MODULES.keys()
             found |= submodules
@@ -145,3 +157,11 @@ def test_every_suite_answers_the_questions_of_the_protocols_it_runs(name):
 def test_a_suite_that_cannot_do_something_says_why():
     with pytest.raises(NotImplementedError, match="whole configuration at start"):
         suites.SUITES["bird"].configure_argv(["protocol bgp x"])
+
+
+LARGEST = 600  # lines: a module past this holds more than one concern
+
+
+def test_no_module_is_a_grab_bag():
+    sizes = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
+    assert not {name: lines for name, lines in sizes.items() if lines > LARGEST}

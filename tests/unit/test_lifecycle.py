@@ -278,13 +278,24 @@ class FakePing:
     (0, "3 packets transmitted, 3 received, 0% packet loss, time 601ms", "", True),
     (1, "3 packets transmitted, 0 received, 100% packet loss, time 2034ms", "", False),
     (2, "", "ping: connect: Network is unreachable", False),
+    (1, "From 10.1.1.2 icmp_seq=1 Destination Host Unreachable\n"
+        "3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2034ms", "",
+     False),
+    # Nothing sent: no evidence that the destination is unreachable.
+    (1, "0 packets transmitted, 0 received", "", None),
+    (2, "", "ping: bind: Cannot assign requested address", None),
+    (2, "", "ping: unknown iface: Network is unreachable (no connect)", None),
     (255, "", "ssh: connect to host 127.0.0.1 port 2222: Connection refused", None),
     (1, "", 'Cannot open network namespace "x_CE-1": No such file or directory', None),
     (124, "", "timed out after 30s", None),
 ])
 def test_ping_tells_no_reply_from_no_ping(returncode, stdout, stderr, verdict):
-    replied, _ = ping(FakePing(returncode, stdout, stderr), "CE-1", "10.0.0.1", "10.0.0.2")
+    replied, evidence = ping(FakePing(returncode, stdout, stderr), "CE-1", "10.0.0.1",
+                             "10.0.0.2")
     assert replied is verdict
+    if verdict is False:
+        assert evidence.startswith(("sent 3 echo requests from 10.0.0.1",
+                                    "the kernel sent nothing: no route to 10.0.0.2"))
 
 
 def test_an_isolation_check_without_a_ping_is_not_a_pass():

@@ -284,3 +284,27 @@ def test_csc_vpn_without_the_labelled_session_between_i_pe1_and_its_csc_ce(tmp_p
     assert predicted(model) == {
         ("CE-N1", "CE-N2"): f"I-PE1 (AS 100) never receives 203.0.113.0/24 (VPN-N): {why}",
         ("CE-N2", "CE-N1"): f"I-PE2 (AS 100) never receives 198.51.100.0/24 (VPN-N): {why}"}
+
+
+def test_validate_and_explain_name_the_broken_pairs(tmp_path):
+    """`mplslab validate` exits 2 with one error line and each pair below it; `explain`
+    tells the same prediction."""
+    from typer.testing import CliRunner
+
+    from emulator.cli import app
+
+    edited(tmp_path, "option3", {
+        "  - name: rr-vpnv4\n    between: [RR-1, RR-2]\n    families: [ipv4-vpn]\n"
+        "    multihop: true\n    next_hop_unchanged: [RR-1, RR-2]\n": ""})
+    path = str(tmp_path / "option3.yml")
+    result = CliRunner().invoke(app, ["validate", path])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("error: ") and "4 site pair(s) would not reach" in lines[0]
+    assert sum("error:" in line for line in lines) == 1
+    assert "CE-3 (152.12.5.0/24) → CE-2 (152.12.4.0/24)" in result.output
+    assert "which has no VPNv4 session into AS 1" in result.output
+    told = CliRunner().invoke(app, ["explain", path])
+    assert told.exit_code == 0, told.output
+    assert told.output.count("will not work:") == 4
+    assert CliRunner().invoke(app, ["validate", "option3"]).exit_code == 0

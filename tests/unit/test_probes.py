@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from emulator import suites
+from emulator.model.build import load_lab
 from emulator.model.topology import Lab
+from emulator.paths import labs_dir
 from emulator.runtime.base import ExecResult, Tap
 from emulator.suites import frr_probes
 from emulator.suites.contract import Question
@@ -32,12 +35,23 @@ class ReplayRuntime:
 
     def __init__(self, recording: dict):
         self.answers = recording["exec"]
+        self.series = {key: list(answers) for key, answers in recording.get("series", {}).items()}
         self.captures = recording["capture"]
+        # Answers that change once the routers have been acted on (a ping): a router that
+        # re-binds a label after convergence.
+        self.after_acts = recording.get("after_acts", {})
+        self.acted = False
 
     def gone(self) -> None:
         return None
 
     def ask(self, node: str, question: Question) -> ExecResult:
+        if question.volatile:  # the recorded series in order, its last answer once spent
+            answers = self.series.get(json.dumps([node, *suites.question_argv(question)]))
+            if not answers:
+                return ExecResult(1, "", f"no recorded answer for {node}: {question}")
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            return ExecResult(answer["returncode"], answer["stdout"], answer["stderr"])
         return self.exec(node, suites.question_argv(question))
 
     def read_many(self, questions: dict[str, list[Question]]) -> dict[str, list[ExecResult]]:
@@ -45,7 +59,10 @@ class ReplayRuntime:
                 for node, asked in questions.items()}
 
     def exec(self, node: str, argv: list[str], timeout: float = 60.0) -> ExecResult:
-        answer = self.answers.get(json.dumps([node, *argv]))
+        key = json.dumps([node, *argv])
+        if argv[:1] == ["ping"]:
+            self.acted = True
+        answer = (self.after_acts.get(key) if self.acted else None) or self.answers.get(key)
         if answer is None:
             return ExecResult(1, "", f"no recorded answer for {node}: {argv}")
         return ExecResult(answer["returncode"], answer["stdout"], answer["stderr"])
@@ -58,6 +75,14 @@ class ReplayRuntime:
 def load(lab: str) -> tuple[Lab, dict]:
     recording = json.loads((FIXTURES / f"{lab}.json").read_text())
     return Lab.model_validate(recording["model"]), recording
+
+
+@pytest.fixture(autouse=True)
+def one_act_at_a_time(monkeypatch):
+    """Checks that act run in turn, as when the fixtures were recorded: a counter's series
+    of answers is replayed in its order."""
+    from emulator.verify import runner
+    monkeypatch.setattr(runner, "WORKERS", 1)
 
 
 def replay(model: Lab, recording: dict):
@@ -209,3 +234,278 @@ def test_each_protocol_is_asked_of_the_suite_that_speaks_it_on_that_node(monkeyp
     assert asked and {node for node, _ in asked} == {"PE-2"}
     assert {q for _, q in asked} >= {"bgp_sessions", "vpn_routes", "ip_routes", "lfib"}
     assert "ldp_neighbors" not in {q for _, q in asked}
+
+
+# -- every check kind shown failing, on every lab family --------------------------------------
+SHIPPED_LABS = sorted(p.stem for p in labs_dir().glob("*.yml"))
+RECORDED = sorted(p.stem for p in FIXTURES.glob("*.json") if p.stem in SHIPPED_LABS)
+
+
+@pytest.mark.parametrize("lab", SHIPPED_LABS)
+def test_every_shipped_lab_has_a_recording_of_its_model(lab):
+    """A fixture is the shipped lab as it deployed: a lab file changed since (a drifted
+    fixture) fails here until scripts/record_fixtures.py records it again."""
+    assert lab in RECORDED, f"no fixture for {lab}: scripts/record_fixtures.py {lab}"
+    model, recording = load(lab)
+    shipped = load_lab(lab, recording["variant"])
+    ignore = {"source"}
+    assert model.model_dump(mode="json", exclude=ignore) == \
+        shipped.model_dump(mode="json", exclude=ignore)
+
+
+@pytest.fixture(scope="module", params=RECORDED)
+def baseline(request):
+    """A lab's recording replayed untouched: every check passes, with its observations."""
+    model, recording = load(request.param)
+    from emulator.verify import runner
+    workers, runner.WORKERS = runner.WORKERS, 1
+    try:
+        report, failed = replay(model, recording)
+    finally:
+        runner.WORKERS = workers
+    assert not failed, failed
+    return model, recording, {r.name: r for r in report.results}
+
+
+def frr_key(node: str, command: str) -> str:
+    question = Question(frr_probes.NAME, (f"{command} json",))
+    return json.dumps([node, *suites.question_argv(question)])
+
+
+def kernel_key(node: str, *argv: str) -> str:
+    return json.dumps([node, *argv])
+
+
+def changed(recording: dict, key: str, change) -> dict:
+    """The recording with one answer's JSON changed by ``change`` (in place)."""
+    altered = copy.deepcopy(recording)
+    data = json.loads(altered["exec"][key]["stdout"])
+    change(data)
+    altered["exec"][key]["stdout"] = json.dumps(data)
+    return altered
+
+
+def first(results: dict, kind: str, where=lambda result: True):
+    return next((r for r in results.values() if r.kind == kind and where(r)), None)
+
+
+def frr_bgp(model: Lab, node: str | None) -> bool:
+    return node is not None and model.node(node).suites["bgp"] == "frr"
+
+
+def session_down(model, recording, results):
+    check = first(results, "bgp-session", lambda r: frr_bgp(model, r.node))
+    if check is None:
+        return None
+    family = next(iter(check.expected["state"]))
+    key = next(k for k, f in frr_probes.FAMILIES.items() if f == family)
+
+    def down(data):
+        data[check.expected["vrf"]][key]["peers"][check.expected["peer"]]["state"] = "Idle"
+    return changed(recording, frr_key(check.node, "show bgp vrf all summary"), down), \
+        {check.name}
+
+
+def ldp_down(model, recording, results):
+    check = first(results, "ldp-session")
+    if check is None:
+        return None
+
+    def down(data):
+        for neighbor in data["neighbors"]:
+            if neighbor["neighborId"] == check.expected["neighbor"]:
+                neighbor["state"] = "INITIALIZED"
+    return changed(recording, frr_key(check.node, "show mpls ldp neighbor"), down), \
+        {check.name}
+
+
+def ospf_down(model, recording, results):
+    check = first(results, "igp-adjacency", lambda r: r.expected["protocol"] == "ospf"
+                  and " vrf " not in r.name)
+    if check is None:
+        return None
+
+    def down(data):
+        data["neighbors"][check.expected["neighbor"]][0]["nbrState"] = "Init/DROther"
+    return changed(recording, frr_key(check.node, "show ip ospf neighbor"), down), \
+        {check.name}
+
+
+def targets_moved(model, recording, results):
+    check = first(results, "vpnv4-route", lambda r: "rd" in r.expected
+                  and frr_bgp(model, r.node))
+    if check is None:
+        return None
+    prefix = check.name.rsplit(":", 1)[1]
+
+    def moved(data):
+        for path in data[check.expected["rd"]]["paths"]:
+            path["extendedCommunity"] = {"string": "RT:9:9"}
+    return changed(recording, frr_key(check.node, f"show bgp ipv4 vpn {prefix}"), moved), \
+        {check.name}
+
+
+def vrf_leak(model, recording, results):
+    """A route of another VPN in a VRF's kernel table (the suite's table clean)."""
+    check = first(results, "vrf-route", lambda r: bool(r.expected.get("absent"))
+                  and " VRF " in r.name)
+    if check is None:
+        return None
+    vrf = check.name.split(" VRF ")[1].split()[0]
+    leaked = check.expected["absent"][0]
+    key = kernel_key(check.node, "ip", "-j", "-4", "route", "show", "vrf", vrf)
+    return changed(recording, key, lambda data: data.append({"dst": leaked, "dev": vrf})), \
+        {check.name}
+
+
+def kernel_label_gone(model, recording, results):
+    """A label the suite installed, missing from the kernel's MPLS table."""
+    check = first(results, "mpls-lfib", lambda r: any(isinstance(v, int) and v > 15
+                                                       for v in r.observed.values()))
+    if check is None:
+        return None
+    label = next(v for v in check.observed.values() if isinstance(v, int) and v > 15)
+    same = {r.name for r in results.values() if r.kind == "mpls-lfib" and r.node == check.node
+            and next((v for v in r.observed.values() if isinstance(v, int) and v > 15),
+                     None) == label}
+    key = kernel_key(check.node, "ip", "-j", "-f", "mpls", "route", "show")
+    return changed(recording, key, lambda data: data.remove(
+        next(e for e in data if e["dst"] == str(label)))), same
+
+
+CHAIN = re.compile(r"^(?P<prefix>\S+)(?: \(\S+\))?: (?P<holder>\S+) pushes (?P<allocator>\S+)'s "
+                   r"(?:VPN )?label$")
+
+
+def pushed_label_moved(model, recording, results):
+    """The ingress PE (a holder no other router takes its label from) pushes a label its
+    next router never allocated."""
+    chains = {name: m for name in results if (m := CHAIN.match(name))}
+    allocators = {(m["prefix"], m["allocator"]) for m in chains.values()}
+    check = first(results, "label-chain", lambda r: r.name in chains
+                  and (chains[r.name]["prefix"], r.node) not in allocators
+                  and isinstance(r.observed.get("pushed"), int) and r.observed["pushed"] > 15
+                  and frr_bgp(model, r.node))
+    if check is None:
+        return None
+    prefix = chains[check.name]["prefix"]
+    pushed = check.observed["pushed"]
+
+    def moved(data):
+        for entry in data.values():
+            for path in entry.get("paths", []) if isinstance(entry, dict) else []:
+                if path.get("remoteLabel") == pushed:
+                    path["remoteLabel"] = pushed + 5000
+    # An Option B ASBR's swap is checked on the label the holder pushes into it, too.
+    swaps = {r.name for r in results.values() if r.kind == "mpls-lfib"
+             and r.node == chains[check.name]["allocator"] and r.observed.get("in") == pushed}
+    return changed(recording, frr_key(check.node, f"show bgp ipv4 vpn {prefix}"), moved), \
+        {check.name, f"still: {check.name}", *swaps}
+
+
+def ping_lost(model, recording, results):
+    check = first(results, "ping")
+    if check is None:
+        return None
+    altered = copy.deepcopy(recording)
+    key = next(k for k in altered["exec"] if json.loads(k)[:2] == [check.node, "ping"]
+               and json.loads(k)[-1] == check.expected["to"]
+               and json.loads(k)[-2] == check.expected["from"])
+    altered["exec"][key] = {"returncode": 1, "stderr": "",
+                            "stdout": "3 packets transmitted, 0 received, 100% packet loss"}
+    return altered, {check.name}
+
+
+def isolation_broken(model, recording, results):
+    check = first(results, "isolation")
+    if check is None:
+        return None
+    altered = copy.deepcopy(recording)
+    key = next(k for k in altered["exec"] if json.loads(k)[:2] == [check.node, "ping"]
+               and json.loads(k)[-1] == check.expected["to"]
+               and json.loads(k)[-2] == check.expected["from"])
+    altered["exec"][key] = {"returncode": 0, "stderr": "",
+                            "stdout": "3 packets transmitted, 3 received, 0% packet loss"}
+    return altered, {check.name}
+
+
+def wire_deeper(model, recording, results):
+    check = first(results, "wire-labels")
+    if check is None:
+        return None
+    altered = copy.deepcopy(recording)
+    key = next(k for k in altered["capture"] if json.loads(k)[0] == check.node
+               and "ping" in json.loads(k)[1:3])
+    sections = altered["capture"][key]
+    sections[0] = "\n".join(line.replace(" IP ", " MPLS (label 999, tc 0, [S], ttl 63) IP ", 1)
+                            if "echo request" in line else line
+                            for line in sections[0].splitlines())
+    return altered, {check.name}
+
+
+def guard_idle(model, recording, results):
+    """The label guard's drop counter does not rise while the spoof is sent."""
+    check = first(results, "label-spoofing")
+    if check is None:
+        return None
+    altered = copy.deepcopy(recording)
+    for key, answers in altered["series"].items():
+        if json.loads(key)[0] == check.node:
+            altered["series"][key] = [answers[0]]  # the same count before and after
+    same_pe = {r.name for r in results.values()
+               if r.kind == "label-spoofing" and r.node == check.node}
+    return altered, same_pe
+
+
+def label_moved_late(model, recording, results):
+    """After the pings, the ingress PE pushes another label (consistent again at its
+    allocator): only the steady reading sees the move."""
+    found = pushed_label_moved(model, recording, results)
+    if found is None:
+        return None
+    altered, names = found
+    chain = next(n for n in names if CHAIN.match(n))
+    moved = {k: v for k, v in altered["exec"].items() if recording["exec"][k] != v}
+    late = copy.deepcopy(recording)
+    late["after_acts"] = moved  # ReplayRuntime answers these once a ping has run
+    return late, {f"still: {chain}"}
+
+
+def stray_kernel_label(model, recording, results):
+    check = first(results, "label-leak")
+    if check is None:
+        return None
+    key = kernel_key(check.node, "ip", "-j", "-f", "mpls", "route", "show")
+    return changed(recording, key, lambda data: data.append(
+        {"dst": "99999", "dev": "lo", "protocol": "static", "flags": []})), {check.name}
+
+
+MUTATIONS = {"bgp-session": session_down, "ldp-session": ldp_down,
+             "igp-adjacency": ospf_down, "vpnv4-route": targets_moved, "vrf-route": vrf_leak,
+             "mpls-lfib": kernel_label_gone, "label-chain": pushed_label_moved,
+             "ping": ping_lost, "isolation": isolation_broken, "wire-labels": wire_deeper,
+             "label-spoofing": guard_idle, "label-steady": label_moved_late,
+             "label-leak": stray_kernel_label}
+
+
+def test_the_mutation_table_covers_every_check_kind():
+    from emulator.verify.checks import KINDS
+    assert set(MUTATIONS) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", list(MUTATIONS))
+def test_one_observation_changed_fails_exactly_its_checks(baseline, kind):
+    model, recording, results = baseline
+    found = MUTATIONS[kind](model, recording, results)
+    if found is None:
+        assert not any(r.kind == kind for r in results.values()), \
+            f"{model.name} has {kind} checks but the mutation found none to change"
+        return
+    altered, expected = found
+    from emulator.verify import runner
+    workers, runner.WORKERS = runner.WORKERS, 1
+    try:
+        _, failed = replay(model, altered)
+    finally:
+        runner.WORKERS = workers
+    assert failed == expected, (model.name, kind)
