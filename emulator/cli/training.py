@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
     from emulator.training.report import LiveWalk
 
 commands = typer.Typer()
+# Seconds the exercise's own checks may retry before a wrong answer is told: its kinds fail
+# on the routers' answers at once when the break is still there.
+FIRST_LOOK = 15.0
 exercise_app = typer.Typer(no_args_is_help=True,
                            help="Break/fix exercises on a running lab, graded by verify.")
 
@@ -192,7 +195,10 @@ def exercise_check(lab: LabArg,
                    kinds: Annotated[list[str] | None, typer.Option(
                        "--kind", help="grade on checks of this kind only (repeatable; "
                                       "default: every check)")] = None) -> None:
-    """Grade the running exercise with verify: solved when every check holds."""
+    """Grade the running exercise: its own check kinds first, with a short deadline (a
+    wrong answer is told in seconds), then, once they hold, a full verify: solved only when
+    every check holds. A router that does not answer is said so, never taken for the
+    symptom. Exit 0 solved, 1 not yet (or not gradable yet), 2 bad input."""
     from emulator.training.exercises import current, finish
     from emulator.verify.report import print_report, write_json
     from emulator.verify.runner import run_checks
@@ -202,8 +208,12 @@ def exercise_check(lab: LabArg,
         check_output_file(json_path, "--json")
     state, runtime, model, folder = lifecycle.running_lab(lab)
     exercise = current(folder, state.lab)
-    report = run_checks(model, runtime, deadline=deadline, console=out,
-                        kinds=set(kinds) if kinds else None)
+    own = set(exercise.fails) & set(kinds or exercise.fails)
+    report = run_checks(model, runtime, deadline=min(deadline, FIRST_LOOK), console=out,
+                        kinds=own) if own else None
+    if report is None or report.passed:
+        report = run_checks(model, runtime, deadline=deadline, console=out,
+                            kinds=set(kinds) if kinds else None)
     if json_path is not None:
         write_json(report, json_path)
     if report.passed:
@@ -214,6 +224,13 @@ def exercise_check(lab: LabArg,
         out.print(f"why: {escape(exercise.why)}")
         return
     print_report(report, out, failures_only=True)
+    failed = [r for r in report.results if not r.passed]
+    unanswered = [r for r in failed
+                  if isinstance(r.observed, dict) and set(r.observed) == {"error"}]
+    if len(unanswered) == len(failed):
+        out.print("[bold]cannot grade yet[/]: the routers did not answer these checks (above); "
+                  "the lab may still be converging: check again in a moment.")
+        raise typer.Exit(1)
     out.print(f"[bold]not yet[/]: {escape(exercise.symptom)}")
     out.print(f"hint: {escape(exercise.hint)}")
     raise typer.Exit(1)

@@ -41,7 +41,7 @@ THIN_IMAGE = "mplslab-router:appliance"
 # What the thin image binds from the guest (its root filesystem is the appliance).
 THIN_BINDS = ["/usr:/usr:ro"]
 ENGINE_SECONDS = 180.0
-# Where the micro-VM keeps Docker's state: tmpfs (the guest's root is a read-only share).
+# Where the micro-VM keeps Docker's state: tmpfs (the guest's root disk is read-only).
 ENGINE_FOLDERS = ["/var/lib/docker", "/var/lib/containerd"]
 CLAB_ENV = {"CLAB_VERSION_CHECK": "disable"}
 # Containers containerlab creates at once (its default: one per CPU).

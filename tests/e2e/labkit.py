@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.model.build import load_lab
@@ -182,3 +183,124 @@ def check_live_walk(told: dict) -> dict:
     assert all(len(labels) == 1 and None not in labels for labels in by_allocator.values()), \
         by_allocator
     return told
+
+
+# -- faults injected on live routers --------------------------------------------------------
+@dataclass
+class Fault:
+    """A way real networks break, done to a running lab's routers: what is done (``breaks``)
+    and undone (``mends``) as (router, argv) run inside the router, the check kinds that
+    must fail while it lasts and those that must keep passing."""
+
+    name: str
+    breaks: list[tuple[str, list[str]]]
+    mends: list[tuple[str, list[str]]]
+    fails: set[str]
+    holds: set[str]
+
+
+def vtysh(*lines: str) -> list[str]:
+    """Configuration lines typed into the router's vtysh, in order."""
+    return ["vtysh", "-c", "configure terminal", *(a for line in lines for a in ("-c", line))]
+
+
+def inject(model: Lab, runtime, fault: Fault, seconds: float = 120) -> dict[str, set[str]]:
+    """Break, see every kind of ``fault.fails`` fail (within ``seconds``: a hold timer, a
+    withdrawal) while ``fault.holds`` keep passing, mend, and see the failed kinds pass
+    again. Returns the failing checks by kind."""
+    from emulator.verify.runner import run_checks
+
+    for node, argv in fault.breaks:
+        done = runtime.exec(node, argv)
+        assert done.returncode == 0, (fault.name, node, argv, done.stdout, done.stderr)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            report = run_checks(model, runtime, deadline=0, kinds=set(fault.fails))
+            failed: dict[str, set[str]] = {}
+            for result in report.results:
+                if not result.passed:
+                    failed.setdefault(result.kind, set()).add(result.name)
+            if set(failed) >= fault.fails:
+                break
+            assert time.monotonic() < deadline, \
+                f"{fault.name}: no failing {fault.fails - set(failed)} after {seconds:.0f}s"
+            time.sleep(3)
+        kept = run_checks(model, runtime, deadline=60, kinds=set(fault.holds))
+        broken = {r.name: r.observed for r in kept.results if not r.passed}
+        assert kept.results and not broken, f"{fault.name} broke more than it should: {broken}"
+    finally:
+        for node, argv in fault.mends:
+            done = runtime.exec(node, argv)
+            assert done.returncode == 0, (fault.name, node, argv, done.stdout, done.stderr)
+    mended = run_checks(model, runtime, deadline=CONVERGE, kinds=set(fault.fails))
+    assert mended.passed, (fault.name, {r.name: r.observed for r in mended.results
+                                        if not r.passed})
+    return failed
+
+
+def kernel_label_route(runtime, node: str, label: int) -> list[str]:
+    """The `ip -f mpls route add` that puts a kernel label route back as it is now."""
+    entries = json.loads(runtime.exec(node, ["ip", "-j", "-f", "mpls", "route", "show"]).stdout)
+    entry = next(e for e in entries if e["dst"] == str(label))
+    argv = ["ip", "-f", "mpls", "route", "add", str(label)]
+    if "to" in entry:
+        argv += ["as", entry["to"]]
+    if "via" in entry:
+        argv += ["via", "inet", entry["via"]["host"]]
+    return [*argv, "dev", entry["dev"]]
+
+
+def labels_allocated_for(model: Lab, report, prefix: str, origin: str) -> dict[str, set[int]]:
+    """The in-labels routers other than the origin allocated for one prefix, from a passing
+    verify's label chains: "<prefix>: H pushes A's label" shows A's label as pushed."""
+    held: dict[str, set[int]] = {}
+    for result in report.results:
+        if result.kind != "label-chain" or not result.name.startswith(f"{prefix}: "):
+            continue
+        allocator = result.name.split(" pushes ")[1].split("'s ")[0]
+        if allocator != origin and isinstance(result.observed.get("pushed"), int):
+            held.setdefault(allocator, set()).add(result.observed["pushed"])
+    return held
+
+
+def label_table(runtime, node: str) -> set[int]:
+    """The in-labels of a router's FRR and kernel label tables."""
+    frr = json.loads(runtime.exec(node, ["vtysh", "-c", "show mpls table json"]).stdout or "{}")
+    kernel = json.loads(runtime.exec(node, ["ip", "-j", "-f", "mpls", "route", "show"]).stdout
+                        or "[]")
+    return {int(label) for label in frr} | {int(entry["dst"]) for entry in kernel}
+
+
+def churn(model: Lab, runtime, ce: str, seconds: float = 90) -> dict[str, set[int]]:
+    """A CE withdraws its site prefix: every router frees the labels it allocated for it
+    (gone from its FRR and kernel label tables, and no label is held for nothing), within
+    ``seconds``; the CE announces it again: the chain is whole again. Returns the labels
+    that were freed."""
+    from emulator.verify.runner import run_checks
+
+    node = model.node(ce)
+    prefix = str(node.site.prefix)
+    origin = model.pe_of(ce).name
+    before = run_checks(model, runtime, deadline=CONVERGE, kinds={"label-chain"})
+    assert before.passed
+    held = labels_allocated_for(model, before, prefix, origin)
+    assert held, f"no router but {origin} allocates a label for {prefix}"
+    bgp = f"router bgp {node.bgp_asn}"
+    done = runtime.exec(ce, vtysh(bgp, "address-family ipv4 unicast", f"no network {prefix}"))
+    assert done.returncode == 0, done.stderr
+    try:
+        deadline = time.monotonic() + seconds
+        while still := {router: labels & label_table(runtime, router)
+                        for router, labels in held.items() if labels & label_table(
+                            runtime, router)}:
+            assert time.monotonic() < deadline, f"labels still held for {prefix}: {still}"
+            time.sleep(3)
+        leaks = run_checks(model, runtime, deadline=30, kinds={"label-leak"})
+        assert leaks.passed, {r.name: r.observed for r in leaks.results if not r.passed}
+    finally:
+        done = runtime.exec(ce, vtysh(bgp, "address-family ipv4 unicast", f"network {prefix}"))
+        assert done.returncode == 0, done.stderr
+    whole = run_checks(model, runtime, deadline=CONVERGE, kinds={"label-chain", "ping"})
+    assert whole.passed, {r.name: r.observed for r in whole.results if not r.passed}
+    return held

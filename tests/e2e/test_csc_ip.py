@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from labkit import run_exercise, running_lab, verify_all
+from labkit import Fault, inject, kernel_label_route, run_exercise, running_lab, verify_all
 
 from emulator.suites import bird
 from emulator.suites.contract import Question
@@ -51,3 +51,13 @@ def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
         assert "CSC-CE-2 → PE-2 (PE-2--CSC-CE-2)" in failed
         assert "ASBR-2 (203.0.113.0/24) → ASBR-1 (198.51.100.0/24)" in failed
         assert not [name for name in failed if "CSC-CE-4" in name]
+        # BIRD's label route for a carrier's loopback deleted from the PE's kernel behind
+        # BIRD's back: BIRD still says installed, the swap is gone from the data plane.
+        egress = next(c for c in report["checks"] if c["kind"] == "mpls-lfib"
+                      and c["node"] == "PE-1")
+        label = next(v for k, v in egress["observed"].items() if k.endswith(" advertises"))
+        inject(model, runtime, Fault(
+            "a kernel label route deleted behind BIRD",
+            [("PE-1", ["ip", "-f", "mpls", "route", "del", str(label)])],
+            [("PE-1", kernel_label_route(runtime, "PE-1", label))],
+            fails={"mpls-lfib"}, holds={"bgp-session", "vrf-route"}))

@@ -5,13 +5,22 @@ next-hop-self runs as containers: tests/e2e/test_containerlab.py.)"""
 from __future__ import annotations
 
 import pytest
-from labkit import assert_live_walk, run_exercise, running_lab, verify_all
+from labkit import (
+    Fault,
+    assert_live_walk,
+    churn,
+    inject,
+    run_exercise,
+    running_lab,
+    verify_all,
+    vtysh,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option2")]
 
 
 def test_option2_next_hop_self_rewrites_labels(tmp_path):
-    with running_lab("option2", "next-hop-self"):
+    with running_lab("option2", "next-hop-self") as (model, runtime):
         report = verify_all("option2", tmp_path)
         checks = {c["name"]: c for c in report["checks"]}
         # PE-ASBR-2 holds the route with PE-ASBR-1's link address as next hop: rewritten.
@@ -33,3 +42,18 @@ def test_option2_next_hop_self_rewrites_labels(tmp_path):
         assert "PE-1: 1:27:152.12.5.0/24" in failed
         assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
         assert not any(name.startswith("PE-2:") for name in failed)  # AS 2 is untouched
+        # A CE withdraws its prefix: the ASBRs free the labels they bound for it, no label
+        # is left held for nothing; announced again, the chain is whole again.
+        freed = churn(model, runtime, "CE-1")
+        assert set(freed) == {"PE-ASBR-1", "PE-ASBR-2"}, freed
+        # `mpls bgp forwarding` off on the inter-AS link: the control plane stays clean
+        # (the ASBR still binds and advertises its labels), labelled packets from the other
+        # AS are dropped.
+        asbr = next(n for n in model.nodes if n.role == "pe-asbr")
+        inter_as = next(i for i in asbr.interfaces if i.scope == "inter-as" and not i.vrf)
+        inject(model, runtime, Fault(
+            "mpls bgp forwarding off on the inter-AS link",
+            [(asbr.name, vtysh(f"interface {inter_as.name}", "no mpls bgp forwarding"))],
+            [(asbr.name, vtysh(f"interface {inter_as.name}", "mpls bgp forwarding"))],
+            fails={"ping"}, holds={"bgp-session", "vpnv4-route", "label-chain"}))
+        verify_all("option2", tmp_path)

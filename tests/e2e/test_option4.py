@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from labkit import mplslab, run_exercise, running_lab, verify_all
+from labkit import Fault, inject, mplslab, run_exercise, running_lab, verify_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option4")]
 
 
 def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(tmp_path):
-    with running_lab("option4"):
+    with running_lab("option4") as (model, runtime):
         report = verify_all("option4", tmp_path)
         checks = {c["name"]: c for c in report["checks"]}
         seen = [checks[f"{router}: 1:27:152.12.4.0/24"]["observed"]
@@ -42,6 +42,16 @@ def test_option4_crosses_the_transit_with_next_hop_label_and_as_path_unchanged(t
         assert "ASBR-1 → ASBR-2 (inter-as-lu-1)" in failed
         assert "CE-1 (VPN-A-1) → CE-4 (VPN-A-2)" in failed
         assert "PE-2 → RR-2 (as3-vpnv4)" not in failed  # provider 2's inside holds
+        # A label route nobody needs, left in a transit router's kernel (a daemon that died
+        # without cleaning up, a hand-made test): only the label-leak check sees it.
+        transit = next(n for n in model.nodes if n.role == "p" and any(
+            a.transit and a.asn == n.asn for a in model.autonomous_systems))
+        stray = str(model.platform_labels - 1)
+        inject(model, runtime, Fault(
+            "a label route left in the kernel",
+            [(transit.name, ["ip", "-f", "mpls", "route", "add", stray, "dev", "lo"])],
+            [(transit.name, ["ip", "-f", "mpls", "route", "del", stray])],
+            fails={"label-leak"}, holds={"mpls-lfib", "label-chain", "ping"}))
 
 
 def test_option4_same_as_both_providers_in_as_1(tmp_path):

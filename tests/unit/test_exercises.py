@@ -109,3 +109,52 @@ def test_frr_10_3_takes_every_break_and_fix(appliance_image, lab_name, variant):
             config = render_frr_conf(lab.node(change.router)) + "\n".join(lines) + "\n"
             result = check_config(appliance_image, change.router, config)
             assert result.ok, (exercise.name, change, result.output)
+
+
+# -- grading: the exercise's own kinds first, then a full verify ------------------------------
+def graded(tmp_path, monkeypatch, first: list[tuple[bool, dict]], full: list[tuple[bool, dict]]):
+    """`exercise check` on a stand-in running lab: the exercise's own kinds observe
+    ``first``, a full verify ``full``; returns (the CLI's result, the kinds each run asked)."""
+    from emulator import lifecycle
+    from emulator.verify import runner
+    from emulator.verify.checks import Report, Result
+
+    model = load_lab("option3")
+    exercise = ex.find(model, "rt-import")
+    ex.save(tmp_path, exercise)
+    state = type("State", (), {"lab": "option3"})()
+    monkeypatch.setattr(lifecycle, "running_lab", lambda lab: (state, None, model, tmp_path))
+    asked = []
+
+    def run_checks(model, runtime, *, deadline, console=None, kinds=None, names=None):
+        asked.append((kinds, deadline))
+        outcomes = first if kinds == set(exercise.fails) else full
+        results = [Result(f"check {i}", "vrf-route", "PE-2", passed, {}, observed, 0.0)
+                   for i, (passed, observed) in enumerate(outcomes)]
+        return Report("option3", None, all(p for p, _ in outcomes), 0.0, results)
+    monkeypatch.setattr(runner, "run_checks", run_checks)
+    return CliRunner().invoke(app, ["exercise", "check", "option3"]), asked
+
+
+def test_a_wrong_answer_is_told_from_the_exercises_own_kinds_alone(tmp_path, monkeypatch):
+    result, asked = graded(tmp_path, monkeypatch, [(False, {"leaked": ["149.27.2.0/24"]})],
+                           [(True, {})])
+    assert result.exit_code == 1 and "not yet" in result.output and "hint:" in result.output
+    assert asked == [({"vrf-route", "ping"}, 15.0)]  # no full verify for a wrong answer
+
+
+def test_routers_that_do_not_answer_are_no_symptom(tmp_path, monkeypatch):
+    result, _ = graded(tmp_path, monkeypatch, [(False, {"error": "PE-2: `show ...` failed"})],
+                       [(True, {})])
+    assert result.exit_code == 1 and "cannot grade yet" in result.output
+    assert "not yet" not in result.output and "hint:" not in result.output
+
+
+def test_solved_only_after_a_full_verify(tmp_path, monkeypatch):
+    result, asked = graded(tmp_path, monkeypatch, [(True, {})], [(False, {"state": "Idle"})])
+    assert result.exit_code == 1 and "not yet" in result.output
+    assert asked[1] == (None, 90)
+    (tmp_path / ex.EXERCISE_FILE).unlink(missing_ok=True)
+    result, asked = graded(tmp_path, monkeypatch, [(True, {})], [(True, {})])
+    assert result.exit_code == 0 and "solved" in result.output
+    assert [kinds for kinds, _ in asked] == [{"vrf-route", "ping"}, None]
