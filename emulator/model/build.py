@@ -121,7 +121,7 @@ class Builder(References, Links, Sessions, Derived):
                      next(i.address.ip for i in draft.interfaces if i.scope == "site"))
         ospf = self.ospf_instances(draft, router_id, host_routes, redistribute_internal_bgp)
         rip = [topology.RipInstance(vrf=vrf, interfaces=body["interfaces"],
-                                    redistribute=sorted(body["redistribute"]))
+                                    redistribute=self.towards_sites(draft, vrf, body, "rip"))
                for vrf, body in draft.rip.items()]
         import_check = self.import_check(draft, reasons)
         bgp = self.bgp_instances(draft, vrfs, router_id, import_check, distance)
@@ -185,8 +185,18 @@ class Builder(References, Links, Sessions, Derived):
                                "mix with the provider IGP")
             ospf.append(topology.OspfInstance(
                 vrf=vrf, router_id=router_id, interfaces=body["interfaces"],
-                passive=body["passive"], redistribute=sorted(body["redistribute"])))
+                passive=body["passive"],
+                redistribute=self.towards_sites(draft, vrf, body, "ospf")))
         return ospf
+
+    @staticmethod
+    def towards_sites(draft: NodeDraft, vrf: str | None, body: dict, own: str) -> list[str]:
+        """What a VRF's IGP towards its sites redistributes: BGP's routes (the VPN's other
+        PEs' sites), and the VRF's other local sources (another site of the VPN on this PE
+        behind static routes or the other IGP): `redistribute bgp` takes only what zebra
+        holds as BGP, so without them two sites on one PE would not reach each other."""
+        local = draft.vrf_redistribute.get(vrf, set()) if vrf else set()
+        return sorted(body["redistribute"] | (local - {own}))
 
     def bgp_instances(self, draft: NodeDraft, vrfs: list[topology.Vrf],
                       router_id: ipaddress.IPv4Address, import_check: bool,

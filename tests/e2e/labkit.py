@@ -240,10 +240,11 @@ def inject(model: Lab, runtime, fault: Fault, seconds: float = 120) -> dict[str,
 
 
 def kernel_label_route(runtime, node: str, label: int) -> list[str]:
-    """The `ip -f mpls route add` that puts a kernel label route back as it is now."""
+    """The `ip -f mpls route replace` that puts a kernel label route back as it is now
+    (whether or not its suite has put it back meanwhile)."""
     entries = json.loads(runtime.exec(node, ["ip", "-j", "-f", "mpls", "route", "show"]).stdout)
     entry = next(e for e in entries if e["dst"] == str(label))
-    argv = ["ip", "-f", "mpls", "route", "add", str(label)]
+    argv = ["ip", "-f", "mpls", "route", "replace", str(label)]
     if "to" in entry:
         argv += ["as", entry["to"]]
     if "via" in entry:
