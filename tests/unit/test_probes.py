@@ -371,8 +371,11 @@ def vrf_leak(model, recording, results):
     vrf = check.name.split(" VRF ")[1].split()[0]
     leaked = check.expected["absent"][0]
     key = kernel_key(check.node, "ip", "-j", "-4", "route", "show", "vrf", vrf)
-    return changed(recording, key, lambda data: data.append({"dst": leaked, "dev": vrf})), \
-        {check.name}
+    # Every check of that VRF's table that must not hold the prefix sees the leak.
+    same = {r.name for r in results.values() if r.kind == "vrf-route" and r.node == check.node
+            and " VRF " in r.name and r.name.split(" VRF ")[1].split()[0] == vrf
+            and leaked in r.expected.get("absent", [])}
+    return changed(recording, key, lambda data: data.append({"dst": leaked, "dev": vrf})), same
 
 
 def kernel_label_gone(model, recording, results):
