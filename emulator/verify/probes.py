@@ -296,15 +296,16 @@ def label_leak_probe(lab: Lab, node: Node):
             if node.runs(name)}
 
     def probe(runtime: Runtime):
-        held: dict[int, str] = {}
-        unused: dict[str, str] = {}
+        held: dict[int, str] = {}  # every suite's entries (two suites may show one label)
+        needed: set[int] = set()
         for name, protocols in runs.items():
             asks = probes(name)
-            uses = asks.label_uses(runtime, node.name, protocols)
+            needed |= {label for label, use in asks.label_uses(
+                runtime, node.name, protocols).items() if use}
             for label, entry in asks.lfib(runtime, node.name).items():
-                held[label] = name
-                if not uses.get(label):
-                    unused[str(label)] = f"{name}: {entry.describe()}"
+                held.setdefault(label, f"{name}: {entry.describe()}")
+        unused = {str(label): what for label, what in sorted(held.items())
+                  if label not in needed}
         kernel = kernel_mpls_routes(runtime, node.name)
         stray = {str(label): f"dev {route.get('dev')}" + (f" to {route['to']}"
                                                           if "to" in route else "")
