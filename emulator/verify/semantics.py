@@ -65,13 +65,20 @@ class Semantics:
                  php: bool = True) -> list[Hop]:
         """An LDP LSP carrying ``inner`` labels below the transport label; the penultimate
         hop pops the transport label unless the egress advertised a real label for the
-        FEC (``php=False``: a host route it originates for another router)."""
+        FEC (``php=False``: a host route it originates for another router). On a one-hop
+        LSP the ingress is itself the penultimate hop: it never pushes the transport label,
+        and nothing is popped on the way."""
         path = self.lab.core_path(ingress, egress)
         hops = []
         for index, (sender, interface, receiver) in enumerate(path):
             last = index == len(path) - 1 and php
             depth = inner + (0 if last else 1)
-            note = f"{what} after PHP" if last else f"LDP + {what}"
+            if not last:
+                note = f"LDP + {what}"
+            elif index:
+                note = f"{what}, after PHP at {sender.name}"
+            else:
+                note = f"{what} (no LDP label: {sender.name} is already the penultimate hop)"
             hops.append(Hop(sender.name, interface, receiver, depth, note))
         return hops
 
@@ -380,9 +387,8 @@ class CarrierSupportingCarrier(Semantics):
         """Hierarchical VPNs (csc-vpn): the carrier's VPN label under the path its PE's
         loopback takes (external_path), popped into the VRF by the egress PE."""
         ingress, egress = self.lab.pe_of(source_ce), self.lab.pe_of(destination_ce)
-        return [dataclasses.replace(hop, depth=hop.depth + 1,
-                                    note=f"{hop.note} + {egress.name}'s VPN label")
-                for hop in self.external_path(ingress.name, egress.name)]
+        return self.external_path(ingress.name, egress.name,
+                                  payload=f"{egress.name}'s VPN label")
 
     @functools.cached_property
     def sites(self) -> list[CarrierSite]:
@@ -429,40 +435,59 @@ class CarrierSupportingCarrier(Semantics):
                 for holder, (next_hop, router, allocator)
                 in self.spread(origin, "ipv4-vpn").items()]
 
-    def external_path(self, source: str, destination: str) -> list[Hop]:
+    def external_path(self, source: str, destination: str,
+                      payload: str | None = None) -> list[Hop]:
         """A packet from a router's external prefix to another site's external prefix: its
         BGP next hop is the destination router's loopback, which the source site reaches
         through its csc-ce: with that csc-ce's label where the site learns the loopback over
         labelled unicast (csc-mpls), as IP where it learns it from the IGP (csc-ip); then
         the PE's label, [LDP, VPN] across the backbone, and the far csc-ce's label for the
-        loopback (none when it originated the route from its IGP)."""
+        loopback (none when it originated the route from its IGP), which the far csc-ce pops
+        when the destination advertised implicit-null for its own loopback.
+
+        ``payload``: a label the packet carries beneath those on every link (csc-vpn: the
+        egress I-PE's VPN label)."""
         near, far = self.site_of(source), self.site_of(destination)
         target = str(self.lab.node(destination).loopback.network)
+        extra = 1 if payload else 0
+
+        def what(label: str | None) -> str:  # the stack in words, top first
+            return " + ".join(part for part in (label, payload) if part) or "IP"
+
         hops: list[Hop] = []
         site_labelled = any("ipv4-labeled-unicast" in n.families and not n.ebgp
                             for n in self.lab.node(source).core_bgp.neighbors)
         if source != near.csc_ce:
             if site_labelled:
-                hops += self.lsp_hops(source, near.csc_ce, 1, f"{near.csc_ce}'s LU label")
+                hops += self.lsp_hops(source, near.csc_ce, 1 + extra,
+                                      what(f"{near.csc_ce}'s LU label"))
             else:
-                hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
+                hops += [Hop(s.name, i, r, extra, f"{what(None)} (the site runs no MPLS)")
                          for s, i, r in self.lab.core_path(source, near.csc_ce)]
-        hops.append(Hop(near.csc_ce, self.lab.link_interface(near.csc_ce, near.pe), near.pe, 1,
-                        f"{near.pe}'s label for {target}"))
-        hops += self.lsp_hops(near.pe, far.pe, 1, f"{far.pe}'s VPN label")
+        hops.append(Hop(near.csc_ce, self.lab.link_interface(near.csc_ce, near.pe), near.pe,
+                        1 + extra, what(f"{near.pe}'s label for {target}")))
+        hops += self.lsp_hops(near.pe, far.pe, 1 + extra, what(f"{far.pe}'s VPN label"))
         far_label = target in far.labelled
         hops.append(Hop(far.pe, self.lab.link_interface(far.pe, far.csc_ce, far.vpn), far.csc_ce,
-                        1 if far_label else 0,
-                        f"{far.csc_ce}'s LU label" if far_label
-                        else f"IP ({far.csc_ce} advertised implicit-null)"))
+                        (1 if far_label else 0) + extra,
+                        what(f"{far.csc_ce}'s LU label") if far_label
+                        else f"{what(None)} ({far.csc_ce} advertised implicit-null: "
+                             f"{far.pe} pops)"))
         if destination != far.csc_ce:
             if any(i.ldp for i in self.lab.node(far.csc_ce).interfaces):
-                hops += self.lsp_hops(far.csc_ce, destination, 0, "IP")
+                site = self.lsp_hops(far.csc_ce, destination, extra, what(None))
+                if far_label and len(site) == 1:
+                    site[0] = dataclasses.replace(site[0], note=(
+                        f"{what(None)} ({far.csc_ce} pops its LU label: {destination} "
+                        "advertised implicit-null for its loopback)"))
+                elif far_label:
+                    site[0] = dataclasses.replace(site[0], note=(
+                        f"{site[0].note} ({far.csc_ce} swaps its LU label onto LDP)"))
+                hops += site
             else:
-                hops += [Hop(s.name, i, r, 0, "IP (the site runs no MPLS)")
+                hops += [Hop(s.name, i, r, extra, f"{what(None)} (the site runs no MPLS)")
                          for s, i, r in self.lab.core_path(far.csc_ce, destination)]
         return hops
-
 
 SEMANTICS = {scenario: cls for cls in (SingleAsL3vpn, BackToBackVrfs, MpEbgpBetweenAsbrs,
                                         MultihopBetweenRrs, NonVpnTransit,

@@ -93,3 +93,33 @@ def test_the_cli_prints_the_walk_as_tables_or_json():
     assert result.exit_code == 0 and "VPN-B" in text and "up to 3 labels" in text
     result = runner.invoke(app, ["explain", "option3", "10.9.9.9"])
     assert result.exit_code == 2 and "not a site of lab option3" in result.output
+
+
+def php_claims(links: list[tuple[str, str, int, str]]) -> list[str]:
+    """The links whose words claim a penultimate-hop pop that the stacks do not show: "after
+    PHP at X" must follow a link into X that carried one more label, an LDP label on top."""
+    wrong = []
+    for index, (sender, receiver, depth, what) in enumerate(links):
+        if "PHP" not in what:
+            continue
+        before = links[index - 1] if index else None
+        if not (f"after PHP at {sender}" in what and before is not None
+                and before[1] == sender and before[2] == depth + 1
+                and before[3].startswith("LDP + ")):
+            wrong.append(f"{sender} → {receiver}: {what}")
+    return wrong
+
+
+@pytest.mark.parametrize("name,variant", list(lab_variants()))
+def test_the_verifier_names_a_php_only_where_a_penultimate_hop_pops(name, variant):
+    from emulator.verify.families import derive
+
+    for check in derive(load_lab(name, variant)):
+        if check.kind != "wire-labels":
+            continue
+        links = []
+        for link, text in check.expected.items():
+            sender, receiver = link.split("→")
+            depth, what = text.split(" ", 1)
+            links.append((sender, receiver, int(depth), what[1:-1]))
+        assert not php_claims(links), (check.name, php_claims(links))
