@@ -42,9 +42,12 @@ def explain(lab: LabArg,
                 help="seconds to wait for the live labels, when the lab is up")] = 60,
             ) -> None:
     """The slide's walkthrough: who holds a prefix's VPNv4 route with which next hop and
-    label, where they are rewritten, and the label stack on every link of the packet's path;
-    with the lab up, the labels its routers hold and the stacks captured on the wire."""
-    from emulator.training.explain import find_site, story, walkthrough
+    label, where they are rewritten, and the label stack on every link of the packet's path
+    (carrier labs: from one site's external prefix to another's network N, the carrier's
+    loopbacks carried as VPNv4 routes); Options 3 and 4 also walk the labelled loopback of
+    the next hop. With the lab up, the labels its routers hold and the stacks captured on
+    the wire."""
+    from emulator.training.explain import story, walkthrough
     from emulator.verify.prediction import predict
 
     model, deployed = lifecycle.model_of(lab, variant)
@@ -56,27 +59,25 @@ def explain(lab: LabArg,
         print_story(told)
         return
     walk = walkthrough(model, prefix, source)
-    destination = find_site(model, prefix).name
     for problem in predict(model):
-        if destination in (problem.sites[0].node, problem.sites[1].node):
+        if walk.site in (problem.sites[0].node, problem.sites[1].node):
             err.print(f"[bold red]will not work:[/] {escape(str(problem))}")
     live = None
     if deployed:
         # The lab is up: the labels its routers hold along this walk, and a capture of the
         # packet's path, from the checks that observe them.
-        from emulator.training.report import live_walk, walk_checks
+        from emulator.training.report import check_names, live_walk
         from emulator.verify.runner import run_checks
 
-        destination = str(find_site(model, prefix).site.address.ip)
-        routes, wire = walk_checks(walk, destination)
         _, runtime = lifecycle.live_runtime(lab)
         results = run_checks(model, runtime, deadline=deadline,
-                             names={*routes, *([wire] if wire else [])}).as_dict()
-        live = live_walk(walk, destination, results)
+                             names=check_names(walk)).as_dict()
+        live = live_walk(walk, walk.address, results)
     if as_json:
         told = walk.as_dict()
         if live is not None:
-            told["live"] = {"labels": live.labels, "stacks": live.stacks}
+            told["live"] = {"labels": live.labels, "stacks": live.stacks,
+                            "loopback_labels": live.loopback_labels}
         print(json.dumps(told, indent=2))
         return
     print_walkthrough(walk, live)
@@ -96,24 +97,63 @@ def print_story(told: dict) -> None:
         for site in vpn["sites"]:
             out.print(f"  {escape(site['prefix'])} behind {escape(site['ce'])} on "
                       f"{escape(site['pe'])}")
+        carrier = vpn.get("carrier")
+        if carrier:
+            out.print(f"  the VPN of customer carrier AS {carrier['asn']}: its internal "
+                      "routes (loopbacks), as VPNv4 routes")
+            for site in carrier["sites"]:
+                out.print(f"  site {escape(', '.join(site['routers']))} on "
+                          f"{escape(site['pe'])} (via {escape(site['csc_ce'])}): internal "
+                          f"routes {', '.join(site['internal'])}")
+            for external in carrier["externals"]:
+                out.print(f"  N {external['prefix']} behind {escape(external['router'])}: "
+                          "over the carrier's own iBGP, never in the backbone")
         for path in vpn["paths"]:
             out.print(f"  {escape(path['from'])} → {escape(path['to'])}: "
                       f"{' → '.join(map(escape, path['routers']))}, up to "
                       f"{path['deepest_stack']} labels")
+    for loopback in told.get("labelled_loopbacks", []):
+        allocators = ", ".join(f"{a['router']} {a['slide']}" for a in loopback["allocators"])
+        out.print(f"labelled unicast {loopback['loopback']} ({escape(loopback['router'])}): "
+                  f"labels from {escape(allocators)}")
     out.print("\n[dim]mplslab explain LAB PREFIX walks one prefix hop by hop[/]")
 
 
 def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
     """The walk as tables; with ``live``, the labels the routers held and the stacks seen."""
-    out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
-              f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
-              f"{escape(walk.origin)}  [dim]({escape(walk.lab)}"
-              f"{', ' + escape(walk.variant) if walk.variant else ''})[/]")
-    columns = ["router", "next hop", "label from", "AS path"] + (["live label"] if live else [])
-    table = Table(*columns, title="control plane: "
-                  f"who holds {walk.rd}:{walk.prefix}", title_justify="left")
+    where = (f"[dim]({escape(walk.lab)}{', ' + escape(walk.variant) if walk.variant else ''})"
+             "[/]")
+    if walk.external is not None:
+        external = walk.external
+        out.print(f"[bold]N {walk.prefix}[/] of customer carrier AS {external['asn']}, behind "
+                  f"{escape(walk.site)}; its BGP next hop {external['next_hop']} crosses the "
+                  f"backbone in {escape(walk.vpn)} (RD {walk.rd}, RT "
+                  f"{', '.join(walk.route_targets)}), exported by {escape(walk.origin)}  "
+                  f"{where}")
+        ibgp = " → ".join(h["router"] for h in external["ibgp"])
+        out.print(f"  N itself: the carrier's own iBGP ({escape(ibgp)}), next hop "
+                  f"{external['next_hop']} unchanged; no route to it on "
+                  f"{', '.join(external['absent_on'])}")
+    elif walk.kind == "carrier":
+        out.print(f"[bold]{walk.prefix}[/]: {escape(walk.site)}'s loopback, an internal route "
+                  f"of its customer carrier, crosses the backbone in {escape(walk.vpn)} (RD "
+                  f"{walk.rd}, RT {', '.join(walk.route_targets)}), exported by "
+                  f"{escape(walk.origin)}  {where}")
+    else:
+        out.print(f"[bold]{walk.prefix}[/] in {escape(walk.vpn)} (RD {walk.rd}, RT "
+                  f"{', '.join(walk.route_targets)}), behind {escape(walk.site)}, exported by "
+                  f"{escape(walk.origin)}  {where}")
+    for other in walk.also:
+        out.print(f"  [yellow]also {other['prefix']}:[/] {escape(other['router'])} (AS "
+                  f"{other['asn']}): mplslab explain {escape(walk.lab)} "
+                  f"{escape(other['router'])}")
+    columns = ["router", "next hop", "label from", "slides", "AS path"] + (
+        ["live label"] if live else [])
+    table = Table(*columns, title=f"control plane: who holds {walk.route}",
+                  title_justify="left")
     for holder in walk.holders:
-        row = [holder.router, holder.next_hop, holder.label_from, holder.as_path or ""]
+        row = [holder.router, holder.next_hop, holder.label_from, holder.slide or "",
+               holder.as_path or ""]
         if live:
             row.append(str(live.labels.get(holder.router, "?")))
         table.add_row(*row)
@@ -122,6 +162,8 @@ def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
         out.print(f"  rewritten: {escape(reason)}")
     if walk.absent_on:
         out.print(f"  must hold no route to it: {', '.join(walk.absent_on)}")
+    if walk.loopback:
+        print_loopback(walk, live)
     if walk.links:
         seen = bool(live and live.stacks)
         table = Table("link", "interface", "labels", "what", *(["seen"] if seen else []),
@@ -140,6 +182,25 @@ def print_walkthrough(walk: Walkthrough, live: LiveWalk | None = None) -> None:
     if live is None:
         out.print("[dim]with the lab up, explain shows the labels its routers hold; mplslab "
                   "verify checks them all[/]")
+
+
+def print_loopback(walk: Walkthrough, live: LiveWalk | None) -> None:
+    """The level below the VPN route: who holds the next hop's loopback, whose label each
+    pushes for it, and where the labels are swapped."""
+    level = walk.loopback
+    title = ("labelled unicast" if level.kind == "labelled-unicast"
+             else "the carrier's loopback, through its sites and the backbone")
+    table = Table("router", "learned", "next hop", "pushes", *(["live label"] if live else []),
+                  title=f"{title}: who holds {level.prefix} ({level.router}), {level.why}",
+                  title_justify="left")
+    for holder in level.holders:
+        row = [holder.router, holder.learned, holder.next_hop, holder.label]
+        if live:
+            row.append(str(live.loopback_labels.get(holder.router, "")))
+        table.add_row(*row)
+    out.print(table)
+    for swap in level.swaps:
+        out.print(f"  swap: {escape(swap)}")
 
 
 @exercise_app.command("list")

@@ -2,6 +2,12 @@
 prefix, which router holds its VPNv4 route with which next hop and whose label (and where
 next hop and label are rewritten), and the label stack on every link a packet to it crosses.
 
+Below the VPN route, the walk follows the path to its BGP next hop where the slides do:
+Options 3 and 4 carry the PE loopbacks as labelled unicast (the ASBRs allocate the labels
+the slides call L2, L3, ...); a customer carrier's loopbacks cross the backbone as VPNv4
+routes of its VPN (carrier supporting carrier). For a carrier lab the walk is the carrier's
+own traffic: from one site's external prefix to another site's network N.
+
 It says what the scenario requires, from the same rules `verify` checks the live routers
 against (emulator/verify/semantics.py): a trainee reads it beside the slide, then runs
 `mplslab verify` to see the live routers hold exactly that.
@@ -10,13 +16,23 @@ against (emulator/verify/semantics.py): a trainee reads it beside the slide, the
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from emulator.errors import LabError
 from emulator.model.topology import Lab, Node
 from emulator.suites import reason_words
+from emulator.verify.carrier import backbone, external_address, externals
 from emulator.verify.prediction import predict
-from emulator.verify.semantics import Hop, Semantics, VpnView, semantics_for
+from emulator.verify.semantics import (
+    BackToBackVrfs,
+    CarrierSite,
+    CarrierSupportingCarrier,
+    Hop,
+    MultihopBetweenRrs,
+    Semantics,
+    VpnView,
+    semantics_for,
+)
 
 
 @dataclass
@@ -26,6 +42,36 @@ class Holder:
     label_from: str
     rewrites: str | None
     as_path: str | None
+    slide: str | None = None  # the slides' name for the label it pushes (L1, L2, ...)
+
+
+@dataclass
+class LoopbackHolder:
+    """One router's route to a BGP next hop's loopback: how it learned it, its next hop, and
+    whose label it pushes towards it."""
+
+    router: str
+    # Where it holds the route: "origin" (its own loopback), "lu" (labelled unicast in its
+    # default table), "igp", "vrf" (a backbone PE's VRF of the carrier), "vpnv4".
+    table: str
+    learned: str
+    next_hop: str
+    label_from: str | None  # None: it pushes no label for the loopback (plain IP routing)
+    label: str  # that label in words, with the slides' name where they give one
+
+
+@dataclass
+class LoopbackWalk:
+    """The level below a VPN route: who holds the loopback its next hop is, and where the
+    labels for it are allocated and swapped."""
+
+    kind: str  # "labelled-unicast" (Options 3 and 4) or "carrier" (across the backbone)
+    prefix: str
+    router: str  # whose loopback
+    rd: str | None  # carrier: the RD of the backbone's VPNv4 route of the loopback
+    why: str
+    holders: list[LoopbackHolder]
+    swaps: list[str]
 
 
 @dataclass
@@ -36,8 +82,8 @@ class Walkthrough:
     vpn: str
     rd: str
     route_targets: list[str]
-    site: str  # the CE behind which the prefix lives
-    origin: str  # the PE that exports it
+    site: str  # the CE behind which the prefix lives (a carrier walk: the router with N)
+    origin: str  # the PE that exports it (a carrier walk: the loopback of N's next hop)
     holders: list[Holder]
     absent_on: list[str]
     packet_from: str | None
@@ -45,6 +91,19 @@ class Walkthrough:
     # Settings the model derived on the routers of the walk, and why (the builder's reasons,
     # in the words of the suite that implements each).
     settings: dict[str, list[dict]]
+    # "vpn": a customer site's prefix; "carrier": a customer carrier's external prefix N,
+    # whose holders are the backbone's VPNv4 routes of N's next hop (the carrier's loopback).
+    kind: str = "vpn"
+    route: str = ""  # the VPNv4 route the holders hold, RD:prefix
+    address: str = ""  # the address in the prefix a packet is sent to
+    # Options 3 and 4: the labelled-unicast path to the origin PE's loopback; carrier labs:
+    # the path of N's next hop (csc-vpn: the I-PE's loopback) through sites and backbone.
+    loopback: LoopbackWalk | None = None
+    # A carrier walk to N: how N itself travels (the carrier's own iBGP), never through
+    # the backbone.
+    external: dict | None = None
+    # Other destinations the words given also name (two carriers may use one prefix).
+    also: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,22 +114,73 @@ def find_site(lab: Lab, what: str) -> Node:
     if not lab.sites():
         raise LabError(f"lab {lab.name} has no VPN customer site to walk: its VPNs carry "
                        "carriers' internal routes (carrier supporting carrier)",
-                       hint=f"mplslab verify {lab.name} --kind wire-labels shows the label "
-                            "stack on every link of the slides' walk; docs/labs/csc.md walks "
-                            "it with the commands")
+                       hint=f"mplslab explain {lab.name} NETWORK walks a carrier's external "
+                            "prefix; docs/labs/csc.md walks it with the commands")
     for ce in lab.sites():
         if what == ce.name:
             return ce
-    try:
-        address = ipaddress.ip_network(what, strict=False)
-    except ValueError:
-        address = None
+    address = as_network(what)
     for ce in lab.sites():
         if address is not None and address.subnet_of(ce.site.prefix):
             return ce
     known = ", ".join(f"{c.site.prefix} ({c.name})" for c in lab.sites())
     raise LabError(f"{what} is not a site of lab {lab.name}",
                    hint=f"give a site prefix, an address in one, or a CE: {known}")
+
+
+def as_network(what: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.ip_network(what, strict=False)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """What a walk goes to: a customer site ("site", its CE), a carrier's external prefix
+    ("external", N behind ``node``) or a carrier's internal route ("loopback", ``node``'s)."""
+
+    kind: str
+    node: Node
+    prefix: ipaddress.IPv4Network
+
+
+def carrier_routers(lab: Lab) -> list[Node]:
+    """The routers of the customer carriers' sites, each with its loopback (an internal
+    route the backbone carries)."""
+    try:
+        semantics = semantics_for(lab)
+    except LabError:
+        return []
+    if not isinstance(semantics, CarrierSupportingCarrier):
+        return []
+    return [lab.node(r) for s in semantics.sites for r in s.routers if lab.node(r).loopback]
+
+
+def find_destination(lab: Lab, what: str) -> list[Destination]:
+    """What ``what`` names (a name, a prefix or an address in it): a site, a carrier's
+    external prefix N or one of its internal routes, in that order. Two carriers may use one
+    prefix: all that match, the first being the one walked."""
+    address = as_network(what)
+    candidates = [*(Destination("site", n, n.site.prefix) for n in lab.sites()),
+                  *(Destination("external", n, n.external) for n in externals(lab)),
+                  *(Destination("loopback", n, n.loopback.network)
+                    for n in carrier_routers(lab))]
+    found = [d for d in candidates if what == d.node.name or (
+        address is not None and address.subnet_of(d.prefix))]
+    if not found:
+        known = ", ".join([*(f"{c.site.prefix} ({c.name})" for c in lab.sites()),
+                           *(f"{n.external} ({n.name}, N of AS {n.asn})"
+                             for n in externals(lab))])
+        loopbacks = ("; or a customer carrier's router (its loopback)"
+                     if carrier_routers(lab) else "")
+        raise LabError(f"{what} is not a site of lab {lab.name}",
+                       hint=f"give a prefix, an address in one, or its router: {known}"
+                            f"{loopbacks}")
+    walked = found[0]
+    # The others: another carrier's router with the same prefix, not the walked one again.
+    return [walked, *(d for d in found[1:] if d.node.name != walked.node.name
+                      and d.prefix == walked.prefix)]
 
 
 def rewrite_reason(lab: Lab, views: list[VpnView], view: VpnView, origin: Node) -> str | None:
@@ -104,6 +214,12 @@ def hop_line(hop: Hop) -> dict:
             "labels": hop.depth, "what": hop.note or "plain IP"}
 
 
+def slide_names(allocators: list[str], first: int) -> dict[str, str]:
+    """The slides' names of the labels (L1, L2, ...), by allocator in the order the route
+    spreads from its origin."""
+    return {name: f"L{first + index}" for index, name in enumerate(dict.fromkeys(allocators))}
+
+
 def packet_source(semantics: Semantics, destination: Node, chosen: str | None) -> Node | None:
     """The site a packet is sent from: ``chosen``, else a site of the same VPN on another PE."""
     lab = semantics.lab
@@ -130,16 +246,34 @@ def refuse_broken(lab: Lab, source: str, destination: str) -> None:
                            hint="mplslab validate lists what the lab lacks")
 
 
+def settings_on(lab: Lab, routers: list[str]) -> dict[str, list[dict]]:
+    return {name: [words._asdict() for reason in lab.node(name).reasons
+                   for words in reason_words(lab.node(name), reason)]
+            for name in dict.fromkeys(routers) if lab.node(name).reasons}
+
+
 def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
+    """The walk to what ``what`` names: a customer site's prefix, or (carrier labs) a
+    customer carrier's external prefix N."""
+    destination = find_destination(lab, what)
+    if destination[0].kind != "site":
+        return carrier_walkthrough(lab, destination, source)
     semantics = semantics_for(lab)
-    ce = find_site(lab, what)
+    ce = destination[0].node
     origin = semantics.lab.pe_of(ce.name)
     vpn = lab.vpn(ce.site.vpn)
     holders = []
     # The origin's AS first, and in each AS the router that exports the route into its VPN
     # (an Option A PE-ASBR re-exports it from its VRF) before those that learn it.
+    spread_order = [v.holder for v in semantics.vpn_views(ce.name)]
     views = sorted(semantics.vpn_views(ce.name),
                    key=lambda v: (lab.node(v.holder).asn != origin.asn, v.next_hop is not None))
+    # The slides name the VPN labels L1, L2, ... from the origin (Options B, C and 4; Option
+    # A's two VPNs are two labels of their own, the slide's 29 and 92).
+    names = ({} if isinstance(semantics, BackToBackVrfs) else slide_names(
+        [v.allocator for v in sorted(views, key=lambda v: spread_order.index(v.holder))], 1))
+    if isinstance(semantics, CarrierSupportingCarrier):
+        names = {origin.name: "12"}  # "Customer-ISP running MPLS-VPN": Net=N NH=I-PE1
     for view in views:
         next_hop = (f"{view.next_hop} ({view.next_hop_router})" if view.next_hop
                     else f"itself (exports it from VRF {view.vpn})")
@@ -149,22 +283,317 @@ def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
             if view.never_in_path:
                 as_path += f", never AS {', '.join(map(str, view.never_in_path))}"
         holders.append(Holder(view.holder, next_hop, view.allocator,
-                              rewrite_reason(lab, views, view, origin), as_path))
+                              rewrite_reason(lab, views, view, origin), as_path,
+                              names.get(view.allocator)))
     sender = packet_source(semantics, ce, source)
     if sender is not None:
         refuse_broken(lab, sender.name, ce.name)
     hops = semantics.wire_path(sender.name, ce.name) if sender is not None else []
-    links = [hop_line(h) for h in hops]
-    on_walk = [*(h.router for h in holders), *(h.sender for h in hops)]
-    settings = {name: [words._asdict() for reason in lab.node(name).reasons
-                       for words in reason_words(lab.node(name), reason)]
-                for name in dict.fromkeys(on_walk) if lab.node(name).reasons}
+    loopback = None
+    if sender is not None and isinstance(semantics, MultihopBetweenRrs):
+        loopback = labelled_unicast_walk(semantics, lab.pe_of(sender.name), ce)
+    elif sender is not None and isinstance(semantics, CarrierSupportingCarrier):
+        loopback = carrier_loopback_walk(
+            semantics, lab.pe_of(sender.name).name, origin.name,
+            f"the next hop of {vpn.rd}:{ce.site.prefix}, {origin.name}'s loopback: the "
+            "customer ISP's VPN rides on the backbone's")
+    on_walk = [*(h.router for h in holders), *(h.sender for h in hops),
+               *(h.router for h in (loopback.holders if loopback else []))]
     return Walkthrough(lab=lab.name, variant=lab.variant, prefix=str(ce.site.prefix),
                        vpn=vpn.name, rd=vpn.rd, route_targets=list(vpn.export_targets),
                        site=ce.name, origin=origin.name, holders=holders,
                        absent_on=semantics.vpn_absent_on(),
-                       packet_from=sender.name if sender else None, links=links,
-                       settings=settings)
+                       packet_from=sender.name if sender else None,
+                       links=[hop_line(h) for h in hops], settings=settings_on(lab, on_walk),
+                       route=f"{vpn.rd}:{ce.site.prefix}", address=str(ce.site.address.ip),
+                       loopback=loopback, also=[
+                           {"router": d.node.name, "asn": d.node.asn, "prefix": str(d.prefix)}
+                           for d in destination[1:]])
+
+
+# -- Options 3 and 4: the labelled loopbacks -----------------------------------------------
+def next_hop_words(lab: Lab, address: ipaddress.IPv4Address | None, router: str) -> str:
+    return f"{address} ({router})" if address is not None else "itself"
+
+
+def directly_connected(node: Node, address: ipaddress.IPv4Address) -> bool:
+    return any(i.peer and i.peer.address.ip == address for i in node.interfaces)
+
+
+def labelled_unicast_walk(semantics: Semantics, ingress: Node, ce: Node) -> LoopbackWalk:
+    """The labelled-unicast route to the loopback of the VPN route's next hop (the origin PE),
+    from the router that originates it: each holder's next hop, and whose LU label it pushes
+    (the slides' L2, L3, ...: the VPN label is L1)."""
+    lab = semantics.lab
+    view = {v.holder: v for v in semantics.vpn_views(ce.name)}[ingress.name]
+    target = lab.node(view.next_hop_router)
+    held = semantics.spread(target, "ipv4-labeled-unicast")
+    names = slide_names([allocator for _, _, allocator in held.values()
+                         if allocator != target.name], 2)
+    holders, swaps = [], []
+    for holder, (next_hop, router, allocator) in held.items():
+        node = lab.node(holder)
+        if holder == target.name:
+            holders.append(LoopbackHolder(holder, "origin", "originates it (network statement)",
+                                          "itself", None, "advertises implicit-null"))
+            continue
+        session = next((n for n in node.core_bgp.family("ipv4-labeled-unicast")
+                        if n.peer == router), None)
+        learned = (f"{'eBGP' if session.ebgp else 'iBGP'} labelled unicast from {router}"
+                   if session else f"labelled unicast (reflected), next hop {router}")
+        beneath = ("" if directly_connected(node, next_hop)
+                   else f", under LDP to {router}")
+        if allocator == target.name:
+            label = f"implicit-null from {target.name}: no LU label, LDP to it only"
+        else:
+            label = f"{names[allocator]} ({allocator}'s){beneath}"
+        holders.append(LoopbackHolder(holder, "lu", learned,
+                                      next_hop_words(lab, next_hop, router), allocator, label))
+    for allocator, name in names.items():
+        next_hop, router, received = held[allocator]
+        if received == target.name:
+            onto = f"onto the LDP label to {target.name} ({target.name} gave implicit-null)"
+        else:
+            onto = f"onto {names[received]} ({received}'s)" + (
+                "" if directly_connected(lab.node(allocator), next_hop)
+                else f" under LDP to {router}")
+        swaps.append(f"{allocator} allocates {name} and swaps it {onto}")
+    return LoopbackWalk(kind="labelled-unicast", prefix=str(target.loopback.network),
+                        router=target.name, rd=None,
+                        why=f"the next hop of {view.rd}:{view.prefix} at {ingress.name}: "
+                            f"{target.name}'s loopback, labelled unicast between the ASBRs",
+                        holders=holders, swaps=swaps)
+
+
+def labelled_loopbacks(semantics: Semantics) -> list[dict]:
+    """Every labelled loopback, with the routers that allocate a label for it (the story)."""
+    told = []
+    for origin in semantics.labelled_loopbacks():
+        held = semantics.spread(origin, "ipv4-labeled-unicast")
+        names = slide_names([a for _, _, a in held.values() if a != origin.name], 2)
+        told.append({"loopback": str(origin.loopback.network), "router": origin.name,
+                     "allocators": [{"router": r, "slide": n} for r, n in names.items()]})
+    return told
+
+
+# -- carrier supporting carrier ------------------------------------------------------------
+def igp_name(lab: Lab, node: Node) -> str:
+    igp = next(a.igp for a in lab.autonomous_systems if a.asn == node.asn)
+    return {"ospf": "OSPF", "rip": "RIPv2"}.get(igp, igp)
+
+
+def session_to(node: Node, peer: str, vrf: str | None = None):
+    """``node``'s BGP neighbour entry for ``peer`` (in ``vrf``), or None."""
+    for instance in node.bgp:
+        if instance.vrf == vrf:
+            return next((n for n in instance.neighbors if n.peer == peer), None)
+    return None
+
+
+def igp_next_hop(lab: Lab, start: str, goal: str) -> str:
+    sender, interface, receiver = lab.core_path(start, goal)[0]
+    return f"{sender.interface(interface).peer.address.ip} ({receiver})"
+
+
+def learns_labelled(node: Node) -> bool:
+    """A site router that learns the other sites' loopbacks over iBGP labelled unicast."""
+    return bool(node.core_bgp) and any(
+        "ipv4-labeled-unicast" in n.families and not n.ebgp for n in node.core_bgp.neighbors)
+
+
+def carrier_loopback_walk(semantics: CarrierSupportingCarrier, source: str, destination: str,
+                          why: str) -> LoopbackWalk:
+    """The route from ``source`` to ``destination``'s loopback (the BGP next hop of the
+    carrier's routes behind it), from its origin: the far site, the far PE's VRF, the
+    backbone's VPNv4, the near PE's VRF, the near site; who pushes whose label, and where
+    the PEs swap the CSC-CE's label and the VPN label."""
+    lab = semantics.lab
+    near, far = semantics.site_of(source), semantics.site_of(destination)
+    target = str(lab.node(destination).loopback.network)
+    vpn = lab.vpn(far.vpn)
+    far_label = target in far.labelled
+    holders: list[LoopbackHolder] = []
+    if destination != far.csc_ce:
+        holders.append(LoopbackHolder(
+            destination, "origin",
+            f"its loopback, in the site's {igp_name(lab, lab.node(destination))}"
+            + (f"; to {far.csc_ce} over iBGP labelled unicast, implicit-null" if far_label
+               else ""), "itself", None, "its own"))
+        if far_label:
+            session = session_to(lab.node(far.csc_ce), destination)
+            holders.append(LoopbackHolder(
+                far.csc_ce, "lu", f"iBGP labelled unicast from {destination}; to {far.pe} "
+                                  "with a label of its own",
+                f"{session.address} ({destination})", destination,
+                f"implicit-null from {destination}: pops the label it gave {far.pe}"))
+        else:
+            holders.append(LoopbackHolder(
+                far.csc_ce, "igp", f"{igp_name(lab, lab.node(far.csc_ce))}; to {far.pe} over "
+                            "labelled unicast with implicit-null",
+                igp_next_hop(lab, far.csc_ce, destination), None, "none (IP)"))
+    else:
+        holders.append(LoopbackHolder(
+            destination, "origin", f"its loopback; to {far.pe} over eBGP labelled unicast, "
+                         "implicit-null", "itself", None, "its own"))
+    to_ce = session_to(lab.node(far.pe), far.csc_ce, far.vpn)
+    holders.append(LoopbackHolder(
+        far.pe, "vrf", f"eBGP labelled unicast from {far.csc_ce} in VRF {far.vpn}; exports it as "
+                f"VPNv4 {vpn.rd}:{target} with a VPN label of its own",
+        f"{to_ce.address} ({far.csc_ce})", far.csc_ce,
+        f"{far.csc_ce}'s label" if far_label
+        else f"implicit-null from {far.csc_ce}: pops its VPN label"))
+    for view in semantics.internal_views(far, target):
+        if view.holder == far.pe:
+            continue
+        to_site = " and advertises it to " + near.csc_ce if view.holder == near.pe else ""
+        holders.append(LoopbackHolder(
+            view.holder, "vpnv4", f"VPNv4 {view.rd}, imported into VRF {view.vpn}{to_site} with a "
+                         "label of its own",
+            f"{view.next_hop} ({view.next_hop_router})", view.allocator,
+            f"{view.allocator}'s VPN label (the slide's 1), under LDP to {view.allocator} "
+            "(the slide's 6)"))
+    site_labelled = learns_labelled(lab.node(source))
+    from_pe = session_to(lab.node(near.csc_ce), near.pe)
+    onward = ("" if source == near.csc_ce else
+              f"; to {source} over iBGP labelled unicast, a label of its own" if site_labelled
+              else f"; into the site's {igp_name(lab, lab.node(near.csc_ce))}")
+    holders.append(LoopbackHolder(
+        near.csc_ce, "lu", f"eBGP labelled unicast from {near.pe}{onward}",
+        f"{from_pe.address} ({near.pe})", near.pe, f"{near.pe}'s label (the slide's 2)"))
+    if source != near.csc_ce:
+        if site_labelled:
+            session = session_to(lab.node(source), near.csc_ce)
+            holders.append(LoopbackHolder(
+                source, "lu", f"iBGP labelled unicast from {near.csc_ce}",
+                f"{session.address} ({near.csc_ce})", near.csc_ce, f"{near.csc_ce}'s label"))
+        else:
+            holders.append(LoopbackHolder(
+                source, "igp", f"{igp_name(lab, lab.node(source))} (from {near.csc_ce})",
+                igp_next_hop(lab, source, near.csc_ce), None, "none (IP)"))
+    swaps = []
+    if site_labelled and source != near.csc_ce:
+        swaps.append(f"{near.csc_ce} swaps the label it gave {source} onto {near.pe}'s")
+    swaps.append(f"{near.pe} swaps the label it gave {near.csc_ce} (the slide's 2) onto "
+                 f"{far.pe}'s VPN label (the slide's 1), under LDP to {far.pe}")
+    swaps.append(f"{far.pe} swaps its VPN label onto {far.csc_ce}'s label" if far_label else
+                 f"{far.pe} pops its VPN label: {far.csc_ce} advertised implicit-null")
+    if far_label:
+        swaps.append(f"{far.csc_ce} pops its label: {destination} advertised implicit-null "
+                     "for its own loopback")
+    return LoopbackWalk(kind="carrier", prefix=target, router=destination, rd=vpn.rd, why=why,
+                        holders=holders, swaps=swaps)
+
+
+def carrier_source(semantics: CarrierSupportingCarrier, destination: Destination,
+                   chosen: str | None) -> Node | None:
+    """The router of the same carrier, in another site, a packet is sent from: ``chosen``
+    (a router, or an external prefix), else the first with an external prefix, or (to a
+    loopback) the first that is not a CSC-CE."""
+    lab = semantics.lab
+    home = semantics.site_of(destination.node.name)
+    routers = [lab.node(r) for s in semantics.sites if s.asn == home.asn and s != home
+               for r in s.routers]
+    if chosen is None:
+        ranked = sorted(routers, key=lambda n: (n.external is None, n.role == "csc-ce"))
+        if destination.kind == "external":
+            ranked = [n for n in ranked if n.external is not None]
+        return ranked[0] if ranked else None
+    address = as_network(chosen)
+    named = [n for n in routers if n.name == chosen or (
+        address is not None and n.external is not None and address.subnet_of(n.external))]
+    if not named:
+        raise LabError(f"{chosen} is no router of AS {home.asn} in another site than "
+                       f"{destination.node.name}'s",
+                       hint="pick one with --from: " + (", ".join(
+                           f"{n.name}" + (f" ({n.external})" if n.external else "")
+                           for n in routers) or "the carrier has no other site"))
+    return named[0]
+
+
+def carrier_walkthrough(lab: Lab, found: list[Destination], source: str | None
+                        ) -> Walkthrough:
+    """A customer carrier's traffic: from a router of one site to network N behind
+    ``found[0]`` (or to its loopback). N's BGP next hop is that router's loopback, an
+    internal route the backbone carries as a VPNv4 route of the carrier's VPN; N itself
+    crosses only the carrier's iBGP."""
+    semantics = semantics_for(lab)
+    destination = found[0].node
+    far = semantics.site_of(destination.name)
+    target = str(destination.loopback.network)
+    vpn = lab.vpn(far.vpn)
+    views = semantics.internal_views(far, target)
+    holders = [Holder(v.holder, (f"{v.next_hop} ({v.next_hop_router})" if v.next_hop else
+                                 f"itself (from {far.csc_ce} in its VRF {v.vpn})"),
+                      v.allocator, None, None, "1") for v in views]
+    sender = carrier_source(semantics, found[0], source)
+    hops = semantics.external_path(sender.name, destination.name) if sender else []
+    n = found[0].kind == "external"
+    loopback = None
+    if sender is not None:
+        loopback = carrier_loopback_walk(
+            semantics, sender.name, destination.name,
+            f"the BGP next hop of N {destination.external}: {destination.name}'s loopback, "
+            f"an internal route of AS {destination.asn}" if n else
+            f"{destination.name}'s loopback, an internal route of AS {destination.asn}: the "
+            "BGP next hop of the carrier's routes behind it")
+    external = None
+    also = [{"router": d.node.name, "asn": d.node.asn, "prefix": str(d.prefix)}
+            for d in found[1:]]
+    if n:
+        ibgp = semantics.spread(destination, "ipv4-unicast")
+        external = {
+            "asn": destination.asn, "prefix": str(destination.external),
+            "next_hop": f"{destination.loopback.ip} ({destination.name})",
+            "ibgp": [{"router": holder, "next_hop": next_hop_words(lab, next_hop, router)}
+                     for holder, (next_hop, router, _) in ibgp.items()],
+            "absent_on": [node.name for node in backbone(lab)]}
+    on_walk = [*(h.router for h in holders), *(h.sender for h in hops),
+               *(h.router for h in (loopback.holders if loopback else []))]
+    return Walkthrough(lab=lab.name, variant=lab.variant,
+                       prefix=str(destination.external if n else target),
+                       vpn=vpn.name, rd=vpn.rd, route_targets=list(vpn.export_targets),
+                       site=destination.name, origin=far.pe, holders=holders,
+                       absent_on=[node.name for node in backbone(lab)] if n else [],
+                       packet_from=sender.name if sender else None,
+                       links=[hop_line(h) for h in hops], settings=settings_on(lab, on_walk),
+                       kind="carrier", route=f"{vpn.rd}:{target}",
+                       address=external_address(destination) if n
+                       else str(destination.loopback.ip),
+                       loopback=loopback, external=external,
+                       also=also)
+
+
+def carrier_story(semantics: CarrierSupportingCarrier, vpn: str) -> dict | None:
+    """A customer carrier's sites, the internal routes each gives the backbone, and its
+    external prefixes."""
+    sites = [s for s in semantics.sites if s.vpn == vpn]
+    if not sites:
+        return None
+    return {"asn": sites[0].asn,
+            "sites": [{"csc_ce": s.csc_ce, "pe": s.pe, "routers": list(s.routers),
+                       "internal": list(s.internal)} for s in sites],
+            "externals": [{"router": n.name, "prefix": str(n.external)}
+                          for n in externals(semantics.lab) if n.asn == sites[0].asn]}
+
+
+def carrier_paths(lab: Lab, site: CarrierSite | None, semantics: CarrierSupportingCarrier
+                  ) -> list[dict]:
+    paths = []
+    for node in externals(lab):
+        if site is None or node.asn != site.asn:
+            continue
+        sender = carrier_source(semantics, Destination("external", node, node.external), None)
+        if sender is None:
+            continue
+        hops = semantics.external_path(sender.name, node.name)
+        paths.append(path_told(sender.name, f"{node.external} ({node.name})", hops))
+    return paths
+
+
+def path_told(sender: str, to: str, hops: list[Hop]) -> dict:
+    routers = [hops[0].sender, *(h.receiver for h in hops)] if hops else []
+    return {"from": sender, "to": to, "routers": routers,
+            "deepest_stack": max((h.depth for h in hops), default=0)}
 
 
 def story(lab: Lab) -> dict:
@@ -181,17 +610,23 @@ def story(lab: Lab) -> dict:
             sender = packet_source(semantics, ce, None)
             if sender is None or (sender.name, ce.name) in broken:
                 continue
-            hops = semantics.wire_path(sender.name, ce.name)
-            routers = [hops[0].sender, *(h.receiver for h in hops)] if hops else []
-            paths.append({"from": sender.name, "to": f"{ce.site.prefix} ({ce.name})",
-                          "routers": routers, "deepest_stack": max(
-                              (h.depth for h in hops), default=0)})
-        vpns.append({"vpn": vpn.name, "rd": vpn.rd, "import": vpn.import_targets,
-                     "export": vpn.export_targets,
-                     "sites": [{"ce": c.name, "prefix": str(c.site.prefix),
-                                "pe": semantics.lab.pe_of(c.name).name} for c in members],
-                     "paths": paths})
+            paths.append(path_told(sender.name, f"{ce.site.prefix} ({ce.name})",
+                                   semantics.wire_path(sender.name, ce.name)))
+        told = {"vpn": vpn.name, "rd": vpn.rd, "import": vpn.import_targets,
+                "export": vpn.export_targets,
+                "sites": [{"ce": c.name, "prefix": str(c.site.prefix),
+                           "pe": semantics.lab.pe_of(c.name).name} for c in members],
+                "paths": paths}
+        if isinstance(semantics, CarrierSupportingCarrier):
+            carrier = carrier_story(semantics, vpn.name)
+            if carrier is not None:
+                told["carrier"] = carrier
+                site = next(s for s in semantics.sites if s.vpn == vpn.name)
+                told["paths"] += carrier_paths(lab, site, semantics)
+        vpns.append(told)
     return {"lab": lab.name, "variant": lab.variant, "title": lab.title,
             "description": lab.description, "deviations": lab.deviations, "vpns": vpns,
+            # Options 3 and 4: the loopbacks labelled unicast carries, and who labels them.
+            "labelled_loopbacks": labelled_loopbacks(semantics),
             # What the model predicts will not work once deployed (mplslab validate).
             "unreachable": [str(problem) for problem in unreachable]}

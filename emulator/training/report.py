@@ -20,6 +20,7 @@ from emulator.model.topology import Lab
 from emulator.suites import reason_words
 from emulator.training.explain import Walkthrough, story, walkthrough
 from emulator.training.graph import to_dot
+from emulator.verify.carrier import externals
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 
@@ -33,6 +34,9 @@ class LiveWalk:
     stacks: dict[str, str] = field(default_factory=dict)  # "A→B" -> observed stack
     wire_check: str | None = None
     path_svg: str = ""
+    # router -> the label it pushes towards the loopback of the walk's next hop (the
+    # labelled-unicast chain of Options 3 and 4, the carrier's swaps at the backbone's PEs)
+    loopback_labels: dict[str, object] = field(default_factory=dict)
 
 
 def svg(graph: graphviz.Graph | graphviz.Digraph) -> str:
@@ -61,34 +65,95 @@ def path_picture(live: LiveWalk) -> graphviz.Digraph:
     return graph
 
 
-def walk_checks(walk: Walkthrough, destination: str) -> tuple[list[str], str | None]:
+def walk_checks(walk: Walkthrough, destination: str | None = None
+                ) -> tuple[list[str], str | None]:
     """The names of the checks that observe a walk: the VPNv4 route on each holder, and the
     capture of a packet along its path (when verify captures that very path)."""
-    routes = [f"{holder.router}: {walk.rd}:{walk.prefix}" for holder in walk.holders]
-    wire = f"{walk.packet_from} → {destination} ({walk.vpn})" if walk.packet_from else None
-    return routes, wire
+    destination = destination or walk.address
+    route = walk.route or f"{walk.rd}:{walk.prefix}"
+    routes = [f"{holder.router}: {route}" for holder in walk.holders]
+    if not walk.packet_from:
+        return routes, None
+    if walk.kind == "carrier":
+        return routes, f"{walk.packet_from} → {destination} (N behind {walk.site})"
+    return routes, f"{walk.packet_from} → {destination} ({walk.vpn})"
 
 
-def live_walk(walk: Walkthrough, destination: str, results: dict | None) -> LiveWalk:
+def loopback_checks(walk: Walkthrough) -> dict[str, tuple[str, str]]:
+    """For each router of the walk's loopback level, the check that reads the label it
+    pushes towards the loopback, and the key of that label in the check's observed value:
+    the labelled-unicast chain (emulator/verify/expectations.py labeled_unicast_checks), or
+    the carrier's VPNv4 routes and the PEs' swaps (emulator/verify/carrier.py)."""
+    level = walk.loopback
+    if level is None:
+        return {}
+    found = {}
+    if level.kind == "labelled-unicast":
+        for holder in level.holders:
+            if holder.label_from:
+                found[holder.router] = (f"{level.prefix}: {holder.router} pushes "
+                                        f"{holder.label_from}'s LU label", "pushed")
+        return found
+    backbone = {h.router: h.label_from for h in level.holders if h.table == "vpnv4"}
+    for holder in level.holders:
+        if holder.table == "vpnv4":
+            found[holder.router] = (f"{holder.router}: {level.rd}:{level.prefix}", "label")
+        elif holder.table == "vrf":
+            found[holder.router] = (f"{holder.router}: VPN label of {level.prefix} swaps "
+                                    f"towards {holder.label_from}",
+                                    f"{holder.label_from}'s label")
+        elif holder.table == "lu" and holder.label_from in backbone:
+            found[holder.router] = (
+                f"{level.prefix}: {holder.label_from} swaps {holder.router}'s label onto "
+                f"{backbone[holder.label_from]}'s VPN label", f"{holder.router} pushes")
+    return found
+
+
+def check_names(walk: Walkthrough) -> set[str]:
+    """Every check a live walk reads (`explain` on a running lab runs just these)."""
+    routes, wire = walk_checks(walk)
+    return {*routes, *([wire] if wire else []),
+            *(name for name, _ in loopback_checks(walk).values())}
+
+
+def observed(checks: dict[str, dict], name: str) -> dict | None:
+    value = checks.get(name, {}).get("observed")
+    return value if isinstance(value, dict) else None
+
+
+def live_walk(walk: Walkthrough, destination: str | None, results: dict | None) -> LiveWalk:
     """``walk`` with the labels the live routers held and the stacks seen on the wire, from
     a verify report (its checks' observed values)."""
     checks = {c["name"]: c for c in (results or {}).get("checks", [])}
     live = LiveWalk(walk)
     routes, wire = walk_checks(walk, destination)
     for holder, name in zip(walk.holders, routes, strict=True):
-        if isinstance(checks.get(name, {}).get("observed"), dict):
-            live.labels[holder.router] = checks[name]["observed"].get("label")
-    if wire in checks and isinstance(checks[wire].get("observed"), dict):
+        if (seen := observed(checks, name)) is not None:
+            live.labels[holder.router] = seen.get("label")
+    for router, (name, key) in loopback_checks(walk).items():
+        if (seen := observed(checks, name)) is not None and key in seen:
+            live.loopback_labels[router] = seen[key]
+    if wire and (seen := observed(checks, wire)) is not None:
         live.wire_check = wire
-        live.stacks = {k: str(v) for k, v in checks[wire]["observed"].items()}
+        live.stacks = {k: str(v) for k, v in seen.items()}
     return live
+
+
+def walked(lab: Lab) -> list[Walkthrough]:
+    """The walks of a lab: to every customer site's prefix, and (carrier labs) to every
+    customer carrier's external prefix that another of its sites sends to."""
+    walks = [walkthrough(lab, str(ce.site.prefix)) for ce in lab.sites()]
+    for node in externals(lab):
+        walk = walkthrough(lab, node.name)
+        if walk.packet_from:
+            walks.append(walk)
+    return walks
 
 
 def live_walks(lab: Lab, results: dict | None) -> list[LiveWalk]:
     walks = []
-    for ce in lab.sites():
-        live = live_walk(walkthrough(lab, str(ce.site.prefix)), str(ce.site.address.ip),
-                         results)
+    for walk in walked(lab):
+        live = live_walk(walk, walk.address, results)
         if live.walk.links:
             live.path_svg = svg(path_picture(live))
         walks.append(live)

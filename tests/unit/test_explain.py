@@ -123,3 +123,201 @@ def test_the_verifier_names_a_php_only_where_a_penultimate_hop_pops(name, varian
             depth, what = text.split(" ", 1)
             links.append((sender, receiver, int(depth), what[1:-1]))
         assert not php_claims(links), (check.name, php_claims(links))
+
+
+# -- every lab explained: the carrier labs, the labelled loopbacks ---------------------------
+def destinations(lab) -> list[str]:
+    """What a trainee walks: every site prefix and every carrier's external prefix."""
+    from emulator.verify.carrier import externals
+
+    return [*(str(ce.site.prefix) for ce in lab.sites()), *(n.name for n in externals(lab))]
+
+
+@pytest.mark.parametrize("name,variant", list(lab_variants()))
+def test_every_lab_tells_its_story_and_walks_every_destination(name, variant):
+    lab = load_lab(name, variant)
+    told = story(lab)
+    assert any(vpn["paths"] for vpn in told["vpns"]), f"{name}: a story without a path"
+    walks = [walkthrough(lab, what) for what in destinations(lab)]
+    assert walks, f"{name}: nothing to walk"
+    for walk in walks:
+        assert walk.holders and walk.holders[0].router == walk.origin
+        assert walk.links and walk.packet_from
+        last = walk.origin if walk.kind == "vpn" else walk.site
+        assert walk.links[-1]["link"].endswith(f"→ {last}")
+        links = [(*link["link"].split(" → "), link["labels"], link["what"])
+                 for link in walk.links]
+        assert not php_claims(links), php_claims(links)
+        assert walk.as_dict()["route"] and walk.address
+
+
+def wire(name: str, variant: str | None = None, check: str = "") -> dict[str, int]:
+    """The depths `verify` captures on the wire-labels check named ``check``."""
+    from emulator.verify.families import derive
+
+    found = next(c for c in derive(load_lab(name, variant)) if c.name == check)
+    return {link: int(text.split()[0]) for link, text in found.expected.items()}
+
+
+def depths(walk) -> dict[str, int]:
+    return {link["link"].replace(" → ", "→"): link["labels"] for link in walk.links}
+
+
+# The slides' walkthroughs, a host behind ASBR-2 to network N behind ASBR-1 (csc-ip: IP in
+# the sites, one label CSC-CE → PE, [LDP, VPN] then the VPN label in the backbone, IP again
+# from PE-1; csc-mpls: the CSC-CEs' labels too).
+SLIDE_STACKS = {
+    "csc-ip": [("ASBR-2→CSC-CE-2", 0), ("CSC-CE-2→PE-2", 1), ("PE-2→P-1", 2), ("P-1→PE-1", 1),
+               ("PE-1→CSC-CE-1", 0), ("CSC-CE-1→ASBR-1", 0)],
+    "csc-mpls": [("ASBR-2→CSC-CE-2", 1), ("CSC-CE-2→PE-2", 1), ("PE-2→P-1", 2),
+                 ("P-1→PE-1", 1), ("PE-1→CSC-CE-1", 1), ("CSC-CE-1→ASBR-1", 0)],
+}
+
+
+@pytest.mark.parametrize("name", ["csc-ip", "csc-mpls"])
+def test_the_carrier_walk_is_the_slides_from_a_site_to_network_n(name):
+    lab = load_lab(name)
+    walk = walkthrough(lab, "198.51.100.1")
+    assert (walk.kind, walk.prefix, walk.site, walk.packet_from) == (
+        "carrier", "198.51.100.0/24", "ASBR-1", "ASBR-2")
+    # Two carriers use 198.51.100.0/24: the first is walked, the other is named.
+    assert walk.also == [{"router": "CSC-CE-3", "asn": 200, "prefix": "198.51.100.0/24"}]
+    assert list(depths(walk).items()) == SLIDE_STACKS[name]
+    # The verifier's own semantics: the very path its wire-labels check captures.
+    assert depths(walk) == wire(name, check="ASBR-2 → 198.51.100.1 (N behind ASBR-1)")
+    # The backbone holds the carrier's loopback (N's next hop) as a VPNv4 route, PE-1's label.
+    assert walk.route == "1:100:10.2.0.1/32" and walk.vpn == "ISP-1"
+    assert [(h.router, h.next_hop, h.label_from) for h in walk.holders] == [
+        ("PE-1", "itself (from CSC-CE-1 in its VRF ISP-1)", "PE-1"),
+        ("PE-2", "10.1.0.1 (PE-1)", "PE-1")]
+    assert walk.external["next_hop"] == "10.2.0.1 (ASBR-1)"
+    assert walk.external["absent_on"] == walk.absent_on == ["PE-1", "P-1", "PE-2"]
+    level = walk.loopback
+    assert (level.kind, level.prefix, level.router) == ("carrier", "10.2.0.1/32", "ASBR-1")
+    by_router = {h.router: h for h in level.holders}
+    assert by_router["PE-2"].table == "vpnv4" and by_router["PE-2"].label_from == "PE-1"
+    assert by_router["CSC-CE-2"].label_from == "PE-2"
+    assert ("PE-2 swaps the label it gave CSC-CE-2 (the slide's 2) onto PE-1's VPN label "
+            "(the slide's 1), under LDP to PE-1") in level.swaps
+    what = {link["link"]: link["what"] for link in walk.links}
+    assert what["CSC-CE-2 → PE-2"] == "PE-2's label for 10.2.0.1/32"
+    assert what["P-1 → PE-1"] == "PE-1's VPN label, after PHP at P-1"
+    if name == "csc-ip":
+        assert what["ASBR-2 → CSC-CE-2"] == what["CSC-CE-1 → ASBR-1"] == \
+            "IP (the site runs no MPLS)"
+        assert by_router["ASBR-2"].label_from is None  # OSPF: IP in the site
+        assert "PE-1 pops its VPN label: CSC-CE-1 advertised implicit-null" in level.swaps
+        assert walk.external["ibgp"][1:] == [
+            {"router": r, "next_hop": "10.2.0.1 (ASBR-1)"}
+            for r in ("CSC-CE-1", "CSC-CE-2", "ASBR-2")]  # CSC-CE RRs, next hop unchanged
+    else:
+        assert by_router["ASBR-2"].label_from == "CSC-CE-2"
+        assert "PE-1 swaps its VPN label onto CSC-CE-1's label" in level.swaps
+        assert what["CSC-CE-1 → ASBR-1"].startswith("IP (CSC-CE-1 pops its LU label")
+        assert "PHP" not in what["ASBR-2 → CSC-CE-2"]  # one hop: nothing pops
+
+
+def test_csc_vpn_walks_the_backbone_level_under_the_customers_vpn():
+    lab = load_lab("csc-vpn")
+    walk = walkthrough(lab, "198.51.100.1")
+    assert (walk.kind, walk.vpn, walk.site, walk.packet_from) == ("vpn", "VPN-N", "CE-N1",
+                                                                  "CE-N2")
+    assert [(h.router, h.label_from, h.slide) for h in walk.holders] == [
+        ("I-PE1", "I-PE1", "12"), ("I-PE2", "I-PE1", "12")]  # the slide's Label=12
+    assert depths(walk) == wire("csc-vpn", check="CE-N2 → 198.51.100.1 (VPN-N)") == {
+        "I-PE2→CSC-CE-2": 2, "CSC-CE-2→PE-2": 2, "PE-2→P-1": 3, "P-1→PE-1": 2,
+        "PE-1→CSC-CE-1": 2, "CSC-CE-1→I-PE1": 1}
+    level = walk.loopback
+    assert (level.kind, level.prefix, level.router, level.rd) == ("carrier", "10.2.0.1/32",
+                                                                  "I-PE1", "1:100")
+    assert [(h.router, h.table, h.label_from) for h in level.holders] == [
+        ("I-PE1", "origin", None), ("CSC-CE-1", "lu", "I-PE1"), ("PE-1", "vrf", "CSC-CE-1"),
+        ("PE-2", "vpnv4", "PE-1"), ("CSC-CE-2", "lu", "PE-2"), ("I-PE2", "lu", "CSC-CE-2")]
+    assert "CSC-CE-1 pops its label: I-PE1 advertised implicit-null for its own loopback" \
+        in level.swaps
+    what = {link["link"]: link["what"] for link in walk.links}
+    # Where nothing pops, nothing says so; the VPN label is no "IP".
+    assert "PHP" not in what["I-PE2 → CSC-CE-2"] and "PHP" not in what["CSC-CE-1 → I-PE1"]
+    assert what["CSC-CE-1 → I-PE1"].startswith("I-PE1's VPN label (CSC-CE-1 pops its LU "
+                                                "label")
+    assert what["PE-2 → P-1"] == "LDP + PE-1's VPN label + I-PE1's VPN label"
+    # The second carrier's own traffic, and a carrier's loopback by address.
+    other = walkthrough(lab, "CSC-CE-3")
+    assert (other.kind, other.packet_from, other.vpn) == ("carrier", "CSC-CE-4", "ISP-2")
+    assert depths(other) == wire("csc-vpn", check="CSC-CE-4 → 198.51.100.1 (N behind CSC-CE-3)")
+    loopback = walkthrough(lab, "10.2.0.1")
+    assert (loopback.kind, loopback.site, loopback.prefix, loopback.external) == (
+        "carrier", "I-PE1", "10.2.0.1/32", None)
+    assert loopback.also == [{"router": "CSC-CE-3", "asn": 200, "prefix": "10.2.0.1/32"}]
+
+
+@pytest.mark.parametrize("name,allocators", [
+    ("option3", {"ASBR-2": ("ASBR-1", "L2"), "PE-2": ("ASBR-2", "L3"),
+                 "RR-2": ("ASBR-2", "L3")}),
+    ("option4", {"ASBR-2": ("ASBR-1", "L2"), "ASBR-3": ("ASBR-2", "L3"),
+                 "ASBR-4": ("ASBR-3", "L4"), "PE-2": ("ASBR-4", "L5"),
+                 "RR-2": ("ASBR-4", "L5")})])
+def test_options_3_and_4_walk_the_labelled_loopback_and_name_its_allocators(name, allocators):
+    """The slides: "Network=PE-1 NH=ASBR-1 Label=(L2)", "NH=ASBR-2 Label=(L3)" (and L4, L5
+    across the transit): who allocates each labelled-unicast label for PE-1's loopback."""
+    from emulator.verify.expectations import labeled_unicast_checks
+    from emulator.verify.semantics import semantics_for
+
+    lab = load_lab(name)
+    walk = walkthrough(lab, "152.12.4.1")
+    assert {h.slide for h in walk.holders} == {"L1"}  # PE-1's VPN label, everywhere
+    level = walk.loopback
+    assert (level.kind, level.prefix, level.router) == ("labelled-unicast", "10.1.0.1/32",
+                                                        "PE-1")
+    by_router = {h.router: h for h in level.holders}
+    assert by_router["PE-1"].table == "origin" and by_router["PE-1"].label_from is None
+    assert by_router["ASBR-1"].label_from == "PE-1"
+    assert "implicit-null" in by_router["ASBR-1"].label
+    for router, (allocator, slide) in allocators.items():
+        assert by_router[router].label_from == allocator
+        assert by_router[router].label.startswith(f"{slide} ({allocator}'s)")
+    assert by_router["ASBR-2"].next_hop == "10.255.0.1 (ASBR-1)"
+    assert "under LDP to" in by_router["PE-2"].label
+    assert level.swaps[:2] == [
+        "ASBR-1 allocates L2 and swaps it onto the LDP label to PE-1 (PE-1 gave implicit-null)",
+        "ASBR-2 allocates L3 and swaps it onto L2 (ASBR-1's)"]
+    # The verifier's labelled-unicast chain: the same holders and allocators.
+    semantics = semantics_for(lab)
+    names = {c.name for c in labeled_unicast_checks(lab, semantics)}
+    for holder in level.holders[1:]:
+        assert f"10.1.0.1/32: {holder.router} pushes {holder.label_from}'s LU label" in names
+    told = story(lab)["labelled_loopbacks"]
+    pe1 = next(t for t in told if t["router"] == "PE-1")
+    assert [a["slide"] for a in pe1["allocators"]] == [f"L{n}" for n in
+                                                       range(2, 2 + len(pe1["allocators"]))]
+
+
+def test_a_carrier_walk_from_a_router_of_another_carrier_is_refused():
+    lab = load_lab("csc-ip")
+    assert walkthrough(lab, "ASBR-1", source="CSC-CE-2").packet_from == "CSC-CE-2"
+    with pytest.raises(LabError, match="CSC-CE-3 is no router of AS 100 in another site"):
+        walkthrough(lab, "ASBR-1", source="CSC-CE-3")
+
+
+def test_the_cli_explains_the_carrier_labs():
+    runner = CliRunner()
+    result = runner.invoke(app, ["explain", "csc-ip"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "N 198.51.100.0/24 behind ASBR-1" in text
+    assert "ASBR-2 → 198.51.100.0/24 (ASBR-1): ASBR-2 → CSC-CE-2 → PE-2" in text
+    result = runner.invoke(app, ["explain", "csc-ip", "198.51.100.1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    for words in ("who holds 1:100:10.2.0.1/32", "also 198.51.100.0/24: CSC-CE-3 (AS 200)",
+                  "swap: PE-1 pops its VPN label", "data plane: ASBR-2 → 198.51.100.0/24"):
+        assert words in text
+    told = json.loads(runner.invoke(app, ["explain", "csc-mpls", "ASBR-1", "--json"]).output)
+    # The fields a live walk is checked on (tests/e2e/labkit.py check_live_walk), and more.
+    assert {"holders", "links", "kind", "loopback", "external"} <= set(told)
+    assert told["links"][0] == {"link": "ASBR-2 → CSC-CE-2", "interface": "eth1", "labels": 1,
+                                "what": told["links"][0]["what"]}
+    result = runner.invoke(app, ["explain", "option4", "152.12.4.1"])
+    text = " ".join(result.output.split())
+    assert "labelled unicast: who holds 10.1.0.1/32 (PE-1)" in text
+    assert "swap: ASBR-4 allocates L5 and swaps it onto L4 (ASBR-3's)" in text
