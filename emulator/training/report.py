@@ -18,6 +18,7 @@ import jinja2
 from emulator.errors import LabError
 from emulator.model.topology import Lab
 from emulator.suites import reason_words
+from emulator.training.compare import HEADERS, comparison
 from emulator.training.explain import Walkthrough, story, walkthrough
 from emulator.training.graph import to_dot
 from emulator.verify.carrier import externals
@@ -168,7 +169,8 @@ def render(lab: Lab, results: dict | None) -> str:
     return environment.get_template(TEMPLATE.name).render(
         lab=lab, told=story(lab), topology=svg(to_dot(lab)), results=results,
         passed=sum(1 for c in checks if c["passed"]), checks=checks,
-        walks=live_walks(lab, results), show=show, reason_words=reason_words)
+        walks=live_walks(lab, results), show=show, reason_words=reason_words,
+        compared=comparison(), compared_headers=HEADERS)
 
 
 def show(value: object) -> str:

@@ -321,3 +321,41 @@ def test_the_cli_explains_the_carrier_labs():
     text = " ".join(result.output.split())
     assert "labelled unicast: who holds 10.1.0.1/32 (PE-1)" in text
     assert "swap: ASBR-4 allocates L5 and swaps it onto L4 (ASBR-3's)" in text
+
+
+# -- the options compared --------------------------------------------------------------------
+def test_the_comparison_follows_the_labs_and_the_slides():
+    from emulator.training.compare import LABS, comparison
+
+    rows = {row.lab: row for row in comparison()}
+    assert list(rows) == LABS and all(row.trust for row in rows.values())
+    # What crosses the boundary: the stack on the links between two provider ASes.
+    assert "PE-ASBR-2 → PE-ASBR-1: plain IP (0 labels)" in rows["option1"].boundary
+    assert "IPv4 (eBGP between the PE-ASBRs per VRF)" in rows["option1"].boundary
+    assert "PE-ASBR-1's VPN label (1 label)" in rows["option2"].boundary
+    assert "ASBR-2 → ASBR-1: ASBR-1's LU label + VPN label (2 labels)" in rows["option3"].boundary
+    assert "VPNv4 (eBGP between the RRs, multihop)" in rows["option3"].boundary
+    assert rows["option4"].boundary.count("(2 labels)") == 2  # two AS boundaries
+    assert "PE-1 → CSC-CE-1: plain IP (0 labels)" in rows["csc-ip"].boundary
+    assert "PE-1 → CSC-CE-1: CSC-CE-1's LU label (1 label)" in rows["csc-mpls"].boundary
+    assert "I-PE1's VPN label (2 labels)" in rows["csc-vpn"].boundary
+    # Where the VPN routes live, and what the border routers hold.
+    assert "none on the P routers and ASBRs" in rows["option3"].vpn_routes
+    assert "the whole transit AS 2" in rows["option4"].vpn_routes
+    assert "a VRF and sub-interface per VPN (VPN-A, VPN-B)" in rows["option1"].border_holds
+    assert "each with a label of its own and an LFIB swap" in rows["option2"].border_holds
+    assert "ASBR-1, ASBR-2: no VPN route, 4 labelled loopbacks" in rows["option3"].border_holds
+    assert "internal routes (their loopbacks), nothing else" in rows["csc-ip"].vpn_routes
+    assert "a VRF per customer carrier" in rows["csc-mpls"].border_holds
+    # The trust column quotes the slides.
+    assert "treats the other as a CE" in rows["option1"].trust
+    assert "not part of the AS path" in rows["option4"].trust
+
+
+def test_the_comparison_table_is_on_the_trainers_page():
+    from emulator.paths import PROJECT_DIR
+    from emulator.training.compare import markdown
+
+    page = (PROJECT_DIR / "docs" / "training.md").read_text()
+    assert markdown() in page, ("docs/training.md's table differs from the derived one: "
+                                "python -m emulator.training.compare prints it")

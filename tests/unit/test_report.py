@@ -246,3 +246,34 @@ def test_a_carrier_walk_reads_its_labels_from_the_carrier_checks(name):
     assert level.rd == "1:100"
     page = render(lab, results)
     assert '<td class="live-label">50007</td>' in page
+
+
+def test_every_report_compares_the_options_and_highlights_its_own(tmp_path):
+    """The options compared, from the same facts as docs/training.md, in a carrier lab's
+    page (rendered without a running lab), checked in the browser's DOM."""
+    from emulator.training.compare import LABS, comparison
+
+    answer = CliRunner().invoke(app, ["report", "csc-mpls", "--html", str(tmp_path)])
+    assert answer.exit_code == 0, answer.output
+    path = tmp_path / "index.html"
+    text = path.read_text()
+    elements = Elements()
+    elements.feed(text)
+    assert elements.count("section", id="options") == 1
+    assert elements.count("tr", "option") == len(LABS)
+    assert elements.count("tr", "this-lab") == 1
+    assert elements.count("tr", "this-lab", **{"data-lab": "csc-mpls"}) == 1
+    for row in comparison():
+        assert row.boundary.replace("'", "&#39;") in text
+    # The carrier's walks: to each external prefix another of its sites sends to.
+    assert elements.count("div", "carrier") == 4
+    assert elements.count("table", "loopback") == 4
+    browser = shutil.which(BROWSER)
+    assert browser, f"{BROWSER} is missing: make setup installs it (Debian package)"
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    rendered = Elements()
+    rendered.feed(dom)
+    assert rendered.count("tr", "option") == len(LABS)
+    assert rendered.count("div", "carrier") == 4
