@@ -17,12 +17,16 @@ def directly_connected(node: Node, address: ipaddress.IPv4Address) -> bool:
     return any(i.peer and i.peer.address.ip == address for i in node.interfaces)
 
 
-def labelled_unicast_walk(semantics: Semantics, ingress: Node, ce: Node) -> LoopbackWalk:
+def labelled_unicast_walk(semantics: Semantics, ingress: Node, ce: Node
+                          ) -> LoopbackWalk | None:
     """The labelled-unicast route to the loopback of the VPN route's next hop (the origin PE),
     from the router that originates it: each holder's next hop, and whose LU label it pushes
     (the slides' L2, L3, ...: the VPN label is L1)."""
     lab = semantics.lab
-    view = {v.holder: v for v in semantics.vpn_views(ce.name)}[ingress.name]
+    view = {v.holder: v for v in semantics.vpn_views(ce.name)}.get(ingress.name)
+    if view is None or view.next_hop_router not in {
+            n.name for n in semantics.labelled_loopbacks()}:
+        return None  # no labelled loopback under this route
     target = lab.node(view.next_hop_router)
     held = semantics.spread(target, "ipv4-labeled-unicast")
     names = slide_names([allocator for _, _, allocator in held.values()

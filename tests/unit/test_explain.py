@@ -359,3 +359,25 @@ def test_the_comparison_table_is_on_the_trainers_page():
     page = (PROJECT_DIR / "docs" / "training.md").read_text()
     assert markdown() in page, ("docs/training.md's table differs from the derived one: "
                                 "python -m emulator.training.compare prints it")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_explain_walks_every_destination_of_a_users_lab(seed, tmp_path):
+    """Labs in the documented format (tests/labgen.py: options 1-3, every variant) are
+    explained too, the labelled loopback of Option 3 included."""
+    import sys
+
+    from emulator.paths import PROJECT_DIR
+
+    sys.path.insert(0, str(PROJECT_DIR / "tests"))
+    import labgen
+
+    generated = labgen.generate(seed)
+    path = tmp_path / f"{generated.name}.yml"
+    path.write_text(generated.text)
+    lab = load_lab(str(path))
+    assert story(lab)["vpns"]
+    for what in destinations(lab):
+        walk = walkthrough(lab, what)
+        assert walk.holders[0].router == walk.origin
+        assert (walk.loopback is not None) == (generated.option == 3 and bool(walk.links))
