@@ -173,10 +173,14 @@ def walkthrough(lab: Lab, what: str, source: str | None = None) -> Walkthrough:
     spread_order = [v.holder for v in semantics.vpn_views(ce.name)]
     views = sorted(semantics.vpn_views(ce.name),
                    key=lambda v: (lab.node(v.holder).asn != origin.asn, v.next_hop is not None))
-    # The slides name the VPN labels L1, L2, ... from the origin (Options B, C and 4; Option
-    # A's two VPNs are two labels of their own, the slide's 29 and 92).
-    names = ({} if isinstance(semantics, BackToBackVrfs) else slide_names(
-        [v.allocator for v in sorted(views, key=lambda v: spread_order.index(v.holder))], 1))
+    # The slides name the VPN labels L1, L2, ... from the origin (Options B, C and 4); Option
+    # A's two VPNs label the route twice, the origin PE (the slide's 29) and the other AS's
+    # PE-ASBR that re-exports it from its VRF (92).
+    allocators = list(dict.fromkeys(
+        v.allocator for v in sorted(views, key=lambda v: spread_order.index(v.holder))))
+    names = slide_names(allocators, 1)
+    if isinstance(semantics, BackToBackVrfs):
+        names = dict(zip(allocators, ("29", "92"), strict=False)) if len(allocators) == 2 else {}
     if isinstance(semantics, CarrierSupportingCarrier):
         names = {origin.name: "12"}  # "Customer-ISP running MPLS-VPN": Net=N NH=I-PE1
     for view in views:

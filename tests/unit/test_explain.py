@@ -31,6 +31,12 @@ def test_option3_next_hop_and_label_stay_pe1s_and_three_labels_leave_pe2():
 def test_option2_says_where_and_why_next_hop_and_label_are_rewritten():
     walk = walkthrough(load_lab("option2", "next-hop-self"), "CE-4")
     by_router = {h.router: h for h in walk.holders}
+    # The slide's L1 (PE-1), L2 (PE-ASBR-1) and L3 (PE-ASBR-2), from the origin's side.
+    slide = walkthrough(load_lab("option2", "next-hop-self"), "152.12.4.1")
+    assert [(h.router, h.slide) for h in slide.holders] == [
+        ("PE-1", "L1"), ("PE-ASBR-1", "L1"), ("PE-ASBR-2", "L2"), ("PE-2", "L3")]
+    no_nhs = walkthrough(load_lab("option2", "no-next-hop-self"), "152.12.4.1")
+    assert {h.router: h.slide for h in no_nhs.holders}["PE-2"] == "L2"  # passed on as is
     assert by_router["PE-1"].label_from == "PE-ASBR-1"
     assert by_router["PE-ASBR-1"].label_from == "PE-ASBR-2"
     assert "eBGP to PE-ASBR-1" in by_router["PE-ASBR-1"].rewrites
@@ -51,6 +57,10 @@ def test_option1_re_exports_at_the_pe_asbr_of_the_other_as():
     assert by_router["PE-ASBR-1"].next_hop.startswith("itself")
     assert "learned it as plain IP in its VRF VPN-A" in by_router["PE-1"].rewrites
     assert [link["labels"] for link in walk.links][2] == 0  # plain IP between the VRFs
+    # The slide's two labels of 152.12.4.0/24: PE-1's 29 in AS 1, PE-ASBR-2's 92 in AS 2.
+    slide = walkthrough(load_lab("option1"), "152.12.4.1")
+    assert {(h.label_from, h.slide) for h in slide.holders} == {("PE-1", "29"),
+                                                                ("PE-ASBR-2", "92")}
 
 
 def test_option4_shows_the_as_path_without_the_transit():
