@@ -1,8 +1,8 @@
 """`mplslab report --html`: one page with the topology, the verify results and the walks with
 live labels, checked in a real browser (Debian's headless Chromium).
 
-The verify results are those of real FRR 10.3 routers: the option3 recording replayed
-(tests/unit/test_probes.py), so that no VM is needed.
+The verify results are those of real routers: the option3 and carrier labs' recordings
+replayed (tests/unit/test_probes.py), so that no VM is needed.
 """
 
 from __future__ import annotations
@@ -141,8 +141,7 @@ def test_the_slides_walk_is_the_path_verify_captures():
 
 
 def replayed(name: str) -> tuple:
-    """Every check of the recorded lab replayed, whatever held: the observed values are the
-    real routers' (some fixtures may be older than today's checks)."""
+    """Every check of the recorded lab replayed: the observed values are the real routers'."""
     model, recording = load(name)
     report, _ = replay(model, recording)
     return model, report.as_dict()
@@ -189,63 +188,60 @@ def test_explain_on_a_running_lab_reads_the_walks_labels(monkeypatch):
     assert set(live["loopback_labels"]) == {"ASBR-1", "ASBR-2", "PE-2", "RR-2"}
 
 
-def carrier_results(walk, label: int = 50000) -> dict:
-    """A verify report of a carrier walk's checks, each observed value in the shape
-    emulator/verify/carrier.py's probes give it, the labels made up. No carrier lab is
-    recorded yet (tests/unit/fixtures holds option2 and option3): this covers which check
-    feeds which label, not what BIRD answers."""
-    from emulator.training.report import check_names, walk_checks
-
-    level = walk.loopback
-    vpn_label, csc_label, pe_label = label + 1, 16, label + 7
-    routes, wire = walk_checks(walk)
-    observed = {}
-    for name in check_names(walk):
-        if name in routes or name.endswith(f": {level.rd}:{level.prefix}"):
-            observed[name] = {"rd": level.rd, "next_hop": "x", "route_targets": [],
-                              "label": vpn_label}
-        elif "swaps towards" in name:
-            pe, ce = name.split(":")[0], name.rsplit(" ", 1)[1]
-            observed[name] = {f"{pe} advertises": vpn_label, f"{ce}'s label": csc_label,
-                              pe: f"{vpn_label} -> [[{csc_label}]]", "kernel": "installed"}
-        elif " swaps " in name:
-            pe, rest = name.split(": ")[1].split(" swaps ")
-            ce = rest.split("'")[0]
-            observed[name] = {f"{ce} pushes": pe_label, f"{pe} holds VPN label": vpn_label,
-                              pe: f"{pe_label} -> [[{vpn_label}]]"}
-        elif name == wire:
-            observed[name] = {link["link"].replace(" → ", "→"): f"{link['labels']} []"
-                              for link in walk.links}
-    return {"lab": walk.lab, "variant": walk.variant, "passed": True, "seconds": 1.0,
-            "checks": [{"name": n, "kind": "label-chain", "passed": True, "expected": {},
-                        "observed": o} for n, o in observed.items()]}
+def stack(seen: str) -> list[int]:
+    """A captured stack as verify reports it ("2 [16, 50001]"), as labels."""
+    inside = seen.split("[", 1)[1].rstrip("]")
+    return [int(label) for label in inside.split(", ") if label]
 
 
 @pytest.mark.parametrize("name", ["csc-ip", "csc-mpls", "csc-vpn"])
-def test_a_carrier_walk_reads_its_labels_from_the_carrier_checks(name):
-    from emulator.model.build import load_lab
+def test_a_carrier_walk_shows_the_labels_the_recorded_routers_held(name):
+    """The carrier labs on real routers (FRR 10.3 and BIRD 2.17, replayed): the labels the
+    walk reads from the carrier's checks are the ones captured on the wire. CSC-CE-2 pushes
+    PE-2's label (the slide's 2), PE-2 swaps it onto PE-1's VPN label (1) under LDP, PE-1
+    swaps that onto CSC-CE-1's label (or pops it, csc-ip)."""
     from emulator.training.explain import walkthrough
     from emulator.training.report import live_walk, render
 
-    lab = load_lab(name)
-    walk = walkthrough(lab, "198.51.100.1")
-    results = carrier_results(walk)
+    model, results = replayed(name)
+    walk = walkthrough(model, "198.51.100.1")
     live = live_walk(walk, None, results)
-    level = walk.loopback
-    far_pe = walk.origin if walk.kind == "carrier" else "PE-1"
-    # The backbone's VPNv4 route of the loopback: the VPN label of the PE it came from.
-    assert live.loopback_labels["PE-2"] == 50001
-    # The far PE pushes its CSC-CE's label; the near CSC-CE pushes the near PE's label.
-    assert live.loopback_labels[far_pe] == 16
-    assert live.loopback_labels["CSC-CE-2"] == 50007
-    assert set(live.loopback_labels) == {"PE-1", "PE-2", "CSC-CE-2"}
-    assert live.wire_check and set(live.stacks) == {
-        link["link"].replace(" → ", "→") for link in walk.links}
-    if walk.kind == "carrier":
-        assert live.labels == {"PE-1": 50001, "PE-2": 50001}
-    assert level.rd == "1:100"
-    page = render(lab, results)
-    assert '<td class="live-label">50007</td>' in page
+    held, wire = live.loopback_labels, {k: stack(v) for k, v in live.stacks.items()}
+    assert set(held) == {"PE-1", "PE-2", "CSC-CE-2"}
+    assert wire["CSC-CE-2→PE-2"][0] == held["CSC-CE-2"]
+    assert wire["PE-2→P-1"][1] == wire["P-1→PE-1"][0] == held["PE-2"]
+    if name == "csc-ip":
+        assert held["PE-1"] == 3 and wire["PE-1→CSC-CE-1"] == []  # implicit-null: a pop
+    else:
+        assert wire["PE-1→CSC-CE-1"][0] == held["PE-1"]
+    if walk.kind == "carrier":  # the backbone's VPNv4 route of ASBR-1's loopback
+        assert live.labels == {"PE-1": held["PE-2"], "PE-2": held["PE-2"]}
+    else:  # csc-vpn: the ISP's VPN label (I-PE1's, the slide's 12) at the bottom
+        assert {wire[link][-1] for link in wire} == {live.labels["I-PE2"]}
+    page = render(model, results)
+    assert f'<td class="live-label">{held["CSC-CE-2"]}</td>' in page
+
+
+def test_explain_on_a_running_carrier_lab_reads_the_carriers_checks(monkeypatch):
+    """`mplslab explain csc-mpls 198.51.100.1 --json` with the lab up (replayed): what
+    check_live_walk (tests/e2e/labkit.py) reads, and the loopback level's labels."""
+    from test_probes import ReplayRuntime
+
+    from emulator import lifecycle
+
+    model, recording = load("csc-mpls")
+    monkeypatch.setattr(lifecycle, "model_of", lambda lab, variant: (model, True))
+    monkeypatch.setattr(lifecycle, "live_runtime",
+                        lambda lab: (None, ReplayRuntime(recording)))
+    answer = CliRunner().invoke(app, ["explain", "csc-mpls", "198.51.100.1", "--json",
+                                      "--deadline", "0"])
+    assert answer.exit_code == 0, answer.output
+    told = json.loads(answer.output)
+    live = told["live"]
+    depths = {link["link"].replace(" → ", "→"): link["labels"] for link in told["links"]}
+    assert {link: int(seen.split()[0]) for link, seen in live["stacks"].items()} == depths
+    assert len({live["labels"][h["router"]] for h in told["holders"]}) == 1  # PE-1's
+    assert set(live["loopback_labels"]) == {"PE-1", "PE-2", "CSC-CE-2"}
 
 
 def test_every_report_compares_the_options_and_highlights_its_own(tmp_path):
