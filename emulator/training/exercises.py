@@ -56,7 +56,10 @@ class Exercise:
 
 
 def change(node: Node, template: str, fix: bool, **context) -> Change:
-    text = environment(frr.NAME).get_template(template).render(node=node, fix=fix, **context)
+    """The lines a template tells ``node`` (``asn``: the number its BGP speaks, which may
+    differ from its region's, option 4 same-as)."""
+    text = environment(frr.NAME).get_template(template).render(
+        node=node, fix=fix, asn=node.bgp_asn, **context)
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.lstrip().startswith("!")]
     return Change(node.name, lines)
@@ -78,7 +81,7 @@ def rt_import(lab: Lab) -> Exercise | None:
             if not local or len(local) == len(members):
                 continue
             targets = " ".join(vrf.import_targets)
-            breaks, fixes = both(node, "exercise_rt_import.j2", vrf=vrf, asn=node.asn)
+            breaks, fixes = both(node, "exercise_rt_import.j2", vrf=vrf)
             return Exercise(
                 name="rt-import", title=f"{node.name} VRF {vrf.name} imports nothing",
                 symptom=f"The sites of {vrf.name} behind {node.name} "
@@ -89,7 +92,7 @@ def rt_import(lab: Lab) -> Exercise | None:
                      "which VPNv4 routes enter a VRF?",
                 why=f"A VRF imports the VPNv4 routes whose route targets match its import "
                     f"list; {node.name}'s VRF {vrf.name} must import {targets} "
-                    f"(`rt vpn import {targets}` under `router bgp {node.asn} vrf "
+                    f"(`rt vpn import {targets}` under `router bgp {node.bgp_asn} vrf "
                     f"{vrf.name}`, address-family ipv4 unicast).",
                 fails=["vrf-route", "ping"], breaks=breaks, fixes=fixes)
     return None
@@ -115,8 +118,7 @@ def inter_as_session(lab: Lab) -> Exercise | None:
     node, neighbor = sessions[0]
     families = ", ".join(neighbor.families)
     where = f" vrf {neighbor.vrf}" if neighbor.vrf else ""
-    breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
-                         asn=node.asn)
+    breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor)
     return Exercise(
         name="inter-as-session",
         title=f"the inter-AS session between {node.name} and {neighbor.peer} is shut down",
@@ -126,7 +128,7 @@ def inter_as_session(lab: Lab) -> Exercise | None:
         hint=f"`show bgp{where} summary` on the routers at the AS boundary: which session is "
              "not Established, and what does its state say?",
         why=f"{node.name} has `neighbor {neighbor.address} shutdown` under `router bgp "
-            f"{node.asn}{where}`: the session towards {neighbor.peer} ({families}) is "
+            f"{node.bgp_asn}{where}`: the session towards {neighbor.peer} ({families}) is "
             "administratively down, so nothing crosses the boundary. `no neighbor "
             f"{neighbor.address} shutdown` brings it back.",
         fails=["bgp-session", "ping"], breaks=breaks, fixes=fixes)
@@ -165,8 +167,7 @@ def next_hop_self(lab: Lab) -> Exercise | None:
             continue
         for neighbor in node.core_bgp.family("ipv4-vpn"):
             if neighbor.next_hop_self and not neighbor.ebgp:
-                breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor,
-                                     asn=node.asn)
+                breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor)
                 return Exercise(
                     name="next-hop-self",
                     title=f"{node.name} no longer sets itself as next hop towards "
@@ -200,8 +201,7 @@ def carrier_attachments(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
 def carrier_session(lab: Lab) -> Exercise | None:
     """A CSC-CE shuts its labelled session to the backbone PE down."""
     for node, neighbor in carrier_attachments(lab)[:1]:
-        breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
-                             asn=node.asn)
+        breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor)
         return Exercise(
             name="carrier-session",
             title=f"{node.name}'s labelled session to the backbone ({neighbor.peer}) is shut "
@@ -214,7 +214,7 @@ def carrier_session(lab: Lab) -> Exercise | None:
             why=f"The session carries the carrier's internal routes (its loopbacks, the BGP "
                 f"next hops of its external routes) with labels between {node.name} and the "
                 f"backbone's VRF. `no neighbor {neighbor.address} shutdown` under `router bgp "
-                f"{node.asn}` brings it back.",
+                f"{node.bgp_asn}` brings it back.",
             fails=["bgp-session", "vpnv4-route", "ping"], breaks=breaks, fixes=fixes)
     return None
 
@@ -224,21 +224,20 @@ def allowas_in(lab: Lab) -> Exercise | None:
     for node, neighbor in carrier_attachments(lab):
         if not neighbor.allowas_in:
             continue
-        breaks, fixes = both(node, "exercise_allowas_in.j2", neighbor=neighbor,
-                             asn=node.asn)
+        breaks, fixes = both(node, "exercise_allowas_in.j2", neighbor=neighbor)
         return Exercise(
             name="allowas-in",
-            title=f"{node.name} refuses routes that carry its own AS {node.asn}",
+            title=f"{node.name} refuses routes that carry its own AS {node.bgp_asn}",
             symptom=f"Every session is up, the backbone holds the carrier's internal routes, "
                     f"but the site behind {node.name} does not reach the other sites.",
             hint=f"On {node.name}: `show bgp ipv4 labeled-unicast neighbors "
                  f"{neighbor.address} received-routes` is empty; what is in the AS path of the "
                  "other sites' routes, and what does BGP do with its own AS there?",
-            why=f"All the carrier's sites are AS {node.asn}: their routes come back with "
-                f"{node.asn} in the AS path and BGP's loop prevention drops them. `neighbor "
-                f"{neighbor.address} allowas-in 1` (address-family ipv4 unicast: FRR checks "
-                "labelled unicast there) accepts them; the backbone's as-override would be "
-                "the other way, which BIRD lacks.",
+            why=f"All the carrier's sites are AS {node.bgp_asn}: their routes come back "
+                f"with {node.bgp_asn} in the AS path and BGP's loop prevention drops them. "
+                f"`neighbor {neighbor.address} allowas-in 1` (address-family ipv4 unicast: "
+                "FRR checks labelled unicast there) accepts them; the backbone's as-override "
+                "would be the other way, which BIRD lacks.",
             fails=["label-chain", "ping"], breaks=breaks, fixes=fixes)
     return None
 

@@ -62,6 +62,108 @@ def test_the_break_undoes_exactly_what_the_fix_does():
     assert option1.breaks[0].lines == ["router bgp 1 vrf VPN-A", "neighbor 10.255.0.2 shutdown"]
 
 
+# -- the fix restores what the lab deploys, the break undoes exactly that ---------------------
+# Lines a template may type that open a configuration node of their own (vtysh climbs out of
+# any other node to reach them), and those that open one inside a `router bgp`.
+TOP_NODES = ("router ", "interface ", "mpls ldp", "route-map ", "vrf ")
+# What FRR 10.3 holds without a line in the rendered configuration.
+DEFAULTS = {"bgp retain route-target all"}
+
+
+def rendered_statements(text: str) -> set[tuple[tuple[str, ...], str]]:
+    """A rendered frr.conf as (the nodes a line sits in, the line), from its indentation."""
+    found, stack = set(), []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("!") or line in ("exit", "exit-address-family", "end"):
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        found.add((tuple(text for _, text in stack), line))
+        stack.append((indent, line))
+    return found
+
+
+def typed_statements(lines: list[str]) -> list[tuple[tuple[str, ...], str]]:
+    """Lines typed after `configure terminal`, with the nodes each one is typed in."""
+    found, stack = [], []
+    for line in lines:
+        if line.startswith("do "):
+            continue  # an operational command (a soft refresh): no configuration
+        if line == "exit-address-family":
+            stack = stack[:1]
+        elif line == "exit":
+            stack = stack[:-1]
+        elif line.startswith(TOP_NODES):
+            stack = [line]
+        elif line.startswith("address-family "):
+            stack = [*stack[:1], line]
+        else:
+            found.append((tuple(stack), line))
+    return found
+
+
+def negated(statement: str) -> str:
+    if statement in ("mpls enable", "mpls disable"):
+        return "mpls disable" if statement == "mpls enable" else "mpls enable"
+    return statement.removeprefix("no ") if statement.startswith("no ") else f"no {statement}"
+
+
+def deployed(config: set, where: tuple[str, ...], statement: str) -> bool:
+    if statement in DEFAULTS or (where, statement) in config:
+        return True
+    # `rt vpn both X` is `rt vpn import X` and `rt vpn export X`.
+    for one in ("import", "export"):
+        if statement.startswith(f"rt vpn {one} "):
+            return (where, statement.replace(f" {one} ", " both ", 1)) in config
+    return False
+
+
+def restores(lab) -> list[str]:
+    """Every exercise's FRR changes, against the routers' rendered configuration: each line
+    of the fix puts back (or takes out) what the lab deploys (does not), and the break is its
+    opposite, line for line. Returns what does not hold."""
+    problems = []
+    for exercise in ex.exercises(lab):
+        assert [c.router for c in exercise.breaks] == [c.router for c in exercise.fixes]
+        for broken, fixed in zip(exercise.breaks, exercise.fixes, strict=True):
+            assert bool(broken.command) == bool(fixed.command), exercise.name
+            if fixed.command:
+                continue  # a command of its own (tested on its own)
+            config = rendered_statements(render_frr_conf(lab.node(fixed.router)))
+            undone = typed_statements(broken.lines)
+            redone = typed_statements(fixed.lines)
+            for where, statement in redone:
+                removal = statement.startswith("no ") or statement == "mpls disable"
+                target = negated(statement) if removal else statement
+                if deployed(config, where, target) == removal:
+                    problems.append(f"{exercise.name} on {fixed.router}: {where} {statement!r} "
+                                    "is not what the lab deploys")
+                if (where, negated(statement)) not in undone:
+                    problems.append(f"{exercise.name} on {fixed.router}: the break does not "
+                                    f"undo {where} {statement!r}")
+            if len(undone) != len(redone):
+                problems.append(f"{exercise.name} on {fixed.router}: the break changes "
+                                f"{len(undone)} lines, the fix {len(redone)}")
+    return problems
+
+
+@pytest.mark.parametrize("lab_name,variant", list(lab_variants()))
+def test_each_fix_restores_the_deployed_configuration(lab_name, variant):
+    """Including the BGP number the router speaks: option 4's same-as region 2 is AS 3 in
+    the lab file and speaks BGP as AS 1."""
+    assert restores(load_lab(lab_name, variant)) == []
+
+
+@pytest.mark.parametrize("seed", range(0, 100, 7))
+def test_generated_labs_exercises_restore_their_configuration(seed, tmp_path):
+    lab = labgen.generate(seed)
+    path = tmp_path / f"{lab.name}.yml"
+    path.write_text(lab.text)
+    assert restores(load_lab(str(path))) == []
+
+
 def test_an_unknown_exercise_names_the_ones_there_are():
     with pytest.raises(LabError, match="no exercise 'ldp'") as raised:
         ex.find(load_lab("option3"), "ldp")
