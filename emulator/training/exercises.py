@@ -12,62 +12,37 @@ from docs/lab-format.md) gets those that make sense for it:
 - ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE;
 - ``carrier-session``: a CSC-CE's labelled session to the backbone PE is shut down;
 - ``allowas-in``: a CSC-CE of a carrier whose sites share one AS refuses its own AS;
-- ``label-spoofing``: a PE that two customer carriers share turns its label guard off.
+- ``label-spoofing``: a PE that two customer carriers share turns its label guard off;
+- and those that teach each option's slides (``inter_as_exercises.py``, ``carrier_exercises.py``).
+
+``GENERIC`` names those any lab of the shape gets whatever its option (a VPN's import, the
+boundary's session or link, a carrier's attachment); every shipped lab has at least three
+more, of its own slides.
 
 What the routers are told to break and to fix is FRR configuration, one template per
-exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true), or
-for the label guard, which is no FRR configuration, its switch (``bird.guard_switch``).
+exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true,
+``exercise_kit.py``), or a command run in the router where the change is no FRR
+configuration: the label guard's switch (``bird.guard_switch``), a VLAN's VRF (`ip link`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emulator.errors import LabError
-from emulator.model.topology import BgpNeighbor, Lab, Node
-from emulator.render.templates import environment
-from emulator.suites import bird, frr, pathspace
+from emulator.model.topology import Lab
+from emulator.suites import bird, pathspace
+from emulator.training import carrier_exercises, inter_as_exercises
+from emulator.training.exercise_kit import (
+    Change,
+    Exercise,
+    both,
+    carrier_attachments,
+    crossing_sessions,
+)
 
 EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise runs
-
-
-@dataclass
-class Change:
-    router: str
-    lines: list[str]  # configuration commands, typed in order after `configure terminal`
-    command: list[str] = field(default_factory=list)  # or a program run in the router
-
-
-@dataclass
-class Exercise:
-    name: str
-    title: str
-    symptom: str  # what the trainee is told at the start
-    hint: str  # given when a check still fails
-    why: str  # the solution's explanation
-    fails: list[str]  # kinds of checks that must fail while the lab is broken
-    breaks: list[Change]
-    fixes: list[Change]
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def change(node: Node, template: str, fix: bool, **context) -> Change:
-    """The lines a template tells ``node`` (``asn``: the number its BGP speaks, which may
-    differ from its region's, option 4 same-as)."""
-    text = environment(frr.NAME).get_template(template).render(
-        node=node, fix=fix, asn=node.bgp_asn, **context)
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and not line.lstrip().startswith("!")]
-    return Change(node.name, lines)
-
-
-def both(node: Node, template: str, **context) -> tuple[list[Change], list[Change]]:
-    return ([change(node, template, False, **context)],
-            [change(node, template, True, **context)])
 
 
 def rt_import(lab: Lab) -> Exercise | None:
@@ -96,19 +71,6 @@ def rt_import(lab: Lab) -> Exercise | None:
                     f"{vrf.name}`, address-family ipv4 unicast).",
                 fails=["vrf-route", "ping"], breaks=breaks, fixes=fixes)
     return None
-
-
-def crossing_sessions(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
-    """The BGP sessions on the links between provider ASes, from the lower AS's side."""
-    found = []
-    for node in lab.nodes:
-        for instance in node.bgp:
-            for neighbor in instance.neighbors:
-                peer = lab.node(neighbor.peer)
-                crossing = any(i.scope == "inter-as" for i in node.towards(peer.name))
-                if crossing and node.asn < peer.asn:
-                    found.append((node, neighbor))
-    return found
 
 
 def inter_as_session(lab: Lab) -> Exercise | None:
@@ -167,7 +129,8 @@ def next_hop_self(lab: Lab) -> Exercise | None:
             continue
         for neighbor in node.core_bgp.family("ipv4-vpn"):
             if neighbor.next_hop_self and not neighbor.ebgp:
-                breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor)
+                breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor,
+                                     family="ipv4 vpn")
                 return Exercise(
                     name="next-hop-self",
                     title=f"{node.name} no longer sets itself as next hop towards "
@@ -186,16 +149,6 @@ def next_hop_self(lab: Lab) -> Exercise | None:
                         "no-next-hop-self).",
                     fails=["vpnv4-route", "ping"], breaks=breaks, fixes=fixes)
     return None
-
-
-def carrier_attachments(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
-    """The first customer carrier's CSC-CEs and their labelled session to the backbone PE,
-    last site first (the slides' walkthrough starts behind the second site)."""
-    carrier = next((a.asn for a in lab.autonomous_systems if a.carrier_vpn), None)
-    return [(node, neighbor) for node in reversed(lab.nodes)
-            if node.role == "csc-ce" and node.asn == carrier
-            for neighbor in node.core_bgp.neighbors
-            if neighbor.ebgp and "ipv4-labeled-unicast" in neighbor.families]
 
 
 def carrier_session(lab: Lab) -> Exercise | None:
@@ -270,8 +223,15 @@ def label_spoofing(lab: Lab) -> Exercise | None:
     return None
 
 
+# Exercises any lab of that shape gets, whatever the option: they break what every VPN or
+# every boundary has. The others teach a slide's point (next-hop-self, allowas-in,
+# label-spoofing here; inter_as_exercises.py, carrier_exercises.py): a shipped lab has at
+# least three of those.
+GENERIC = ("rt-import", "inter-as-session", "inter-as-link", "carrier-session")
+
 DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self, carrier_session,
-            allowas_in, label_spoofing]
+            allowas_in, label_spoofing, *inter_as_exercises.DERIVERS,
+            *carrier_exercises.DERIVERS]
 
 
 def exercises(lab: Lab) -> list[Exercise]:
