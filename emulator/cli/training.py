@@ -310,6 +310,10 @@ def exercise_solution(lab: LabArg,
     exercise = current(folder, state.lab)
     out.print(f"[bold]{escape(exercise.name)}[/]: {escape(exercise.why)}")
     for change in exercise.fixes:
+        if change.command:  # no FRR configuration: a command run in the router
+            out.print(f"on {escape(change.router)}: mplslab exec {state.lab} {change.router} "
+                      f"-- {escape(' '.join(change.command))}", highlight=False)
+            continue
         out.print(f"on {escape(change.router)} (vtysh, configure terminal):")
         for line in change.lines:
             out.print(f"  {escape(line)}", highlight=False)

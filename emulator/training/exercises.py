@@ -12,59 +12,37 @@ from docs/lab-format.md) gets those that make sense for it:
 - ``next-hop-self``: an Option B ASBR stops setting itself as next hop towards its PE;
 - ``carrier-session``: a CSC-CE's labelled session to the backbone PE is shut down;
 - ``allowas-in``: a CSC-CE of a carrier whose sites share one AS refuses its own AS;
-- ``label-spoofing``: a PE that two customer carriers share turns its label guard off.
+- ``label-spoofing``: a PE that two customer carriers share turns its label guard off;
+- and those that teach each option's slides (``inter_as_exercises.py``, ``carrier_exercises.py``).
+
+``GENERIC`` names those any lab of the shape gets whatever its option (a VPN's import, the
+boundary's session or link, a carrier's attachment); every shipped lab has at least three
+more, of its own slides.
 
 What the routers are told to break and to fix is FRR configuration, one template per
-exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true), or
-for the label guard, which is no FRR configuration, its switch (``bird.guard_switch``).
+exercise under ``templates/frr/exercise_*.j2`` (rendered with ``fix`` false, then true,
+``exercise_kit.py``), or a command run in the router where the change is no FRR
+configuration: the label guard's switch (``bird.guard_switch``), a VLAN's VRF (`ip link`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emulator.errors import LabError
-from emulator.model.topology import BgpNeighbor, Lab, Node
-from emulator.render.templates import environment
-from emulator.suites import bird, frr, pathspace
+from emulator.model.topology import Lab
+from emulator.suites import bird, pathspace
+from emulator.training import carrier_exercises, inter_as_exercises
+from emulator.training.exercise_kit import (
+    Change,
+    Exercise,
+    both,
+    carrier_attachments,
+    crossing_sessions,
+)
 
 EXERCISE_FILE = "exercise.json"  # in the lab's state folder while an exercise runs
-
-
-@dataclass
-class Change:
-    router: str
-    lines: list[str]  # configuration commands, typed in order after `configure terminal`
-    command: list[str] = field(default_factory=list)  # or a program run in the router
-
-
-@dataclass
-class Exercise:
-    name: str
-    title: str
-    symptom: str  # what the trainee is told at the start
-    hint: str  # given when a check still fails
-    why: str  # the solution's explanation
-    fails: list[str]  # kinds of checks that must fail while the lab is broken
-    breaks: list[Change]
-    fixes: list[Change]
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def change(node: Node, template: str, fix: bool, **context) -> Change:
-    text = environment(frr.NAME).get_template(template).render(node=node, fix=fix, **context)
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and not line.lstrip().startswith("!")]
-    return Change(node.name, lines)
-
-
-def both(node: Node, template: str, **context) -> tuple[list[Change], list[Change]]:
-    return ([change(node, template, False, **context)],
-            [change(node, template, True, **context)])
 
 
 def rt_import(lab: Lab) -> Exercise | None:
@@ -78,7 +56,7 @@ def rt_import(lab: Lab) -> Exercise | None:
             if not local or len(local) == len(members):
                 continue
             targets = " ".join(vrf.import_targets)
-            breaks, fixes = both(node, "exercise_rt_import.j2", vrf=vrf, asn=node.asn)
+            breaks, fixes = both(node, "exercise_rt_import.j2", vrf=vrf)
             return Exercise(
                 name="rt-import", title=f"{node.name} VRF {vrf.name} imports nothing",
                 symptom=f"The sites of {vrf.name} behind {node.name} "
@@ -89,23 +67,10 @@ def rt_import(lab: Lab) -> Exercise | None:
                      "which VPNv4 routes enter a VRF?",
                 why=f"A VRF imports the VPNv4 routes whose route targets match its import "
                     f"list; {node.name}'s VRF {vrf.name} must import {targets} "
-                    f"(`rt vpn import {targets}` under `router bgp {node.asn} vrf "
+                    f"(`rt vpn import {targets}` under `router bgp {node.bgp_asn} vrf "
                     f"{vrf.name}`, address-family ipv4 unicast).",
                 fails=["vrf-route", "ping"], breaks=breaks, fixes=fixes)
     return None
-
-
-def crossing_sessions(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
-    """The BGP sessions on the links between provider ASes, from the lower AS's side."""
-    found = []
-    for node in lab.nodes:
-        for instance in node.bgp:
-            for neighbor in instance.neighbors:
-                peer = lab.node(neighbor.peer)
-                crossing = any(i.scope == "inter-as" for i in node.towards(peer.name))
-                if crossing and node.asn < peer.asn:
-                    found.append((node, neighbor))
-    return found
 
 
 def inter_as_session(lab: Lab) -> Exercise | None:
@@ -115,8 +80,7 @@ def inter_as_session(lab: Lab) -> Exercise | None:
     node, neighbor = sessions[0]
     families = ", ".join(neighbor.families)
     where = f" vrf {neighbor.vrf}" if neighbor.vrf else ""
-    breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
-                         asn=node.asn)
+    breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor)
     return Exercise(
         name="inter-as-session",
         title=f"the inter-AS session between {node.name} and {neighbor.peer} is shut down",
@@ -126,7 +90,7 @@ def inter_as_session(lab: Lab) -> Exercise | None:
         hint=f"`show bgp{where} summary` on the routers at the AS boundary: which session is "
              "not Established, and what does its state say?",
         why=f"{node.name} has `neighbor {neighbor.address} shutdown` under `router bgp "
-            f"{node.asn}{where}`: the session towards {neighbor.peer} ({families}) is "
+            f"{node.bgp_asn}{where}`: the session towards {neighbor.peer} ({families}) is "
             "administratively down, so nothing crosses the boundary. `no neighbor "
             f"{neighbor.address} shutdown` brings it back.",
         fails=["bgp-session", "ping"], breaks=breaks, fixes=fixes)
@@ -166,7 +130,7 @@ def next_hop_self(lab: Lab) -> Exercise | None:
         for neighbor in node.core_bgp.family("ipv4-vpn"):
             if neighbor.next_hop_self and not neighbor.ebgp:
                 breaks, fixes = both(node, "exercise_next_hop_self.j2", neighbor=neighbor,
-                                     asn=node.asn)
+                                     family="ipv4 vpn")
                 return Exercise(
                     name="next-hop-self",
                     title=f"{node.name} no longer sets itself as next hop towards "
@@ -187,21 +151,10 @@ def next_hop_self(lab: Lab) -> Exercise | None:
     return None
 
 
-def carrier_attachments(lab: Lab) -> list[tuple[Node, BgpNeighbor]]:
-    """The first customer carrier's CSC-CEs and their labelled session to the backbone PE,
-    last site first (the slides' walkthrough starts behind the second site)."""
-    carrier = next((a.asn for a in lab.autonomous_systems if a.carrier_vpn), None)
-    return [(node, neighbor) for node in reversed(lab.nodes)
-            if node.role == "csc-ce" and node.asn == carrier
-            for neighbor in node.core_bgp.neighbors
-            if neighbor.ebgp and "ipv4-labeled-unicast" in neighbor.families]
-
-
 def carrier_session(lab: Lab) -> Exercise | None:
     """A CSC-CE shuts its labelled session to the backbone PE down."""
     for node, neighbor in carrier_attachments(lab)[:1]:
-        breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor,
-                             asn=node.asn)
+        breaks, fixes = both(node, "exercise_session_shutdown.j2", neighbor=neighbor)
         return Exercise(
             name="carrier-session",
             title=f"{node.name}'s labelled session to the backbone ({neighbor.peer}) is shut "
@@ -214,7 +167,7 @@ def carrier_session(lab: Lab) -> Exercise | None:
             why=f"The session carries the carrier's internal routes (its loopbacks, the BGP "
                 f"next hops of its external routes) with labels between {node.name} and the "
                 f"backbone's VRF. `no neighbor {neighbor.address} shutdown` under `router bgp "
-                f"{node.asn}` brings it back.",
+                f"{node.bgp_asn}` brings it back.",
             fails=["bgp-session", "vpnv4-route", "ping"], breaks=breaks, fixes=fixes)
     return None
 
@@ -224,21 +177,20 @@ def allowas_in(lab: Lab) -> Exercise | None:
     for node, neighbor in carrier_attachments(lab):
         if not neighbor.allowas_in:
             continue
-        breaks, fixes = both(node, "exercise_allowas_in.j2", neighbor=neighbor,
-                             asn=node.asn)
+        breaks, fixes = both(node, "exercise_allowas_in.j2", neighbor=neighbor)
         return Exercise(
             name="allowas-in",
-            title=f"{node.name} refuses routes that carry its own AS {node.asn}",
+            title=f"{node.name} refuses routes that carry its own AS {node.bgp_asn}",
             symptom=f"Every session is up, the backbone holds the carrier's internal routes, "
                     f"but the site behind {node.name} does not reach the other sites.",
             hint=f"On {node.name}: `show bgp ipv4 labeled-unicast neighbors "
                  f"{neighbor.address} received-routes` is empty; what is in the AS path of the "
                  "other sites' routes, and what does BGP do with its own AS there?",
-            why=f"All the carrier's sites are AS {node.asn}: their routes come back with "
-                f"{node.asn} in the AS path and BGP's loop prevention drops them. `neighbor "
-                f"{neighbor.address} allowas-in 1` (address-family ipv4 unicast: FRR checks "
-                "labelled unicast there) accepts them; the backbone's as-override would be "
-                "the other way, which BIRD lacks.",
+            why=f"All the carrier's sites are AS {node.bgp_asn}: their routes come back "
+                f"with {node.bgp_asn} in the AS path and BGP's loop prevention drops them. "
+                f"`neighbor {neighbor.address} allowas-in 1` (address-family ipv4 unicast: "
+                "FRR checks labelled unicast there) accepts them; the backbone's as-override "
+                "would be the other way, which BIRD lacks.",
             fails=["label-chain", "ping"], breaks=breaks, fixes=fixes)
     return None
 
@@ -271,8 +223,15 @@ def label_spoofing(lab: Lab) -> Exercise | None:
     return None
 
 
+# Exercises any lab of that shape gets, whatever the option: they break what every VPN or
+# every boundary has. The others teach a slide's point (next-hop-self, allowas-in,
+# label-spoofing here; inter_as_exercises.py, carrier_exercises.py): a shipped lab has at
+# least three of those.
+GENERIC = ("rt-import", "inter-as-session", "inter-as-link", "carrier-session")
+
 DERIVERS = [rt_import, inter_as_session, inter_as_link, next_hop_self, carrier_session,
-            allowas_in, label_spoofing]
+            allowas_in, label_spoofing, *inter_as_exercises.DERIVERS,
+            *carrier_exercises.DERIVERS]
 
 
 def exercises(lab: Lab) -> list[Exercise]:
