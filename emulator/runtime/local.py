@@ -20,12 +20,15 @@ from emulator.runtime.netns import (
 )
 
 MIN_FRR = (10, 3)
+ZEBRA = Path("/usr/lib/frr/zebra")
 
 
 def frr_version() -> tuple[int, ...] | None:
-    if not Path("/usr/lib/frr/zebra").exists() or shutil.which("vtysh") is None:
+    """This host's FRR release, from ``zebra --version`` ("zebra version 10.3"; FRR 10.3's
+    vtysh has no --version option)."""
+    if not ZEBRA.exists() or shutil.which("vtysh") is None:
         return None
-    words = subprocess.run(["vtysh", "--version"], capture_output=True, text=True,
+    words = subprocess.run([str(ZEBRA), "--version"], capture_output=True, text=True,
                            check=False).stdout.split()
     number = next((w for w in words if w[:1].isdigit()), "0")
     return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
