@@ -23,7 +23,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.paths import cache_dir
-from emulator.runtime import frr_fixes, frr_source
+from emulator.runtime import frr_check, frr_fixes, frr_source
 from emulator.suites import driver
 
 SUITE = "trixie"
@@ -118,6 +118,25 @@ class Appliance:
         """The FRR defect fixes this root filesystem carries (emulator/runtime/frr_fixes.py)."""
         return sorted(entry["name"] for entry in self.fix_records()
                       if entry["method"] != frr_fixes.NOT_MADE)
+
+    def bgpd_verdict(self) -> frr_check.Verdict:
+        """Whether this root filesystem's bgpd carries the label-bind fix: what its build
+        recorded, else what its bytes say (frr_check)."""
+        made = {entry["name"]: entry for entry in self.fix_records()}
+        entry = made.get(frr_fixes.BIND_CACHE_ORDER.name)
+        if entry and entry["method"] != frr_fixes.NOT_MADE:
+            return frr_check.Verdict(frr_check.FIXED,
+                                     f"the appliance fixed it ({describe_fix(entry)})",
+                                     entry.get("version"))
+        try:
+            code = (self.rootfs / "usr/lib/frr/bgpd").read_bytes()
+        except OSError as exc:
+            return frr_check.unreadable(f"its bgpd cannot be read ({exc.strerror})")
+        verdict = frr_check.judge(code, self.package_version("frr"))
+        if entry and verdict.lacks_fix:
+            return frr_check.Verdict(verdict.state, f"{verdict.reason} (the appliance build "
+                                     f"could not fix it: {entry['detail']})", verdict.version)
+        return verdict
 
     def package_version(self, package: str) -> str | None:
         """A Debian package's version in the root filesystem, from dpkg's database (no

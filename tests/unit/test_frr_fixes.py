@@ -152,6 +152,7 @@ def test_a_changed_debian_bgpd_is_built_from_source_not_a_stopped_build(builder)
     assert made["method"] == "source" and made["version"] == "10.3-4"
     assert made["matched_against"] == "10.3-3+deb13u1"
     assert image.fixes() == ["bgpd-bind-cache-order"]
+    assert image.bgpd_verdict().state == "fixed"
     assert any("building it from Debian's frr 10.3-4 source" in line for line in told)
     assert ("FRR fixes: bgpd-bind-cache-order: built from Debian's frr 10.3-4 source with "
             "bgp-label-bind-total-order.patch, its code not matching the byte fix for "
@@ -184,6 +185,8 @@ def test_a_failed_source_build_ships_debians_bgpd_and_says_so(builder, monkeypat
     [made] = image.fix_records()
     assert made["method"] == "none" and "exit 100" in made["detail"]
     assert image.fixes() == []
+    verdict = image.bgpd_verdict()
+    assert verdict.lacks_fix and "could not fix it" in verdict.reason
     assert any("NOT made" in line for line in told)
     assert "bgpd-bind-cache-order: NOT made on frr 10.3-4" in version_text()
 
