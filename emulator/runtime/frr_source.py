@@ -86,7 +86,8 @@ def mirror_lines(suite: str) -> list[str]:
 
 def build_command(version: str, patch: Path, script: Path, out: Path, suite: str,
                   jobs: int) -> list[str]:
-    """mmdebstrap making a build chroot that builds bgpd and copies it to ``out``."""
+    """mmdebstrap making a build chroot that builds bgpd and copies it into the folder
+    ``out`` (copy-out's last argument is a folder)."""
     hooks = [
         'mkdir -p "$1/build"',
         f"copy-in {shlex.quote(str(patch))} {shlex.quote(str(script))} /build",
@@ -126,7 +127,7 @@ def build_bgpd(version: str, patch: Path, progress: Callable[[str], None],
         log_path = folder.parent / f"{folder.name}.build.log"
         script = staging / "build-bgpd.sh"
         script.write_text(BUILD_SCRIPT)
-        command = build_command(version, patch, script, staging / "bgpd", suite,
+        command = build_command(version, patch, script, staging, suite,
                                 max(1, os.cpu_count() or 1))
         started = time.monotonic()
         try:

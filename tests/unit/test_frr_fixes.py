@@ -228,7 +228,9 @@ def test_the_source_build_is_cached_by_version_and_patch(tmp_path, monkeypatch):
     def mmdebstrap(command, **kwargs):
         commands.append(command)
         [copy_out] = [a for a in command if a.startswith("--customize-hook=copy-out")]
-        Path(copy_out.split()[-1]).write_bytes(b"built")  # what the chroot's build made
+        inside, outside = copy_out.split()[1:]
+        assert inside == "/build/out/bgpd"  # copied into the folder `outside`
+        (Path(outside) / "bgpd").write_bytes(b"built")
         return Finished("I: success\n", 0)
 
     monkeypatch.setattr(frr_source.subprocess, "Popen", mmdebstrap)
