@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulator.errors import LabError
+from emulator.paths import PROJECT_DIR
 from emulator.runtime import frr_fixes
 from emulator.runtime.frr_fixes import BIND_CACHE_ORDER
 
@@ -285,3 +286,11 @@ def test_the_quilt_patch_changes_only_the_comparator_to_a_total_order():
     assert "return numcmp(a->orig_label, b->orig_label);" in added
     assert diff.count("@@ -") == 1
 
+
+def test_the_upstream_patch_is_the_patch_the_appliance_builds_with():
+    upstream = (PROJECT_DIR / "docs" / "upstream" /
+                "0001-bgpd-make-the-label-bind-cache-a-total-order.patch").read_text()
+    ours = diff_of(BIND_CACHE_ORDER.patch.read_text())
+    theirs = diff_of(upstream)
+    # git's trailer ("-- \n2.x") closes the mail; the hunks are the same.
+    assert theirs.split("\n-- \n")[0].rstrip("\n") == ours.rstrip("\n")
