@@ -3,8 +3,9 @@ from its bytes: the check ``mplslab up`` makes on a bgpd the appliance did not b
 host's own on the ``netns`` runtime, the one in a user's ``--image``).
 
 ``judge`` is pure (bytes in, verdict out): the comparator's unfixed machine code present is
-the defect, certain; the code as the appliance's rewrite leaves it is the fix; neither (another
-compiler, another build) falls back on the FRR version, where every release from 9.1 (which
+the defect, certain; the code as the appliance's rewrite leaves it, or the fixed source as
+Debian's gcc compiles it, is the fix; neither (another compiler, another build) falls back on
+the FRR version, where every release from 9.1 (which
 brought per-next-hop label binding) to date has the defect. Labs whose ASBRs bind labels per
 next hop (Option B: interfaces with ``l3vpn-multi-domain-switching``) get the warning, or a
 refusal with ``--strict``; other labs never read this.
@@ -38,6 +39,17 @@ DOC = 'docs/labs/option2.md, "Three FRR 10.3 traps", trap 3'
 DEFECT = ("FRR's Option B label-bind cache (bgp_mplsvpn_nh_label_bind_cmp, a comparison that "
           "is not an ordering) loses entries, so an ASBR re-binds VPN labels after "
           "convergence and VPNs black-hole")
+
+# The fixed comparator as Debian's gcc 14 compiles the patch (emulator/runtime/patches/frr/,
+# docs/upstream/): prefix_cmp's result returned when non-zero, then the labels compared. It is
+# what the appliance's source build makes (bench/frr_source.py, frr 10.3-3+deb13u1: the
+# exported function and its inlined copy), and what a Debian frr carrying the same fix
+# upstream would hold.
+SOURCE_FIXED = re.compile(
+    rb"\xf3\x0f\x1e\xfa\x55\x48\x89\xe5\x41\x54\x49\x89\xfc\x48\x83\xc7\x20\x53"
+    rb"\x48\x89\xf3\x48\x83\xc6\x20\xe8....\x85\xc0\x75\x14"
+    rb"\x41\x8b\x44\x24\x58\x8b\x53\x58\x39\xd0\x72\x12\x39\xc2\x0f\x92\xc0\x0f\xb6\xc0"
+    rb"\x5b\x41\x5c\x5d\xc3", re.DOTALL)
 
 # FRR_DAEMON_INFO puts the daemon's name and FRR_VERSION side by side in .rodata.
 VERSION_IN_CODE = re.compile(rb"\x00bgpd\x00(\d+\.\d+(?:\.\d+)?(?:[-~+][\w.~+-]*)?)\x00")
@@ -75,6 +87,8 @@ def judge(code: bytes, version: str | None = None) -> Verdict:
                                 "copies)", version)
     if BIND_CACHE_ORDER.fixed.search(code):
         return Verdict(FIXED, "its comparator carries mplslab's byte fix", version)
+    if SOURCE_FIXED.search(code):
+        return Verdict(FIXED, "its comparator is the fixed source as gcc compiles it", version)
     number = release(version)
     if number is None:
         return Verdict(PRESUMED, "its comparator's code is not one mplslab knows and its FRR "

@@ -50,6 +50,16 @@ def test_the_appliances_rewrite_is_the_fix():
     assert verdict.version == "10.3"  # read from the binary
 
 
+def test_the_fixed_source_as_debians_gcc_compiles_it_is_the_fix():
+    # bgp_mplsvpn_nh_label_bind_cmp() of bench/frr_source.py's build (10.3-3+deb13u1 with
+    # patches/frr/bgp-label-bind-total-order.patch): prefix_cmp's result, then the labels.
+    compiled = bytes.fromhex(
+        "f30f1efa 554889e5 4154 4989fc 4883c720 53 4889f3 4883c620 e8 92acf9ff"
+        "85c0 7514 418b442458 8b5358 39d0 7212 39c2 0f92c0 0fb6c0 5b 415c 5d c3")
+    verdict = frr_check.judge(binary(compiled, compiled), "10.3")
+    assert verdict.state == frr_check.FIXED and "fixed source" in verdict.reason
+
+
 @pytest.mark.parametrize(("version", "state"), [
     ("10.3", frr_check.PRESUMED), ("9.1", frr_check.PRESUMED), ("10.4.1", frr_check.PRESUMED),
     ("9.0", frr_check.UNAFFECTED), ("8.5.4", frr_check.UNAFFECTED),
