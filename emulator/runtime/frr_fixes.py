@@ -161,7 +161,7 @@ def apply_all(rootfs: Path, version: str | None, build_from_source: SourceBuild,
                                f"{why}, and the installed {fix.package} version is unknown"))
             continue
         progress(f"{fix.name}: {why}; building it from Debian's {fix.package} {version} "
-                 f"source with {fix.source_patch} (tens of minutes, once per version)")
+                 f"source with {fix.source_patch} (minutes; once per version)")
         try:
             built = build_from_source(fix, version, progress)
             staged = binary.with_name(binary.name + ".mplslab-new")

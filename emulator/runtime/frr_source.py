@@ -9,8 +9,10 @@ and paths are the package's), then ``make`` of bgpd alone (and the libfrr it lin
 ``libtool --mode=install``, which relinks it for the installed library path. The result
 is ABI-compatible with the appliance's libfrr because both are the same source, version and
 configuration. It is kept under ``<cache>/frr-source/<version>-<patch digest>/`` and built
-once per version: about 2 min for the chroot and build dependencies and the rest compiling
-libfrr and bgpd (see bench/frr_source.py, which runs it for real).
+once per version. bench/frr_source.py runs it for real: 7 to 8 minutes on two cores
+(2026-12-07, frr 10.3-3+deb13u1: the chroot ~1 min, the source and ~300 build dependencies
+~1.5 min, configure ~1 min, libfrr and bgpd ~3.5 min, the check against Debian's binary
+package ~10 s).
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ def build_bgpd(version: str, patch: Path, progress: Callable[[str], None],
                  "suite": suite, "seconds": round(time.monotonic() - started, 1)},
                 indent=2) + "\n")
             script.unlink()
+            staging.chmod(0o755)  # mkdtemp made it private
             staging.rename(folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
