@@ -154,6 +154,16 @@ class Appliance:
         return None
 
 
+def routers_bgpd_verdict() -> tuple[str, frr_check.Verdict]:
+    """The appliance's bgpd, as routers in the micro-VM or in the image made from it run it
+    (``Runtime.bgpd_verdict``): nothing to read before it is built (the build makes the fix,
+    or records why it could not)."""
+    where = "the appliance's bgpd"
+    if not is_built():
+        return where, frr_check.Verdict(frr_check.FIXED, "the appliance build fixes it")
+    return where, Appliance(rootfs_path()).bgpd_verdict()
+
+
 def require_root(what: str) -> None:
     if os.geteuid() != 0:
         raise LabError(f"{what} needs root (network namespaces, chroot, mmdebstrap)",

@@ -75,13 +75,9 @@ class Runtime(ABC):
         fix for FRR's label-bind defect (emulator/runtime/frr_check.py). Here: the
         appliance's, fixed when it was built (nothing to read before it is built: the build
         makes the fix, or records why it could not). Runtimes on another FRR override it."""
-        from emulator.runtime import appliance, frr_check
+        from emulator.runtime import appliance
 
-        if not appliance.is_built():
-            return "the appliance's bgpd", frr_check.Verdict(
-                frr_check.FIXED, "the appliance build fixes it")
-        built = appliance.Appliance(appliance.rootfs_path())
-        return "the appliance's bgpd", built.bgpd_verdict()
+        return appliance.routers_bgpd_verdict()
 
     @abstractmethod
     def up(self, progress: Progress) -> None: ...

@@ -110,8 +110,8 @@ class ClabRuntime(LocalNetnsRuntime):
     def bgpd_verdict(cls, image: str | None) -> tuple[str, frr_check.Verdict]:
         """A user's ``--image``: its bgpd copied out of the image by this host's Docker
         (without Docker nothing can be read, and the verdict says so); else the appliance's."""
-        if image is None:
-            return super().bgpd_verdict(image)
+        if image is None:  # the image made from the appliance (not this host's FRR)
+            return appliance.routers_bgpd_verdict()
         where = f"the bgpd of the image {image}"
         if not engine_answers():
             return where, frr_check.unreadable(

@@ -139,6 +139,26 @@ def test_the_netns_runtime_judges_this_hosts_bgpd(tmp_path, monkeypatch):
     assert LocalNetnsRuntime.bgpd_verdict(None)[1].state == frr_check.UNKNOWN
 
 
+@pytest.mark.parametrize("runtime", ["vm", "clab-vm", "clab"])
+def test_routers_on_the_appliance_are_judged_by_the_appliance_not_this_host(
+        runtime, tmp_path, monkeypatch):
+    from emulator.runtime.registry import runtime_class
+
+    monkeypatch.setenv("MPLSLAB_CACHE", str(tmp_path))  # no appliance built there
+    monkeypatch.setattr(local, "BGPD", tmp_path / "absent")  # this host's: would be unknown
+    where, verdict = runtime_class(runtime).bgpd_verdict(None)
+    assert where == "the appliance's bgpd" and verdict.state == frr_check.FIXED
+    rootfs = appliance.rootfs_path()
+    (rootfs / "usr/lib/frr").mkdir(parents=True)
+    (rootfs / "usr/lib/frr/bgpd").write_bytes(binary(ORIGINAL, ORIGINAL))
+    (rootfs.parent / "recipe.json").write_text(json.dumps({"frr_fixes_made": [
+        {"name": "bgpd-bind-cache-order", "method": "none", "version": "10.3-4",
+         "detail": "the source build failed"}]}))
+    where, verdict = runtime_class(runtime).bgpd_verdict(None)
+    assert verdict.state == frr_check.UNFIXED
+    assert "could not fix it: the source build failed" in verdict.reason
+
+
 def test_an_image_is_not_guessed_at_without_docker(monkeypatch):
     from emulator.runtime import clab
 
