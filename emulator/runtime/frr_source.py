@@ -164,8 +164,11 @@ def build_bgpd(version: str, patch: Path, progress: Callable[[str], None],
 def runs_in(rootfs: Path, path: str) -> str | None:
     """None when ``path`` starts in the root filesystem (``--version``, by chroot: its
     libraries are the appliance's), else what it said."""
-    result = subprocess.run(["chroot", str(rootfs), path, "--version"], capture_output=True,
-                            text=True, check=False, timeout=60)
+    try:
+        result = subprocess.run(["chroot", str(rootfs), path, "--version"],
+                                capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
     if result.returncode == 0:
         return None
     return (result.stderr or result.stdout).strip()[-300:] or f"exit {result.returncode}"

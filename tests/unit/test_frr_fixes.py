@@ -294,3 +294,19 @@ def test_the_upstream_patch_is_the_patch_the_appliance_builds_with():
     theirs = diff_of(upstream)
     # git's trailer ("-- \n2.x") closes the mail; the hunks are the same.
     assert theirs.split("\n-- \n")[0].rstrip("\n") == ours.rstrip("\n")
+
+
+def test_a_binary_that_hangs_or_cannot_start_does_not_run(tmp_path, monkeypatch):
+    import subprocess
+
+    from emulator.runtime import frr_source
+
+    def hangs(argv, **kwargs):
+        raise subprocess.TimeoutExpired(argv, 60)
+
+    monkeypatch.setattr(frr_source.subprocess, "run", hangs)
+    assert "timed out" in frr_source.runs_in(tmp_path, "/usr/lib/frr/bgpd")
+    monkeypatch.setattr(frr_source.subprocess, "run",
+                        lambda argv, **kwargs: subprocess.CompletedProcess(
+                            argv, 127, "", "chroot: failed to run command: No such file"))
+    assert "No such file" in frr_source.runs_in(tmp_path, "/usr/lib/frr/bgpd")
