@@ -21,7 +21,7 @@ from emulator.errors import LabError
 from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.render import render_lab
-from emulator.runtime import appliance
+from emulator.runtime import appliance, frr_check
 from emulator.runtime.base import Runtime
 from emulator.runtime.registry import RUNTIMES, choose, make_runtime, runtime_class
 from emulator.runtime.state import DamagedState, LabState, lab_name_of
@@ -48,6 +48,9 @@ class Watch:
 
     def step(self, seconds: float, text: str) -> None:
         """A step of a deploy or of the micro-VM's start, ``seconds`` after it began."""
+
+    def warning(self, text: str) -> None:
+        """``up`` goes on, but the user should know (a bgpd without FRR's label-bind fix)."""
 
     def failed(self, lab: str) -> None:
         """The bring-up failed or was interrupted: what it created is torn down next."""
@@ -84,10 +87,29 @@ def already_up(lab: str) -> LabError:
                     hint=f"mplslab down {lab} first")
 
 
+def check_bgpd(model: Lab, runtime: str, image: str | None, *, strict: bool,
+               watch: Watch) -> None:
+    """A lab whose ASBRs bind labels per next hop (Option B) on a bgpd without the fix for
+    FRR's label-bind defect (docs/labs/option2.md, trap 3): a warning, or with ``strict`` a
+    refusal. Other labs: nothing is read."""
+    nodes = frr_check.binding_nodes(model)
+    if not nodes:
+        return
+    where, verdict = runtime_class(runtime).bgpd_verdict(image)
+    if not verdict.lacks_fix:
+        return
+    text = frr_check.advice(verdict, where, nodes)
+    if strict:
+        raise LabError(f"refusing to bring {model.name} up (--strict): {text}",
+                       hint="leave --strict out to bring it up anyway")
+    watch.warning(text)
+
+
 def up(lab: str, variant: str | None = None, *, runtime: str = "auto", image: str | None = None,
-       watch: Watch = SILENT) -> Deployed:
+       strict: bool = False, watch: Watch = SILENT) -> Deployed:
     """Deploy a lab: choose the runtime, claim the lab's state folder, render, start and
-    configure the routers. A failed or interrupted bring-up tears down what it created."""
+    configure the routers. A failed or interrupted bring-up tears down what it created.
+    ``strict``: refuse an Option B lab on a bgpd without FRR's label-bind fix (check_bgpd)."""
     if runtime != "auto":
         runtime_class(runtime)
     model = load_lab(lab, variant)
@@ -101,6 +123,8 @@ def up(lab: str, variant: str | None = None, *, runtime: str = "auto", image: st
                        f"would run on {chosen}",
                        hint="leave --image out (inside the micro-VM the routers use the "
                             "appliance's own FRR and BIRD)")
+    # Before the lab is claimed: a refusal leaves nothing behind.
+    check_bgpd(model, chosen, image, strict=strict, watch=watch)
     folder = LabState.folder(model.name)
     try:
         # Claims the lab: of two `up` at once, the second stops here and tears nothing down.

@@ -41,8 +41,9 @@ def version_text() -> str:
     frr = image.package_version("frr") or "not installed"
     lines.append(f"appliance: FRR {frr}, kernel {kernel} (Debian {appliance.SUITE}, "
                  f"{image.rootfs})")
-    lines.append("FRR fixes applied: " + (", ".join(image.fixes()) or "none")
-                 + " (docs/labs/option2.md)")
+    made = [f"{entry['name']}: {appliance.describe_fix(entry)}"
+            for entry in image.fix_records()]
+    lines.append("FRR fixes: " + ("; ".join(made) or "none") + " (docs/labs/option2.md)")
     return "\n".join(lines)
 
 

@@ -41,8 +41,9 @@ def appliance_build(force: Annotated[bool, typer.Option("--force")] = False) -> 
     with out.status("building the appliance with mmdebstrap") as status:
         image = appliance.build(force=force,
                                 progress=lambda line: status.update(f"appliance: {line}"))
-    out.print(f"built {image.rootfs} (FRR {image.package_version('frr')}, fixes: "
-              f"{', '.join(image.fixes()) or 'none'})")
+    out.print(f"built {image.rootfs} (FRR {image.package_version('frr')})")
+    for entry in image.fix_records():
+        out.print(f"  {entry['name']}: {escape(appliance.describe_fix(entry))}")
 
 
 @appliance_app.command("path")

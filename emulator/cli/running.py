@@ -32,10 +32,14 @@ def up(lab: LabArg, variant: VariantOpt = None,
            help="--runtime clab on this host: the router image to use instead of the one "
                 "made from the appliance (it must have FRR 10.3, and BIRD 2 for the CsC "
                 "labs)")] = None,
+       strict: Annotated[bool, typer.Option(
+           "--strict", help="refuse an Option B lab (ASBRs binding labels per next hop) when "
+                            "the routers' bgpd lacks the fix for FRR's label-bind defect "
+                            "(docs/labs/option2.md, trap 3) instead of warning")] = False,
        ) -> None:
     """Deploy a lab: render, start routers (in the micro-VM when needed), configure them."""
     try:
-        deployed = lifecycle.up(lab, variant, runtime=runtime, image=image,
+        deployed = lifecycle.up(lab, variant, runtime=runtime, image=image, strict=strict,
                                 watch=Shown())
     except lifecycle.Interrupted:
         err.print("interrupted: nothing is left behind")

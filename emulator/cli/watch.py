@@ -43,6 +43,9 @@ class Shown(lifecycle.Watch):
             self.status.update(self.prefix + escape(text))
         out.print(f"  [dim]{seconds:6.1f}s[/] {escape(text)}")
 
+    def warning(self, text: str) -> None:
+        err.print(f"[bold yellow]warning:[/] {escape(text)}", soft_wrap=True)
+
     def failed(self, lab: str) -> None:
         err.print(f"[yellow]{lab}: bring-up failed, tearing down what was created[/]")
 

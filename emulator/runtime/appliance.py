@@ -23,7 +23,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.paths import cache_dir
-from emulator.runtime import frr_fixes
+from emulator.runtime import frr_check, frr_fixes, frr_source
 from emulator.suites import driver
 
 SUITE = "trixie"
@@ -98,13 +98,45 @@ class Appliance:
     def kernel_version(self) -> str:
         return self.kernel.name.removeprefix("vmlinuz-")
 
-    def fixes(self) -> list[str]:
-        """The FRR defect fixes this root filesystem carries (emulator/runtime/frr_fixes.py)."""
+    def fix_records(self) -> list[dict]:
+        """How each FRR defect fix was made in this root filesystem (frr_fixes.record): by
+        rewriting Debian's binary, by building it from source, or not at all."""
         try:
             built = json.loads((self.rootfs.parent / "recipe.json").read_text())
         except (OSError, ValueError):
             return []
-        return sorted(built.get("frr_fixes", {}))
+        if "frr_fixes_made" in built:
+            return built["frr_fixes_made"]
+        # Built before the source path existed: the byte rewrite was the only way (a build
+        # it did not match stopped), so every fix named was made by it.
+        known = {fix.name: fix for fix in frr_fixes.FIXES}
+        return [frr_fixes.record(known[name], frr_fixes.BY_BYTES,
+                                 self.package_version(known[name].package), "")
+                for name in sorted(built.get("frr_fixes", {})) if name in known]
+
+    def fixes(self) -> list[str]:
+        """The FRR defect fixes this root filesystem carries (emulator/runtime/frr_fixes.py)."""
+        return sorted(entry["name"] for entry in self.fix_records()
+                      if entry["method"] != frr_fixes.NOT_MADE)
+
+    def bgpd_verdict(self) -> frr_check.Verdict:
+        """Whether this root filesystem's bgpd carries the label-bind fix: what its build
+        recorded, else what its bytes say (frr_check)."""
+        made = {entry["name"]: entry for entry in self.fix_records()}
+        entry = made.get(frr_fixes.BIND_CACHE_ORDER.name)
+        if entry and entry["method"] != frr_fixes.NOT_MADE:
+            return frr_check.Verdict(frr_check.FIXED,
+                                     f"the appliance fixed it ({describe_fix(entry)})",
+                                     entry.get("version"))
+        try:
+            code = (self.rootfs / "usr/lib/frr/bgpd").read_bytes()
+        except OSError as exc:
+            return frr_check.unreadable(f"its bgpd cannot be read ({exc.strerror})")
+        verdict = frr_check.judge(code, self.package_version("frr"))
+        if entry and verdict.lacks_fix:
+            return frr_check.Verdict(verdict.state, f"{verdict.reason} (the appliance build "
+                                     f"could not fix it: {entry['detail']})", verdict.version)
+        return verdict
 
     def package_version(self, package: str) -> str | None:
         """A Debian package's version in the root filesystem, from dpkg's database (no
@@ -120,6 +152,16 @@ class Appliance:
                     and fields.get("Status", "").endswith(" installed")):
                 return fields.get("Version")
         return None
+
+
+def routers_bgpd_verdict() -> tuple[str, frr_check.Verdict]:
+    """The appliance's bgpd, as routers in the micro-VM or in the image made from it run it
+    (``Runtime.bgpd_verdict``): nothing to read before it is built (the build makes the fix,
+    or records why it could not)."""
+    where = "the appliance's bgpd"
+    if not is_built():
+        return where, frr_check.Verdict(frr_check.FIXED, "the appliance build fixes it")
+    return where, Appliance(rootfs_path()).bgpd_verdict()
 
 
 def require_root(what: str) -> None:
@@ -171,11 +213,10 @@ def build_locked(target: Path, progress: Callable[[str], None] | None) -> Applia
             install_guest_files(staging / "rootfs", log)
             for point in MOUNT_POINTS:
                 (staging / "rootfs" / point).mkdir(parents=True, exist_ok=True)
-            if progress:
-                progress("fixing FRR defects: " + ", ".join(f.name for f in frr_fixes.FIXES))
-            frr_fixes.apply_all(staging / "rootfs")
+            made = fix_frr(staging / "rootfs", progress or (lambda text: None))
         (staging / "recipe.json").write_text(json.dumps(
-            {**recipe(), "built_seconds": round(time.monotonic() - started, 1)}, indent=2))
+            {**recipe(), "frr_fixes_made": made,
+             "built_seconds": round(time.monotonic() - started, 1)}, indent=2))
         if target.exists():
             remove_tree(target)
         staging.rename(target)
@@ -183,6 +224,33 @@ def build_locked(target: Path, progress: Callable[[str], None] | None) -> Applia
         remove_tree(staging)
         raise
     return Appliance(target / "rootfs")
+
+
+def fix_frr(rootfs: Path, progress: Callable[[str], None]) -> list[dict]:
+    """Fix FRR's defects in a freshly built root filesystem (emulator/runtime/frr_fixes.py):
+    by rewriting Debian's binary when its code matches, else by building it from Debian's
+    source at the installed version (emulator/runtime/frr_source.py, cached by version). What
+    was done, per fix, for recipe.json."""
+    progress("fixing FRR defects: " + ", ".join(f.name for f in frr_fixes.FIXES))
+    version = Appliance(rootfs).package_version("frr")
+    return frr_fixes.apply_all(
+        rootfs, version,
+        build_from_source=lambda fix, at, told: frr_source.build(fix, at, told, suite=SUITE),
+        runs=frr_source.runs_in, progress=progress)
+
+
+def describe_fix(entry: dict) -> str:
+    """How one fix was made, in a few words (``mplslab --version``)."""
+    matched = entry.get("matched_against")
+    version = entry.get("version") or "unknown"
+    if entry["method"] == frr_fixes.BY_BYTES:
+        against = ("the build it was matched against" if version == matched
+                   else f"matched against {matched}")
+        return f"byte rewrite of Debian's {entry.get('package', 'frr')} {version}, {against}"
+    if entry["method"] == frr_fixes.BY_SOURCE:
+        return (f"built from Debian's {entry.get('package', 'frr')} {version} source with "
+                f"{entry.get('patch')}, its code not matching the byte fix for {matched}")
+    return f"NOT made on {entry.get('package', 'frr')} {version}: {entry.get('detail')}"
 
 
 def mounts_under(folder: Path) -> list[Path]:

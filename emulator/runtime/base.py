@@ -14,11 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from emulator.runtime.state import LabState
 from emulator.suites import SUITES, question_argv
 from emulator.suites.contract import Question, RoutingSuite
+
+if TYPE_CHECKING:
+    from emulator.runtime.frr_check import Verdict
 
 Progress = Callable[[str], None]
 
@@ -65,6 +68,16 @@ class Runtime(ABC):
     def resolve_request(cls) -> tuple[str, str]:
         """The runtime that serves an explicit ``--runtime <name>`` here, and why (itself)."""
         return cls.name, "asked for"
+
+    @classmethod
+    def bgpd_verdict(cls, image: str | None) -> tuple[str, Verdict]:
+        """Which bgpd the routers will run (words for a message) and whether it carries the
+        fix for FRR's label-bind defect (emulator/runtime/frr_check.py). Here: the
+        appliance's, fixed when it was built (nothing to read before it is built: the build
+        makes the fix, or records why it could not). Runtimes on another FRR override it."""
+        from emulator.runtime import appliance
+
+        return appliance.routers_bgpd_verdict()
 
     @abstractmethod
     def up(self, progress: Progress) -> None: ...

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.paths import cache_dir
-from emulator.runtime import appliance, containers
+from emulator.runtime import appliance, containers, frr_check
 from emulator.runtime.base import Progress
 from emulator.runtime.containers import engine_answers
 from emulator.runtime.local import LocalNetnsRuntime
@@ -105,6 +105,24 @@ class ClabRuntime(LocalNetnsRuntime):
             return False, (f"this kernel has no {' and no '.join(missing)} (Docker Desktop and "
                            "WSL kernels lack them: use --runtime vm or clab-vm)")
         return True, "Docker, containerlab and a kernel with MPLS and VRF are here"
+
+    @classmethod
+    def bgpd_verdict(cls, image: str | None) -> tuple[str, frr_check.Verdict]:
+        """A user's ``--image``: its bgpd copied out of the image by this host's Docker
+        (without Docker nothing can be read, and the verdict says so); else the appliance's."""
+        if image is None:  # the image made from the appliance (not this host's FRR)
+            return appliance.routers_bgpd_verdict()
+        where = f"the bgpd of the image {image}"
+        if not engine_answers():
+            return where, frr_check.unreadable(
+                "mplslab cannot inspect the image's binary without a Docker engine here, so "
+                "it cannot tell whether that bgpd carries the fix")
+        code = containers.file_from_image(image, "/usr/lib/frr/bgpd")
+        if isinstance(code, str):
+            return where, frr_check.unreadable(
+                f"mplslab could not copy /usr/lib/frr/bgpd out of the image ({code}), so it "
+                "cannot tell whether that bgpd carries the fix")
+        return where, frr_check.judge(code)
 
     @classmethod
     def force_down(cls, lab: str) -> list[str]:

@@ -22,12 +22,14 @@ emulator.runtime.containers ...``).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -196,6 +198,33 @@ IMAGE_CHANGES = ['ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["sleep", "infinity"
 def image_exists(tag: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
                           check=False).returncode == 0
+
+
+def file_from_image(image: str, path: str) -> bytes | str:
+    """One file of an image as bytes (a container created, never started, and removed), or
+    what Docker said when it could not."""
+    # A command given: an image without one cannot be created (it never runs anyway).
+    created = subprocess.run(["docker", "create", image, "true"], capture_output=True,
+                             text=True, check=False, timeout=120)
+    if created.returncode != 0:
+        return created.stderr.strip()[-200:] or "docker create failed"
+    container_id = created.stdout.strip()
+    try:
+        copied = subprocess.run(["docker", "cp", "-L", f"{container_id}:{path}", "-"],
+                                capture_output=True, check=False, timeout=120)
+        if copied.returncode != 0:
+            return copied.stderr.decode(errors="replace").strip()[-200:] or "docker cp failed"
+        with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            extracted = archive.extractfile(member) if member else None
+            if extracted is None:
+                return f"{path} is not a file in the image"
+            return extracted.read()
+    except (tarfile.TarError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    finally:
+        subprocess.run(["docker", "rm", container_id], capture_output=True, check=False,
+                       timeout=60)
 
 
 def import_image(tar_argv: list[str], tag: str) -> str | None:

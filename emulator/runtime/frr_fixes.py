@@ -14,17 +14,35 @@ The fix makes the function return ``prefix_cmp()``'s own result (a total order) 
 hops differ, as the code clearly intends. It is the same instruction sequence in every build of
 the function we know, so it is applied by matching the function's exact machine code and rewriting
 nine bytes in each copy (gcc also inlines it into the red-black tree's static wrapper, which is
-the copy the tree actually calls); if the code is not found (a different build of FRR), the
-appliance build stops and says so instead of shipping Option B broken.
+the copy the tree actually calls). The pattern was taken from one Debian build of frr
+(``matched_against``); when Debian serves another build whose code no longer matches, the
+appliance does not stop: bgpd is built from Debian's frr source package at the installed
+version with the same fix as a source patch (``patches/frr/``, emulator/runtime/frr_source.py),
+and installed in place of Debian's. Which way each fix was made is recorded in the appliance's
+recipe.json and shown by ``mplslab --version``.
+
+``frr_check`` reads the same patterns to tell, at ``mplslab up``, whether a bgpd the appliance
+did not build (the host's own, a user's image) carries the defect. This module and that one use
+the standard library only (the micro-VM's python3 imports them).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.errors import LabError
+
+# The project's source patches for FRR (quilt patches: DEP-3 header, -p1), shipped as package
+# data beside this module.
+PATCHES_DIR = Path(__file__).resolve().parent / "patches" / "frr"
+
+# How a fix was made, as recipe.json records it.
+BY_BYTES = "bytes"  # Debian's binary, its machine code rewritten
+BY_SOURCE = "source"  # built from Debian's source package with the project's patch
+NOT_MADE = "none"  # neither worked: Debian's binary as it is (the reason is recorded)
 
 
 @dataclass(frozen=True)
@@ -35,21 +53,46 @@ class BinaryFix:
     original: re.Pattern[bytes]  # group "site" marks the bytes that are rewritten
     replacement: bytes
     copies: int  # how many times the compiler emitted the code
-    def apply(self, rootfs: Path) -> None:
-        binary = rootfs / self.path.lstrip("/")
-        code = binary.read_bytes()
+    package: str  # the Debian package the binary comes from (its source package too)
+    matched_against: str  # the package version whose machine code ``original`` was taken from
+    source_patch: str  # the same fix in source, a file in PATCHES_DIR
+
+    @property
+    def fixed(self) -> re.Pattern[bytes]:
+        """The code as the rewrite leaves it."""
+        site = re.search(rb"\(\?P<site>(.*?)\)", self.original.pattern, re.DOTALL)
+        assert site is not None
+        return re.compile(self.original.pattern.replace(site.group(0),
+                                                        re.escape(self.replacement)), re.DOTALL)
+
+    @property
+    def patch(self) -> Path:
+        return PATCHES_DIR / self.source_patch
+
+    def rewritten(self, code: bytes) -> bytes | None:
+        """``code`` with every copy rewritten, or None when the code is not found exactly
+        ``copies`` times (another build: the rewrite would not be known to be right)."""
         matches = list(self.original.finditer(code))
         if len(matches) != self.copies:
-            raise LabError(
-                f"cannot apply the fix '{self.name}' to {self.path}: its code was found "
-                f"{len(matches)} times (expected {self.copies})",
-                hint="Debian's FRR build changed: check whether the defect is fixed upstream "
-                     "(docs/labs/option2.md) and update emulator/runtime/frr_fixes.py")
+            return None
         patched = bytearray(code)
         for match in matches:
             start, end = match.span("site")
             patched[start:end] = self.replacement
-        binary.write_bytes(bytes(patched))
+        return bytes(patched)
+
+    def apply(self, rootfs: Path) -> None:
+        """The byte rewrite alone; a LabError when the code does not match."""
+        binary = rootfs / self.path.lstrip("/")
+        code = binary.read_bytes()
+        patched = self.rewritten(code)
+        if patched is None:
+            raise LabError(
+                f"cannot apply the fix '{self.name}' to {self.path}: its code was found "
+                f"{len(self.original.findall(code))} times (expected {self.copies})",
+                hint="Debian's FRR build changed: check whether the defect is fixed upstream "
+                     "(docs/labs/option2.md) and update emulator/runtime/frr_fixes.py")
+        binary.write_bytes(patched)
 
 
 # x86-64 code of bgp_mplsvpn_nh_label_bind_cmp() in Debian's FRR 10.3 (gcc 14, -O2):
@@ -71,13 +114,70 @@ BIND_CACHE_ORDER = BinaryFix(
         rb"\x5b\x41\x5c\x5d\xc3", re.DOTALL),
     replacement=b"\x85\xc0\x75\x15\xb8\x01\x00\x00\x00",
     copies=2,  # the exported function, and its inlined copy in the tree's static wrapper
+    package="frr",
+    matched_against="10.3-3+deb13u1",  # Debian 13's frr, its gcc 14 build
+    source_patch="bgp-label-bind-total-order.patch",
 )
 
 FIXES = [BIND_CACHE_ORDER]
 
+# Builds ``fix.path`` from the package's source at a version with a patch; returns the binary
+# (frr_source.build_bgpd, the one source build there is).
+SourceBuild = Callable[[BinaryFix, str, Callable[[str], None]], Path]
+# Whether a binary installed in the root filesystem runs there: None, or what went wrong.
+RunCheck = Callable[[Path, str], str | None]
 
-def apply_all(rootfs: Path) -> list[str]:
-    """Apply every fix; returns their names (recorded in the appliance's recipe.json)."""
+
+def record(fix: BinaryFix, method: str, version: str | None, detail: str) -> dict:
+    """What recipe.json keeps of one fix (``Appliance.fix_records``)."""
+    return {"name": fix.name, "method": method, "package": fix.package, "version": version,
+            "matched_against": fix.matched_against, "patch": fix.source_patch,
+            "detail": detail}
+
+
+def apply_all(rootfs: Path, version: str | None, build_from_source: SourceBuild,
+              runs: RunCheck, progress: Callable[[str], None] = lambda text: None
+              ) -> list[dict]:
+    """Make every fix in the root filesystem whose ``fix.package`` is at ``version``: by
+    rewriting the binary's bytes when its code matches, else by building the binary from the
+    package's source with the fix's patch (``build_from_source``) and installing it when it
+    ``runs`` there. Never raises for a build that matches neither: Debian's binary stays and
+    the record says why (``mplslab --version`` shows it; ``mplslab up`` warns about it)."""
+    made = []
     for fix in FIXES:
-        fix.apply(rootfs)
-    return [fix.name for fix in FIXES]
+        binary = rootfs / fix.path.lstrip("/")
+        code = binary.read_bytes()
+        patched = fix.rewritten(code)
+        if patched is not None:
+            binary.write_bytes(patched)
+            made.append(record(fix, BY_BYTES, version,
+                               f"{fix.copies} copies of the code rewritten"))
+            continue
+        found = len(fix.original.findall(code))
+        why = (f"the code of {fix.package} {fix.matched_against} is found {found} times in "
+               f"{fix.path} (expected {fix.copies})")
+        if version is None:
+            made.append(record(fix, NOT_MADE, version,
+                               f"{why}, and the installed {fix.package} version is unknown"))
+            continue
+        progress(f"{fix.name}: {why}; building it from Debian's {fix.package} {version} "
+                 f"source with {fix.source_patch} (minutes; once per version)")
+        try:
+            built = build_from_source(fix, version, progress)
+            staged = binary.with_name(binary.name + ".mplslab-new")
+            staged.write_bytes(built.read_bytes())
+            staged.chmod(binary.stat().st_mode & 0o7777)
+            staged.replace(binary)
+            failed = runs(rootfs, fix.path)
+            if failed:
+                binary.write_bytes(code)
+                raise LabError(f"the {fix.path} built from source does not run in the "
+                               f"appliance: {failed}")
+        except LabError as exc:
+            progress(f"{fix.name} NOT made: {exc}")
+            made.append(record(fix, NOT_MADE, version, f"{why}; the source build failed: "
+                                                       f"{exc}"))
+            continue
+        made.append(record(fix, BY_SOURCE, version,
+                           f"{why}; built from source with {fix.source_patch}"))
+    return made

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from emulator.errors import RuntimeFailure
+from emulator.runtime import frr_check
 from emulator.runtime.base import ExecResult, Progress, Runtime
 from emulator.runtime.capture import ShellCaptures
 from emulator.runtime.netns import (
@@ -20,12 +21,16 @@ from emulator.runtime.netns import (
 )
 
 MIN_FRR = (10, 3)
+ZEBRA = Path("/usr/lib/frr/zebra")
+BGPD = Path("/usr/lib/frr/bgpd")
 
 
 def frr_version() -> tuple[int, ...] | None:
-    if not Path("/usr/lib/frr/zebra").exists() or shutil.which("vtysh") is None:
+    """This host's FRR release, from ``zebra --version`` ("zebra version 10.3"; FRR 10.3's
+    vtysh has no --version option)."""
+    if not ZEBRA.exists() or shutil.which("vtysh") is None:
         return None
-    words = subprocess.run(["vtysh", "--version"], capture_output=True, text=True,
+    words = subprocess.run([str(ZEBRA), "--version"], capture_output=True, text=True,
                            check=False).stdout.split()
     number = next((w for w in words if w[:1].isdigit()), "0")
     return tuple(int(p) for p in number.split(".")[:2] if p.isdigit())
@@ -59,6 +64,19 @@ class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
         if missing:
             return False, f"this kernel has no {' and no '.join(missing)}"
         return True, "this kernel has MPLS and VRF, FRR >= 10.3 is installed and we are root"
+
+    @classmethod
+    def bgpd_verdict(cls, image: str | None) -> tuple[str, frr_check.Verdict]:
+        """This host's own bgpd, judged from its bytes (and its FRR version)."""
+        path = BGPD
+        version = frr_version()
+        shown = ".".join(map(str, version)) if version and any(version) else None
+        where = f"this host's bgpd ({path}{f', FRR {shown}' if shown else ''})"
+        try:
+            code = path.read_bytes()
+        except OSError as exc:
+            return where, frr_check.unreadable(f"it cannot be read ({exc.strerror})")
+        return where, frr_check.judge(code, shown)
 
     @classmethod
     def force_down(cls, lab: str) -> list[str]:
