@@ -20,6 +20,7 @@ from labkit import (
     verify_all,
     vtysh,
 )
+from slides import slide_exercise
 
 from emulator.verify.runner import run_checks
 
@@ -131,3 +132,10 @@ def test_faults_on_option3_fail_what_they_break_and_nothing_else(option3, tmp_pa
     print(json.dumps({name: {k: sorted(v) for k, v in failed.items()}
                       for name, failed in seen.items()}, indent=1))
     verify_all("option3", tmp_path)
+
+
+def test_the_option3_slide_exercise_is_not_yet_then_solved(option3, tmp_path):
+    """Option 3's own exercise: the ASBR hands its PE the far loopbacks without setting
+    itself as next hop (tests/e2e/slides.py)."""
+    model, _ = option3
+    slide_exercise("option3", model, tmp_path)

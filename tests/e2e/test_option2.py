@@ -13,7 +13,6 @@ from labkit import (
     run_exercise,
     running_lab,
     verify_all,
-    vtysh,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option2")]
@@ -46,14 +45,16 @@ def test_option2_next_hop_self_rewrites_labels(tmp_path):
         # is left held for nothing; announced again, the chain is whole again.
         freed = churn(model, runtime, "CE-1")
         assert set(freed) == {"PE-ASBR-1", "PE-ASBR-2"}, freed
-        # `mpls bgp forwarding` off on the inter-AS link: the control plane stays clean
-        # (the ASBR still binds and advertises its labels), labelled packets from the other
-        # AS are dropped.
+        # The inter-AS link stops taking labelled packets (the kernel's MPLS input off
+        # behind FRR): every control-plane check holds, the VPNs across it do not. (`no
+        # mpls bgp forwarding` there changes nothing observable on FRR 10.3: it only lets a
+        # VRF import routes of a directly connected eBGP peer without a transport label.)
         asbr = next(n for n in model.nodes if n.role == "pe-asbr")
         inter_as = next(i for i in asbr.interfaces if i.scope == "inter-as" and not i.vrf)
+        sysctl = f"net.mpls.conf.{inter_as.name}.input"
         inject(model, runtime, Fault(
-            "mpls bgp forwarding off on the inter-AS link",
-            [(asbr.name, vtysh(f"interface {inter_as.name}", "no mpls bgp forwarding"))],
-            [(asbr.name, vtysh(f"interface {inter_as.name}", "mpls bgp forwarding"))],
-            fails={"ping"}, holds={"bgp-session", "vpnv4-route", "label-chain"}))
+            "MPLS input off on the inter-AS link",
+            [(asbr.name, ["sysctl", "-qw", f"{sysctl}=0"])],
+            [(asbr.name, ["sysctl", "-qw", f"{sysctl}=1"])],
+            fails={"ping"}, holds={"bgp-session", "vpnv4-route", "label-chain", "mpls-lfib"}))
         verify_all("option2", tmp_path)

@@ -1,8 +1,8 @@
 """One exercise of each shipped lab's own slides (emulator/training/inter_as_exercises.py,
 carrier_exercises.py), as a trainee meets it on live routers: start, `exercise check` says
 "not yet" with the exercise's kinds failing, `exercise solution --apply`, `exercise check`
-says "solved". One per lab keeps CI within its time; `python bench/exercises.py` runs every
-exercise of every lab.
+says "solved". The labs' own tests call ``slide_exercise`` while their lab is up (one
+bring-up serves both); `python bench/exercises.py` runs every exercise of every lab.
 
 Chosen per lab for being sure: the break shows on the routers within the seconds
 run_exercise waits (a change on the exercise's own router, an OSPF flush, a withdrawal),
@@ -12,13 +12,10 @@ as the verifier names them."""
 
 from __future__ import annotations
 
-import pytest
-from labkit import CONVERGE, mplslab, run_exercise, running_lab
+from labkit import CONVERGE, mplslab, run_exercise
 
 from emulator.training import exercises as ex
 from emulator.verify.families import derive
-
-pytestmark = [pytest.mark.e2e]
 
 # lab: (exercise, checks that must fail, checks of its kinds that must keep passing)
 SLIDES = {
@@ -60,20 +57,19 @@ SLIDES = {
 }
 
 
-@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(lab))
-                                 for lab in SLIDES])
-def test_a_slide_exercise_is_not_yet_then_solved(lab, tmp_path):
+def slide_exercise(lab: str, model, folder) -> set[str]:
+    """The lab's slide exercise, start to solved, on the running lab; the failed checks."""
     name, fail, hold = SLIDES[lab]
-    with running_lab(lab) as (model, _):
-        exercise = ex.find(model, name)
-        kinds = {check.name: check.kind for check in derive(model)}
-        assert fail | hold <= set(kinds), (fail | hold) - set(kinds)
-        assert {kinds[n] for n in hold} <= set(exercise.fails)  # graded, so observed
-        # The lab first converges on the exercise's kinds: a "not yet" is the break's.
-        mplslab("verify", lab, "--deadline", str(CONVERGE),
-                *(a for kind in exercise.fails for a in ("--kind", kind)))
-        failed = run_exercise(lab, name, tmp_path)
-        assert fail <= failed, fail - failed
-        assert not hold & failed, hold & failed
-        # Every kind the exercise names failed: `exercise check` grades on them first.
-        assert {kinds[n] for n in failed} == set(exercise.fails), failed
+    exercise = ex.find(model, name)
+    kinds = {check.name: check.kind for check in derive(model)}
+    assert fail | hold <= set(kinds), (fail | hold) - set(kinds)
+    assert {kinds[n] for n in hold} <= set(exercise.fails)  # graded, so observed
+    # The lab first converges on the exercise's kinds: a "not yet" is the break's.
+    mplslab("verify", lab, "--deadline", str(CONVERGE),
+            *(a for kind in exercise.fails for a in ("--kind", kind)))
+    failed = run_exercise(lab, name, folder)
+    assert fail <= failed, fail - failed
+    assert not hold & failed, hold & failed
+    # Every kind the exercise names failed: `exercise check` grades on them first.
+    assert {kinds[n] for n in failed} == set(exercise.fails), failed
+    return failed
