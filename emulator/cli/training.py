@@ -24,6 +24,8 @@ commands = typer.Typer()
 # Seconds the exercise's own checks may retry before a wrong answer is told: its kinds fail
 # on the routers' answers at once when the break is still there.
 FIRST_LOOK = 15.0
+# Seconds the full verify's checks may retry once the exercise's own checks hold.
+FULL_VERIFY = 90.0
 exercise_app = typer.Typer(no_args_is_help=True,
                            help="Break/fix exercises on a running lab, graded by verify.")
 
@@ -248,9 +250,10 @@ def exercise_start(lab: LabArg,
 @exercise_app.command("check")
 @handle_errors
 def exercise_check(lab: LabArg,
-                   deadline: Annotated[float, typer.Option(
-                       help="seconds each check may retry (the lab reconverges after a fix)")
-                   ] = 90,
+                   deadline: Annotated[float | None, typer.Option(
+                       help="seconds each check may retry (the lab reconverges after a fix); "
+                            f"default: {FIRST_LOOK:.0f} for the exercise's own checks, "
+                            f"{FULL_VERIFY:.0f} for the full verify")] = None,
                    json_path: Annotated[Path | None, typer.Option(
                        "--json", help="the verify report as JSON")] = None,
                    kinds: Annotated[list[str] | None, typer.Option(
@@ -270,10 +273,14 @@ def exercise_check(lab: LabArg,
     state, runtime, model, folder = lifecycle.running_lab(lab)
     exercise = current(folder, state.lab)
     own = set(exercise.fails) & set(kinds or exercise.fails)
-    report = run_checks(model, runtime, deadline=min(deadline, FIRST_LOOK), console=out,
+    # Given a deadline (checking right after a fix: the lab reconverges), the own checks
+    # may take all of it; by default a wrong answer is told after a short look.
+    report = run_checks(model, runtime, deadline=FIRST_LOOK if deadline is None else deadline,
+                        console=out,
                         kinds=own) if own else None
     if report is None or report.passed:
-        report = run_checks(model, runtime, deadline=deadline, console=out,
+        report = run_checks(model, runtime, console=out,
+                            deadline=FULL_VERIFY if deadline is None else deadline,
                             kinds=set(kinds) if kinds else None)
     if json_path is not None:
         write_json(report, json_path)

@@ -330,7 +330,8 @@ def test_frr_10_3_takes_every_break_and_fix(appliance_image, lab_name, variant):
 
 
 # -- grading: the exercise's own kinds first, then a full verify ------------------------------
-def graded(tmp_path, monkeypatch, first: list[tuple[bool, dict]], full: list[tuple[bool, dict]]):
+def graded(tmp_path, monkeypatch, first: list[tuple[bool, dict]], full: list[tuple[bool, dict]],
+           *options: str):
     """`exercise check` on a stand-in running lab: the exercise's own kinds observe
     ``first``, a full verify ``full``; returns (the CLI's result, the kinds each run asked)."""
     from emulator import lifecycle
@@ -351,7 +352,7 @@ def graded(tmp_path, monkeypatch, first: list[tuple[bool, dict]], full: list[tup
                    for i, (passed, observed) in enumerate(outcomes)]
         return Report("option3", None, all(p for p, _ in outcomes), 0.0, results)
     monkeypatch.setattr(runner, "run_checks", run_checks)
-    return CliRunner().invoke(app, ["exercise", "check", "option3"]), asked
+    return CliRunner().invoke(app, ["exercise", "check", "option3", *options]), asked
 
 
 def test_a_wrong_answer_is_told_from_the_exercises_own_kinds_alone(tmp_path, monkeypatch):
@@ -371,7 +372,7 @@ def test_routers_that_do_not_answer_are_no_symptom(tmp_path, monkeypatch):
 def test_solved_only_after_a_full_verify(tmp_path, monkeypatch):
     result, asked = graded(tmp_path, monkeypatch, [(True, {})], [(False, {"state": "Idle"})])
     assert result.exit_code == 1 and "not yet" in result.output
-    assert asked[1] == (None, 90)
+    assert asked[1] == (None, 90.0)
     (tmp_path / ex.EXERCISE_FILE).unlink(missing_ok=True)
     result, asked = graded(tmp_path, monkeypatch, [(True, {})], [(True, {})])
     assert result.exit_code == 0 and "solved" in result.output
@@ -390,3 +391,10 @@ def test_a_command_fix_is_told_as_a_command(tmp_path, monkeypatch):
     assert "mplslab exec option1 PE-ASBR-1 -- ip link set dev eth2.101 master VPN-A" in \
         " ".join(result.output.split())
     assert "vtysh" not in result.output
+
+
+def test_a_check_right_after_the_fix_waits_its_deadline(tmp_path, monkeypatch):
+    """Given --deadline (the lab reconverges after a fix), the exercise's own checks may
+    take all of it before "not yet": only the default look is short."""
+    _, asked = graded(tmp_path, monkeypatch, [(True, {})], [(True, {})], "--deadline", "180")
+    assert asked == [({"vrf-route", "ping"}, 180.0), (None, 180.0)]
