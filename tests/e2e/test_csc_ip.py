@@ -50,14 +50,15 @@ def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
         # loopbacks into its site (a site without MPLS learns the BGP next hops of N from
         # its IGP): ASBR-2 loses N, the backbone is untouched.
         slide_exercise("csc-ip", model, tmp_path)
-        # BIRD's label route for a carrier's loopback deleted from the PE's kernel behind
-        # BIRD's back: the swap is gone from the data plane. Mended as an operator would:
-        # BIRD's MPLS kernel protocol (templates/bird/bird.conf.j2) exports its routes again.
-        egress = next(c for c in report["checks"] if c["kind"] == "mpls-lfib"
-                      and c["node"] == "PE-1")
-        label = next(v for k, v in egress["observed"].items() if k.endswith(" advertises"))
+        # A PE stops taking labelled packets from a CSC-CE (the kernel's MPLS input off on
+        # that interface, behind FRR and BIRD): every control-plane check holds, the
+        # carrier's traffic through that PE does not. (A BIRD label route deleted behind
+        # BIRD is no stable fault: BIRD may put it back before any check looks.)
+        ce = next(n for n in model.nodes if n.role == "csc-ce")
+        uplink = next(i for i in ce.interfaces if i.peer and model.node(i.peer.node).role == "pe")
+        sysctl = f"net.mpls.conf.{uplink.peer.interface}.input"
         inject(model, runtime, Fault(
-            "a kernel label route deleted behind BIRD",
-            [("PE-1", ["ip", "-f", "mpls", "route", "del", str(label)])],
-            [("PE-1", ["birdc", "restart", "kernel_mpls"])],
-            fails={"mpls-lfib"}, holds={"bgp-session", "vrf-route"}))
+            "MPLS input off on a PE's CSC-CE-facing interface",
+            [(uplink.peer.node, ["sysctl", "-qw", f"{sysctl}=0"])],
+            [(uplink.peer.node, ["sysctl", "-qw", f"{sysctl}=1"])],
+            fails={"ping"}, holds={"bgp-session", "vrf-route", "mpls-lfib"}))
