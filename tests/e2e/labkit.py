@@ -292,9 +292,8 @@ def churn(model: Lab, runtime, ce: str, seconds: float = 90) -> dict[str, set[in
     assert done.returncode == 0, done.stderr
     try:
         deadline = time.monotonic() + seconds
-        while still := {router: labels & label_table(runtime, router)
-                        for router, labels in held.items() if labels & label_table(
-                            runtime, router)}:
+        while still := {router: kept for router, labels in held.items()
+                        if (kept := labels & label_table(runtime, router))}:
             assert time.monotonic() < deadline, f"labels still held for {prefix}: {still}"
             time.sleep(3)
         leaks = run_checks(model, runtime, deadline=30, kinds={"label-leak"})
