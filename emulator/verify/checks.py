@@ -78,11 +78,21 @@ class Report:
                 "checks": [r.as_dict() for r in self.results]}
 
 
-def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
-    result = runtime.ask(node, Question.kernel("ip", "-j", "-f", "mpls", "route", "show"))
+def kernel_json(runtime: Runtime, node: str, *argv: str) -> list:
+    """A kernel table as `ip -j` gives it. Raises ProbeError."""
+    result = runtime.ask(node, Question.kernel(*argv))
     if result.returncode != 0:
-        raise ProbeError(f"{node}: ip -f mpls route failed: {result.stderr.strip()}")
-    return {int(entry["dst"]): entry for entry in json.loads(result.stdout or "[]")}
+        raise ProbeError(f"{node}: `{' '.join(argv)}` failed: {result.stderr.strip()[-200:]}")
+    try:
+        return json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        raise ProbeError(f"{node}: `{' '.join(argv)}` gave no JSON: "
+                         f"{result.stdout[:120]}") from None
+
+
+def kernel_mpls_routes(runtime: Runtime, node: str) -> dict[int, dict]:
+    return {int(entry["dst"]): entry
+            for entry in kernel_json(runtime, node, "ip", "-j", "-f", "mpls", "route", "show")}
 
 
 PING_RAN_NO_REPLY = 1  # iputils ping: packets sent, none answered

@@ -9,14 +9,12 @@ the same probes; this module knows no scenario.
 
 from __future__ import annotations
 
-import json
-
 from emulator.model.topology import Lab, Node
 from emulator.runtime.base import CaptureFailed, Runtime, Tap
 from emulator.suites import probes
-from emulator.suites.contract import Question, SuiteProbes
+from emulator.suites.contract import SuiteProbes
 from emulator.suites.records import IMPLICIT_NULL, LfibEntry, ProbeError, Route
-from emulator.verify.checks import kernel_mpls_routes, label_stack, ping
+from emulator.verify.checks import kernel_json, kernel_mpls_routes, label_stack, ping
 from emulator.verify.semantics import Hop, VpnView
 
 
@@ -117,14 +115,7 @@ def kernel_routes(runtime: Runtime, node: str, vrf: str | None) -> set[str]:
     """The prefixes of a kernel routing table (a VRF's, or the main one), as prefixes
     (the kernel writes a host route without its /32)."""
     where = ("vrf", vrf) if vrf else ("table", "main")
-    result = runtime.ask(node, Question.kernel("ip", "-j", "-4", "route", "show", *where))
-    if result.returncode != 0:
-        raise ProbeError(f"{node}: ip route show {' '.join(where)} failed: "
-                         f"{result.stderr.strip()[-200:]}")
-    try:
-        routes = json.loads(result.stdout or "[]")
-    except json.JSONDecodeError:
-        raise ProbeError(f"{node}: ip -j route gave no JSON: {result.stdout[:120]}") from None
+    routes = kernel_json(runtime, node, "ip", "-j", "-4", "route", "show", *where)
     return {route["dst"] if "/" in route["dst"] or route["dst"] == "default"
             else f"{route['dst']}/32" for route in routes if "dst" in route}
 
