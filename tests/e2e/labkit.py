@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from emulator.model.build import load_lab
 from emulator.model.topology import Lab
 from emulator.runtime.registry import make_runtime
 from emulator.runtime.state import LabState
+from emulator.runtime.vm import VmRuntime
 from emulator.runtime.vm_pin import pinned_runtime
 from emulator.runtime.vm_processes import owned_pids, owner_tag
 from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
@@ -41,6 +43,46 @@ def guest_namespaces() -> list[str]:
     result = pinned_runtime(record).run("ip -j netns list")
     assert result.returncode == 0, result.stderr
     return [entry["name"] for entry in json.loads(result.stdout or "[]")]
+
+
+GUEST_ANSWER_SECONDS = 45.0
+
+
+def guest_silence() -> str | None:
+    """Why the shared guest does not run a command within GUEST_ANSWER_SECONDS, or None.
+    The command runs in a thread: a hung guest can hold an SSH read far longer."""
+    record = shared_vm()
+    if not vm_alive(record):
+        return "the micro-VM is not running"
+    if not VmRuntime.answers(record):
+        return f"its sshd sends no banner on 127.0.0.1:{record.get('ssh_port')}"
+    answer: list = []
+    runtime = pinned_runtime(record)
+
+    def ask() -> None:
+        try:
+            answer.append(runtime.run("true", timeout=GUEST_ANSWER_SECONDS))
+        except Exception as exc:  # a dead connection is an answer too: the guest's silence
+            answer.append(exc)
+
+    worker = threading.Thread(target=ask, daemon=True)
+    worker.start()
+    worker.join(GUEST_ANSWER_SECONDS + 15)
+    if not answer:
+        return f"`true` did not return within {GUEST_ANSWER_SECONDS + 15:.0f}s"
+    reply = answer[0]
+    if isinstance(reply, Exception):
+        return f"`true` failed: {reply}"
+    if reply.returncode != 0:
+        return f"`true` exited {reply.returncode}: {reply.stderr.strip()[-200:]}"
+    runtime.close()
+    return None
+
+
+def tail(path: Path | str | None, lines: int) -> list[str]:
+    if not path or not Path(path).is_file():
+        return [f"({path}: no such file)"]
+    return Path(path).read_text(errors="replace").splitlines()[-lines:]
 
 
 def guest_run(command: str) -> str:

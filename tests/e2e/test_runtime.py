@@ -4,14 +4,25 @@ which its `down` powers off, is tests/e2e/test_option3.py, run from the installe
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 
 import pytest
-from labkit import E2E_LABS, MPLSLAB, assert_nothing_left, mplslab, running_lab
+from labkit import (
+    E2E_LABS,
+    MPLSLAB,
+    assert_nothing_left,
+    guest_silence,
+    mplslab,
+    running_lab,
+)
 
+from emulator.runtime.registry import choose
 from emulator.runtime.state import LabState
+from emulator.runtime.vm_processes import owned_pids
+from emulator.runtime.vm_shared import shared_vm
 from emulator.verify.runner import run_checks
 
 MINI = str(E2E_LABS / "mini.yml")
@@ -79,3 +90,25 @@ def test_interrupted_up_leaves_nothing(signum):
             process.wait()
         if LabState.path("mini").exists():  # the test failed: leave nothing to later tests
             mplslab("down", "mini", check=False)
+
+
+def test_a_frozen_guest_is_found_silent_and_answers_once_thawed():
+    """The e2e session's guard (conftest.answering_guest) boots the guest anew when it stops
+    answering: it must tell a hung guest from a busy one. QEMU stopped (SIGSTOP) is a guest
+    that answers nothing; continued, it answers again."""
+    if choose("auto")[0] != "vm":
+        pytest.skip("no micro-VM: this kernel runs the labs itself")
+    assert guest_silence() is None
+    qemu = owned_pids(shared_vm()["tag"])
+    for pid in qemu:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        silence = guest_silence()
+    finally:
+        for pid in qemu:
+            os.kill(pid, signal.SIGCONT)
+    assert silence and "banner" in silence, silence
+    deadline = time.monotonic() + 120
+    while (silence := guest_silence()) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert silence is None
