@@ -153,6 +153,18 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
     return [outcomes[i] for i in indices]
 
 
+# A probe that gave no verdict (a ping that did not run, a router that did not answer) says
+# nothing about the lab: even a check that may not retry a verdict (an isolation ping) asks
+# again, up to this many attempts in all, past the deadline if need be.
+INCONCLUSIVE_ATTEMPTS = 3
+
+
+def may_retry(check: Check, observed, attempts: int, elapsed: float, deadline: float) -> bool:
+    if isinstance(observed, dict) and "error" in observed and not check.retry:
+        return attempts < INCONCLUSIVE_ATTEMPTS
+    return check.retry and elapsed + RETRY_PAUSE <= deadline
+
+
 def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
               pool: ThreadPoolExecutor) -> list[Result]:
     started = time.monotonic()
@@ -167,7 +179,7 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
         for i, (passed, observed) in zip(open_checks, outcomes, strict=True):
             check = batch[i]
             attempts[i] += 1
-            if passed or not check.retry or elapsed + RETRY_PAUSE > deadline:
+            if passed or not may_retry(check, observed, attempts[i], elapsed, deadline):
                 results[i] = Result(check.name, check.kind, check.node, passed, check.expected,
                                     observed, elapsed, attempts[i])
             else:

@@ -182,3 +182,35 @@ def test_a_phase_retries_its_open_checks_together_until_one_deadline(monkeypatch
     # A check that holds is never probed again.
     assert [n for name, n in rounds if name == "at once"] == [1]
     assert [n for name, n in rounds if name == "third try"] == [1, 2, 3]
+
+
+def test_a_check_without_retries_still_asks_again_when_its_probe_gave_no_verdict(monkeypatch):
+    """An isolation ping that did not run (the guest dropped the SSH channel: exit -1) is no
+    evidence either way: asked again, past a short deadline, its second answer is the
+    verdict; a probe that never answers fails after INCONCLUSIVE_ATTEMPTS."""
+    from emulator.suites.records import ProbeError
+    from emulator.verify.checks import Check
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.01)
+    answers = {"flaky": 0, "mute": 0}
+
+    def flaky(runtime):
+        answers["flaky"] += 1
+        if answers["flaky"] == 1:
+            raise ProbeError("CE-2: the ping did not run (exit -1): ")
+        return True, {"replies": False}
+
+    def mute(runtime):
+        answers["mute"] += 1
+        raise ProbeError("CE-2: the ping did not run (exit -1): ")
+
+    batch = [Check("flaky", "isolation", "CE-2", {}, flaky, retry=False),
+             Check("mute", "isolation", "CE-2", {}, mute, retry=False),
+             scripted_check("verdict", None, [], retry=False)]
+    with ThreadPoolExecutor(2) as pool:
+        results = runner.run_phase(batch, SharedReadings(CountingRuntime()), 0.0, pool)
+    by_name = {r.name: r for r in results}
+    assert by_name["flaky"].passed and by_name["flaky"].attempts == 2
+    assert not by_name["mute"].passed
+    assert by_name["mute"].attempts == runner.INCONCLUSIVE_ATTEMPTS
+    assert "error" in by_name["mute"].observed
+    assert by_name["verdict"].attempts == 1  # a verdict is never asked again
