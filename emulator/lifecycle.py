@@ -42,6 +42,10 @@ class Watch:
         """Around the start of the routers; ``step`` tells its steps."""
         return nullcontext()
 
+    def resetting(self, lab: str) -> AbstractContextManager:
+        """Around the reset of a running lab's routers; ``step`` tells its steps."""
+        return nullcontext()
+
     def starting_vm(self) -> AbstractContextManager:
         """Around the start of the shared micro-VM; ``step`` tells its steps."""
         return nullcontext()
@@ -273,6 +277,16 @@ def running_lab(lab: str) -> tuple[LabState, Runtime, Lab, Path]:
     return state, runtime, deployed_model(state), LabState.folder(state.lab)
 
 
+def reset(state: LabState, runtime: Runtime, *, watch: Watch = SILENT) -> float:
+    """Put every router of a running lab (``running_lab``) back to the configuration its
+    deploy left, without redeploying (``Runtime.reset``); the seconds it took. Interrupted,
+    the routers are left as far as it got: a reset again finishes it."""
+    started = time.monotonic()
+    with watch.resetting(state.lab):
+        runtime.reset(lambda text: watch.step(time.monotonic() - started, text))
+    return time.monotonic() - started
+
+
 def apply_changes(runtime, changes) -> None:
     """Type each router's configuration commands into its vtysh (or run its command); a
     refused one stops."""
@@ -285,5 +299,5 @@ def apply_changes(runtime, changes) -> None:
         if result.returncode != 0 or refused:
             raise LabError(f"{change.router} refused the exercise's configuration: "
                            f"{(refused or [result.stderr.strip()])[0]}",
-                           hint="report it with the lab file; `mplslab down` and `up` "
-                                "restore the lab")
+                           hint="report it with the lab file; `mplslab reset` restores "
+                                "the lab")

@@ -1,12 +1,12 @@
-"""Commands on a running lab: up, down, status, exec, verify. `emulator.lifecycle` does the
-work; these print it."""
+"""Commands on a running lab: up, down, status, exec, verify, reset. `emulator.lifecycle`
+does the work; these print it."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -14,9 +14,22 @@ from rich.table import Table
 
 from emulator import lifecycle
 from emulator.cli.console import err, handle_errors, out
-from emulator.cli.params import JsonOpt, LabArg, RunningLabArg, VariantOpt, refuse_unknown_kinds
+from emulator.cli.params import (
+    DeadlineOpt,
+    JsonOpt,
+    JsonReportOpt,
+    JunitOpt,
+    KindsOpt,
+    LabArg,
+    RunningLabArg,
+    VariantOpt,
+    refuse_bad_verify_options,
+)
 from emulator.cli.watch import Shown
-from emulator.paths import check_output_file
+
+if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
+    from emulator.model.topology import Lab
+    from emulator.runtime.base import Runtime
 
 commands = typer.Typer()
 
@@ -116,25 +129,22 @@ def exec(ctx: typer.Context, lab: RunningLabArg,
 
 @commands.command()
 @handle_errors
-def verify(lab: RunningLabArg,
-           json_path: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
-           junit_path: Annotated[Path | None, typer.Option("--junit", help="JUnit XML")] = None,
-           deadline: Annotated[float, typer.Option(help="seconds each check may retry")] = 120,
-           kinds: Annotated[list[str] | None, typer.Option(
-               "--kind", help="only checks of this kind (repeatable; default: every kind)")
-           ] = None,
-           ) -> None:
+def verify(lab: RunningLabArg, json_path: JsonReportOpt = None, junit_path: JunitOpt = None,
+           deadline: DeadlineOpt = 120, kinds: KindsOpt = None) -> None:
     """Check the live routers against what the lab's option requires."""
+    refuse_bad_verify_options(kinds, json_path, junit_path)
+    state, runtime = lifecycle.live_runtime(lab)
+    model = lifecycle.deployed_model(state)
+    verify_running(model, runtime, json_path=json_path, junit_path=junit_path,
+                   deadline=deadline, kinds=kinds)
+
+
+def verify_running(model: Lab, runtime: Runtime, *, json_path: Path | None,
+                   junit_path: Path | None, deadline: float, kinds: list[str] | None) -> None:
+    """verify's checks, report and exit status (0 all pass, 1 one fails)."""
     from emulator.verify.report import print_report, write_json, write_junit
     from emulator.verify.runner import run_checks
 
-    refuse_unknown_kinds(kinds)
-    # A report that cannot be written is refused before any check runs.
-    for option, path in (("--json", json_path), ("--junit", junit_path)):
-        if path is not None:
-            check_output_file(path, option)
-    state, runtime = lifecycle.live_runtime(lab)
-    model = lifecycle.deployed_model(state)
     report = run_checks(model, runtime, deadline=deadline, console=out,
                         kinds=set(kinds) if kinds else None)
     print_report(report, out)
@@ -143,3 +153,37 @@ def verify(lab: RunningLabArg,
     if junit_path:
         write_junit(report, junit_path)
     raise typer.Exit(0 if report.passed else 1)
+
+
+@commands.command()
+@handle_errors
+def reset(lab: RunningLabArg, json_path: JsonReportOpt = None, junit_path: JunitOpt = None,
+          deadline: DeadlineOpt = 120, kinds: KindsOpt = None) -> None:
+    """Put every router back to the configuration it was deployed with (a trainer's "start
+    again": nothing is redeployed), end the running exercise, then verify as `verify` does."""
+    reset_and_verify(lab, json_path=json_path, junit_path=junit_path, deadline=deadline,
+                     kinds=kinds)
+
+
+def reset_and_verify(lab: str, *, json_path: Path | None, junit_path: Path | None,
+                     deadline: float, kinds: list[str] | None) -> None:
+    """`mplslab reset` (and `mplslab exercise reset`): the routers' kernel set-up and each
+    suite's deployed configuration put back (lifecycle.reset), the running exercise
+    forgotten (its break is gone with the rest), then verify's checks and exit status."""
+    from emulator.training.exercises import forget
+
+    refuse_bad_verify_options(kinds, json_path, junit_path)
+    state, runtime, model, folder = lifecycle.running_lab(lab)
+    try:
+        seconds = lifecycle.reset(state, runtime, watch=Shown())
+    except KeyboardInterrupt:
+        err.print(f"interrupted: some routers of {state.lab} may not be reset yet "
+                  f"(mplslab reset {state.lab} again finishes it)")
+        raise typer.Exit(130) from None
+    out.print(f"[green]{state.lab} is reset[/] ({len(model.nodes)} routers back to their "
+              f"deployed configuration, {seconds:.1f}s)")
+    ended = forget(folder)
+    if ended:
+        out.print(f"exercise [bold]{escape(ended)}[/] ended")
+    verify_running(model, runtime, json_path=json_path, junit_path=junit_path,
+                   deadline=deadline, kinds=kinds)

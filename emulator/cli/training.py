@@ -12,7 +12,17 @@ from rich.table import Table
 
 from emulator import lifecycle
 from emulator.cli.console import err, handle_errors, out
-from emulator.cli.params import JsonOpt, LabArg, VariantOpt, refuse_unknown_kinds
+from emulator.cli.params import (
+    DeadlineOpt,
+    JsonOpt,
+    JsonReportOpt,
+    JunitOpt,
+    KindsOpt,
+    LabArg,
+    RunningLabArg,
+    VariantOpt,
+    refuse_unknown_kinds,
+)
 from emulator.errors import LabError
 from emulator.paths import check_output_file
 
@@ -238,7 +248,8 @@ def exercise_start(lab: LabArg,
     exercise = find(model, name)
     if (folder / EXERCISE_FILE).exists():
         raise LabError(f"an exercise is already running on lab {state.lab}",
-                       hint=f"finish it first: mplslab exercise solution {state.lab} --apply")
+                       hint=f"finish it first: mplslab exercise solution {state.lab} --apply, "
+                            f"or start again: mplslab exercise reset {state.lab}")
     lifecycle.apply_changes(runtime, exercise.breaks)
     save(folder, exercise)
     out.print(f"[bold]{escape(exercise.name)}[/] started on {state.lab}.")
@@ -327,3 +338,17 @@ def exercise_solution(lab: LabArg,
     if apply:
         lifecycle.apply_changes(runtime, exercise.fixes)
         out.print(f"applied; grade it: mplslab exercise check {state.lab}")
+
+
+@exercise_app.command("reset")
+@handle_errors
+def exercise_reset(lab: RunningLabArg, json_path: JsonReportOpt = None,
+                   junit_path: JunitOpt = None, deadline: DeadlineOpt = 120,
+                   kinds: KindsOpt = None) -> None:
+    """Start again: `mplslab reset` under the exercises. Every router back to the
+    configuration it was deployed with, whatever the trainees typed; the running exercise
+    ends ungraded; then verify (exit 0 when every check holds)."""
+    from emulator.cli.running import reset_and_verify
+
+    reset_and_verify(lab, json_path=json_path, junit_path=junit_path, deadline=deadline,
+                     kinds=kinds)

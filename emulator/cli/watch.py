@@ -1,5 +1,5 @@
-"""The lifecycle's steps (`emulator.lifecycle.Watch`) as `up`, `down` and `vm start` print
-them."""
+"""The lifecycle's steps (`emulator.lifecycle.Watch`) as `up`, `reset`, `down` and `vm
+start` print them."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ class Shown(lifecycle.Watch):
     @contextmanager
     def deploying(self, lab: str) -> Iterator[None]:
         with out.status(f"bringing {lab} up") as self.status:
+            self.prefix = f"{lab}: "
+            yield
+
+    @contextmanager
+    def resetting(self, lab: str) -> Iterator[None]:
+        with out.status(f"resetting {lab}") as self.status:
             self.prefix = f"{lab}: "
             yield
 

@@ -39,5 +39,5 @@ def files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
             files[name] = environment(bird.NAME).get_template(f"{name}.j2").render(**context)
     entry = {"name": bird.NAME,
              "daemons": bird.daemons(node.runs(bird.NAME), guarded=bool(node.label_guard)),
-             "config": "bird.conf"}
+             "config": "bird.conf", "deployed": "bird.conf"}
     return files, entry, []

@@ -86,6 +86,12 @@ class Runtime(ABC):
     def down(self) -> None: ...
 
     @abstractmethod
+    def reset(self, progress: Progress) -> None:
+        """Put every router back to the configuration its deploy left (kernel set-up and
+        each suite's deployed configuration, ``netns.NetnsLab.reset``), recreating nothing:
+        the routers, links and daemons stay as they run."""
+
+    @abstractmethod
     def gone(self) -> str | None:
         """None while the lab's routers exist; otherwise why they do not (quickly)."""
 

@@ -98,6 +98,12 @@ class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
     def down(self) -> None:
         self.lab.down()
 
+    def reset(self, progress: Progress) -> None:
+        try:
+            self.lab.reset(log=progress)
+        except StepFailed as exc:
+            raise RuntimeFailure(str(exc)) from None
+
     def gone(self) -> str | None:
         return None if self.lab.namespaces() else "its namespaces no longer exist"
 

@@ -197,26 +197,14 @@ class NetnsLab:
             run(["modprobe", "-a", *missing])
             self.loaded_modules.update(missing)
 
-    def kernel_setup(self, node: str, link_interfaces: list[str]) -> None:
+    def kernel_setup(self, node: str, link_interfaces: list[str],
+                     present: frozenset[str] = frozenset()) -> None:
+        """The kernel's part of the plan (``kernel_commands``; ``present``: the router's
+        devices, which a reset finds there), then its sysctls."""
         setup = self.plan(node)["kernel"]
         self.load_modules(setup["modules"])
-        commands = ["link set lo up"]
-        commands += [f"link set {name} mtu {mtu}" for name, mtu in setup.get("mtu", {}).items()]
-        commands += [f"link set {name} up" for name in link_interfaces]
-        for vrf in setup["vrfs"]:
-            commands += [f"link add {vrf['name']} type vrf table {vrf['table']}",
-                         f"link set {vrf['name']} up"]
-        for interface in setup["interfaces"]:
-            name = interface["name"]
-            if interface["kind"] == "vlan":
-                commands.append(f"link add link {interface['parent']} name {name} type vlan"
-                                f" id {interface['vlan']}")
-            elif interface["kind"] == "dummy":
-                commands.append(f"link add {name} type dummy")
-            if interface["vrf"]:
-                commands.append(f"link set {name} master {interface['vrf']}")
-            commands.append(f"link set {name} up")
-        batch(commands, f"{node}: kernel set-up", self.ip_batch(node))
+        batch(kernel_commands(setup, link_interfaces, present), f"{node}: kernel set-up",
+              self.ip_batch(node))
         if setup["sysctls"]:
             assignments = [f"{key}={value}" for key, value in setup["sysctls"].items()]
             try:
@@ -294,12 +282,21 @@ class NetnsLab:
         """Hand one rendered file to the router: ``argv_for`` is the suite's way (a whole
         configuration, or staged lines typed as commands)."""
         path = self.rendered / node / config
+        self.configure(node, argv_for(self.ns(node), path), path, f"applying {config}")
+
+    def configure(self, node: str, argv: list[str], path: Path, step: str) -> None:
+        """One configuration command in the router, with time for ``path``'s length."""
         lines = path.read_text().count("\n")
-        result = self.nsexec(node, argv_for(self.ns(node), path), check=False,
-                             timeout=APPLY_SECONDS + lines / APPLY_LINES_PER_SECOND)
+        seconds = APPLY_SECONDS + lines / APPLY_LINES_PER_SECOND
+        try:
+            result = self.nsexec(node, argv, check=False, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            raise StepFailed(f"{node}: {step} did not end within {seconds:.0f}s") from None
         if result.returncode != 0:
-            detail = (result.stdout + result.stderr).strip()
-            raise StepFailed(f"{node}: applying {config} failed: {detail[-400:]}")
+            # On one line: the VM runtime passes the last line of the guest's output on.
+            detail = " | ".join(line.strip() for line in (result.stdout + result.stderr)
+                                .splitlines() if line.strip())
+            raise StepFailed(f"{node}: {step} failed: {detail[-400:]}")
 
     def after_start(self, node: str) -> None:
         for step in self.plan(node)["after_start"]:
@@ -319,6 +316,54 @@ class NetnsLab:
         result = self.nsexec(node, suite.labelled_route_argv(self.ns(node), prefix),
                              check=False)
         return suite.route_is_labelled(result.stdout, prefix, implicit_null_ok)
+
+    # -- reset --------------------------------------------------------------------------
+    def reset(self, log=print) -> None:
+        """Every router back to the configuration its deploy left, nothing recreated (no
+        namespace, link or daemon): its kernel's part of the plan again, idempotently
+        (``kernel_commands``: VRF membership, links up, MTUs, the plan's sysctls), then each
+        suite's deployed configuration reloaded into its running daemons (the driver's
+        ``reset_argvs``). Every router is reset; those that failed are named together."""
+        nodes = self.description()["nodes"]
+        self.require_daemons(nodes)
+        self.load_modules(sorted({module for node in nodes
+                                  for module in self.plan(node)["kernel"]["modules"]}))
+        log(f"putting {len(nodes)} routers back to their deployed configuration")
+        failures = []
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for done in [pool.submit(self.reset_router, node) for node in nodes]:
+                try:
+                    done.result()
+                except StepFailed as exc:
+                    failures.append(str(exc))
+        if failures:
+            raise StepFailed("; ".join(failures))
+
+    def require_daemons(self, nodes: list[str]) -> None:
+        """A reset reconfigures running daemons and starts none: a router whose daemon was
+        stopped needs the lab taken down and up again."""
+        running = self.status()["routers"]
+        stopped = {node: [daemon for suite in self.plan(node)["suites"]
+                          for daemon in suite["daemons"]
+                          if daemon not in running.get(node, [])] for node in nodes}
+        if said := [f"{node}: {', '.join(daemons)}" for node, daemons in stopped.items()
+                    if daemons]:
+            raise StepFailed(f"daemons not running ({'; '.join(said)}): a reset restarts no "
+                             f"daemon; take the lab down and up again")
+
+    def devices(self, node: str) -> frozenset[str]:
+        listed = self.nsexec(node, ["ip", "-j", "link", "show"])
+        return frozenset(entry["ifname"] for entry in json.loads(listed.stdout or "[]"))
+
+    def reset_router(self, node: str) -> None:
+        self.kernel_setup(node, self.link_interfaces(node), self.devices(node))
+        for suite in self.plan(node)["suites"]:
+            if "deployed" not in suite:
+                raise StepFailed(f"{node}: its plan predates `mplslab reset` (no deployed "
+                                 "configuration): take the lab down and up again")
+            path = self.rendered / node / suite["deployed"]
+            for argv in driver(suite["name"]).reset_argvs(self.ns(node), path):
+                self.configure(node, argv, path, f"resetting {suite['name']}")
 
     # -- down ---------------------------------------------------------------------------
     def namespaces(self) -> list[str]:
@@ -390,6 +435,38 @@ class NetnsLab:
         return {"lab": self.lab, "routers": routers}
 
 
+def kernel_commands(setup: dict, link_interfaces: list[str],
+                    present: frozenset[str] = frozenset()) -> list[str]:
+    """The `ip` commands that give a router's kernel its plan (setup.json's "kernel"):
+    links up, MTUs, VRF devices, VLANs and dummies, each interface in its VRF or in none.
+    A device already ``present`` is not created again, so that on a router whose devices
+    all exist (a reset) every command is idempotent: it puts back what was changed (an
+    interface bound to another VRF or to one, a link set down) and leaves the rest."""
+    vrf_of = {interface["name"]: interface["vrf"] for interface in setup["interfaces"]}
+    commands = ["link set lo up"]
+    commands += [f"link set {name} mtu {mtu}" for name, mtu in setup.get("mtu", {}).items()]
+    for name in link_interfaces:
+        if not vrf_of.get(name):
+            commands.append(f"link set {name} nomaster")
+        commands.append(f"link set {name} up")
+    for vrf in setup["vrfs"]:
+        if vrf["name"] not in present:
+            commands.append(f"link add {vrf['name']} type vrf table {vrf['table']}")
+        commands.append(f"link set {vrf['name']} up")
+    for interface in setup["interfaces"]:
+        name = interface["name"]
+        if name not in present and interface["kind"] == "vlan":
+            commands.append(f"link add link {interface['parent']} name {name} type vlan"
+                            f" id {interface['vlan']}")
+        elif name not in present and interface["kind"] == "dummy":
+            commands.append(f"link add {name} type dummy")
+        master = interface["vrf"]
+        commands.append(f"link set {name} master {master}" if master
+                        else f"link set {name} nomaster")
+        commands.append(f"link set {name} up")
+    return commands
+
+
 def link_interfaces(links: list[dict], node: str) -> list[str]:
     """The router's ends of the lab's links (lab.json's "links")."""
     return [end["interface"] for link in links
@@ -448,15 +525,15 @@ class NamespaceRouters:
 
 
 def main(argv: list[str] | None = None, lab_class: type[NetnsLab] | None = None) -> int:
-    """``up``, ``down``, ``status`` of a lab whose routers live on this kernel: namespaces, or
-    (``lab_class``) containers."""
+    """``up``, ``reset``, ``down``, ``status`` of a lab whose routers live on this kernel:
+    namespaces, or (``lab_class``) containers."""
     lab_class = lab_class or NetnsLab
     parser = argparse.ArgumentParser(prog=f"python3 -m {lab_class.MODULE}")
     sub = parser.add_subparsers(dest="action", required=True)
-    for action in ("up", "down", "status"):
+    for action in ("up", "down", "status", "reset"):
         p = sub.add_parser(action)
         p.add_argument("lab")
-        if action == "up":
+        if action in ("up", "reset"):
             p.add_argument("rendered", type=Path)
         lab_class.add_arguments(p)
     sub.add_parser("kernel-support")
@@ -469,6 +546,8 @@ def main(argv: list[str] | None = None, lab_class: type[NetnsLab] | None = None)
         lab = lab_class.from_arguments(args)
         if args.action == "up":
             lab.up(log=lambda text: print(f"progress: {text}", flush=True))
+        elif args.action == "reset":
+            lab.reset(log=lambda text: print(f"progress: {text}", flush=True))
         elif args.action == "down":
             lab.down()
         else:

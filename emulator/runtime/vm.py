@@ -176,6 +176,15 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
             raise RuntimeFailure(last.removeprefix("error: ")
                                  or f"deploy inside the VM failed (exit {rc})")
 
+    def reset(self, progress: Progress) -> None:
+        """The guest-side module's reset of this lab's routers, where they run."""
+        rc, output = self.stream(f"{self.guest_command('reset')} {quote([self.state.rendered])}",
+                                 progress)
+        if rc != 0:
+            last = output.strip().splitlines()[-1] if output.strip() else ""
+            raise RuntimeFailure(last.removeprefix("error: ")
+                                 or f"reset inside the VM failed (exit {rc})")
+
     def guest_command(self, action: str) -> str:
         """The guest-side deploy module's ``action`` for this lab, as a shell command."""
         return (f"PYTHONPATH={quote([str(PROJECT_DIR)])} python3 -m {self.GUEST_MODULE} "

@@ -116,6 +116,17 @@ def configure_argv(lines: list[str]) -> list[str]:
     raise NotImplementedError(NO_CHANGES)
 
 
+def reset_argvs(pathspace: str, config: Path) -> list[list[str]]:
+    """BIRD re-reads ``config``, the file it was started with (`configure`: an unchanged
+    protocol is kept as it runs; only a changed MPLS option could crash BIRD 2.17.6, and
+    this is the file it runs), every protocol a user disabled (`birdc disable`) is enabled
+    again (the rendered configuration disables none), and the label guard's switch
+    (``guard_switch``) is turned back on: its loop loads the filter again within seconds."""
+    birdc = ["birdc", "-s", str(control_socket(pathspace))]
+    return [[*birdc, "configure", f'"{config}"'], [*birdc, "enable", "all"],
+            ["rm", "-f", str(guard_switch(pathspace))]]
+
+
 def labelled_route_argv(pathspace: str, prefix: str) -> list[str]:
     raise NotImplementedError("the deploy plan has no staged steps on BIRD's routers")
 

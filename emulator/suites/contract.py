@@ -120,6 +120,11 @@ class RoutingSuite(Protocol):
     def parse_check_argv(self, config: Path) -> list[str]:
         """The suite's own parser on a rendered configuration, no daemon running."""
 
+    def reset_argvs(self, pathspace: str, config: Path) -> list[list[str]]:
+        """The commands, run in order inside the router, that put its running daemons back
+        to ``config`` (the whole configuration the deploy left there: the plan's
+        ``deployed``), whatever was changed since, without restarting a daemon."""
+
     # -- questions -----------------------------------------------------------------------
     def question_argv(self, question: Question) -> list[str]:
         """The client command that asks ``question`` inside the router (``address`` then

@@ -90,6 +90,26 @@ def daemon_apply_argv(pathspace: str, config: Path, daemon: str) -> list[str]:
     return ["vtysh", "-N", pathspace, "-d", daemon, "-f", str(config)]
 
 
+# FRR's own reload: what `systemctl reload frr` runs (Debian's frr package ships it).
+RELOAD = BIN / "frr-reload.py"
+
+
+def reset_argvs(pathspace: str, config: Path) -> list[list[str]]:
+    """FRR's own reload (frr-reload.py): the difference between the router's running
+    configuration and ``config``, as `no` lines and lines typed into the running daemons;
+    nothing restarts. ``--pathspace`` points it and the vtysh it runs at this router's
+    daemons, and both read ``ETC/<pathspace>/vtysh.conf`` (``prepare`` makes it; with
+    ``--confdir ETC`` vtysh looks in ``<confdir>/<pathspace>/``). Its scratch file goes to
+    the router's run folder (a router container has no /var/run), its warnings and errors
+    to standard error (``--stdout``) rather than /var/log/frr, with what vtysh refused.
+    Once reloaded it runs `write` (``config`` is not ``<confdir>/frr.conf``): the running
+    configuration is saved to ``ETC/<pathspace>/frr.conf``, which no daemon reads and
+    `down` removes."""
+    return [["python3", str(RELOAD), "--reload", "--stdout", "--log-level", "warning",
+             "--pathspace", pathspace, "--confdir", str(ETC), "--rundir", str(RUN / pathspace),
+             str(config)]]
+
+
 def parse_check_argv(config: Path) -> list[str]:
     """FRR's own parser on a rendered configuration, without any daemon."""
     return ["vtysh", "--dryrun", "-f", str(config)]

@@ -4,6 +4,7 @@ broken on purpose (a verifier that cannot fail is worse than none)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from labkit import (
@@ -17,6 +18,7 @@ from labkit import (
 )
 from slides import slide_exercise
 
+from emulator.runtime.state import LabState
 from emulator.suites import frr
 from emulator.suites.contract import Question
 from emulator.verify.families import derive
@@ -82,6 +84,55 @@ def test_the_slide_exercise_is_not_yet_then_solved(option1, tmp_path):
     VPN's routes. (The generic rt-import exercise is unit-tested and in bench/exercises.py.)"""
     model, _ = option1
     slide_exercise("option1", model, tmp_path)
+
+
+def test_reset_puts_every_router_back_and_ends_the_exercise(option1, tmp_path):
+    """The trainer's "start again": an exercise that changes the kernel runs (vlan-vrf binds
+    PE-ASBR-1's VLAN of VPN-A to VRF VPN-B) and a trainee typed an unrelated change into
+    PE-1; `mplslab reset` takes both off without redeploying (the daemons keep their
+    processes), ends the exercise and verifies."""
+    _, runtime = option1
+    typed = "ip prefix-list TRAINEE seq 5 permit 10.99.0.0/24"
+    mplslab("exercise", "start", "option1", "vlan-vrf")
+    mplslab("exec", "option1", "PE-1", "--", "vtysh", "-c", "configure terminal", "-c", typed)
+    assert typed in running_config(runtime, "PE-1")
+    assert master(runtime, "PE-ASBR-1", "eth2.101") == "VPN-B"
+    daemons = {node: pids(runtime, node) for node in ("PE-1", "PE-ASBR-1")}
+    report = tmp_path / "reset.json"
+    reset = mplslab("reset", "option1", "--deadline", str(CONVERGE), "--json", str(report))
+    assert "option1 is reset" in reset.stdout and "exercise vlan-vrf ended" in reset.stdout
+    assert json.loads(report.read_text())["passed"]
+    assert typed not in running_config(runtime, "PE-1")
+    assert master(runtime, "PE-ASBR-1", "eth2.101") == "VPN-A"
+    assert {node: pids(runtime, node) for node in daemons} == daemons
+    # Nothing is left for FRR's reload to change on either router: the reset's target is
+    # the configuration the routers hold once deployed.
+    rendered = Path(LabState.load("option1").rendered)
+    for node in daemons:
+        [suite] = json.loads((rendered / node / "setup.json").read_text())["suites"]
+        [reload] = frr.reset_argvs(f"option1_{node}", rendered / node / suite["deployed"])
+        delta = runtime.exec(node, [a if a != "--reload" else "--test" for a in reload])
+        assert delta.returncode == 0 and "Lines To" not in delta.stdout, delta.stdout
+    check = mplslab("exercise", "check", "option1", check=False)
+    assert check.returncode == 2 and "no exercise is running" in check.stderr
+
+
+def running_config(runtime, node: str) -> str:
+    shown = runtime.exec(node, ["vtysh", "-c", "show running-config"])
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def master(runtime, node: str, interface: str) -> str | None:
+    link = runtime.exec(node, ["ip", "-j", "link", "show", "dev", interface])
+    return json.loads(link.stdout)[0].get("master")
+
+
+def pids(runtime, node: str) -> str:
+    """The router's daemons and their process ids (from their pid files)."""
+    listed = runtime.exec(node, ["sh", "-c", f"grep -H . /run/frr/option1_{node}/*.pid"])
+    assert listed.returncode == 0 and listed.stdout, listed.stderr
+    return listed.stdout
 
 
 def test_shut_core_link_fails_as1_and_everything_across_it(option1):

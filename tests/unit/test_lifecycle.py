@@ -113,7 +113,8 @@ def test_a_damaged_state_file_is_reported_and_can_be_taken_down(state_dir, conte
 def test_a_lab_whose_vm_died_is_not_up_for_status_verify_exec(state_dir, bystander):
     write_state(state_dir, "dead", "vm", pid=bystander.pid, ssh_port=1)
     for command in (["status", "dead"], ["verify", "dead"], ["exec", "dead", "PE-1", "--",
-                                                             "true"]):
+                                                             "true"],
+                    ["reset", "dead"], ["exercise", "reset", "dead"]):
         started = time.monotonic()
         result = mplslab(*command)
         assert result.exit_code == 2, result.output
@@ -141,6 +142,7 @@ class FakeRuntime(Runtime):
     name = "netns"
     calls: ClassVar[list[str]] = []
     during_up = staticmethod(lambda: None)
+    during_reset = staticmethod(lambda: None)
 
     @classmethod
     def available(cls):
@@ -158,6 +160,11 @@ class FakeRuntime(Runtime):
 
     def down(self):
         self.calls.append("down")
+
+    def reset(self, progress):
+        self.calls.append("reset")
+        progress("routers reset")
+        self.during_reset()
 
     def gone(self):
         return None
@@ -181,6 +188,7 @@ def fake_runtime(state_dir, monkeypatch):
     # What a test sets on the class is undone with these.
     monkeypatch.setattr(FakeRuntime, "calls", [])
     monkeypatch.setattr(FakeRuntime, "during_up", staticmethod(lambda: None))
+    monkeypatch.setattr(FakeRuntime, "during_reset", staticmethod(lambda: None))
     handler = signal.getsignal(signal.SIGTERM)
     yield FakeRuntime
     signal.signal(signal.SIGTERM, handler)
@@ -316,6 +324,71 @@ def test_verify_refuses_an_unknown_check_kind_before_anything(state_dir):
     result = mplslab("verify", "option1", "--kind", "ping", "--kind", "pong")
     assert result.exit_code == 2, result.output
     assert "unknown check kind 'pong'" in result.output and "label-steady" in result.output
+
+
+@pytest.mark.parametrize("command", [["reset"], ["exercise", "reset"]])
+def test_reset_of_a_lab_that_is_not_up_says_so_in_one_line(state_dir, command):
+    result = mplslab(*command, "option3")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == ("error: lab option3 is not up (start it: mplslab up "
+                                     "option3)")
+
+
+def test_reset_refuses_an_unknown_check_kind_before_anything(fake_runtime, state_dir):
+    lifecycle.up(OPTION3, None)
+    result = mplslab("reset", "option3", "--kind", "pong")
+    assert result.exit_code == 2 and "unknown check kind 'pong'" in result.output
+    assert fake_runtime.calls == ["up"]
+
+
+def passing(passed: bool):
+    """run_checks standing in for the verifier: a report that passes, or not."""
+    from emulator.verify.checks import Report, Result
+
+    def run_checks(model, runtime, **kwargs):
+        result = Result("PE-1 → RR-1", "bgp-session", "PE-1", passed, "Established",
+                        "Established" if passed else "Idle", 0.1)
+        return Report(model.name, model.variant, passed, 0.1, [result])
+    return run_checks
+
+
+@pytest.mark.parametrize("command", [["reset"], ["exercise", "reset"]])
+def test_reset_puts_the_routers_back_ends_the_exercise_and_verifies(
+        fake_runtime, state_dir, monkeypatch, command):
+    from emulator.training.exercises import EXERCISE_FILE
+
+    lifecycle.up(OPTION3, None)
+    exercise = state_dir / "option3" / EXERCISE_FILE
+    exercise.write_text(json.dumps({"name": "rr-loopback"}))
+    monkeypatch.setattr("emulator.verify.runner.run_checks", passing(True))
+    result = mplslab(*command, "option3")
+    assert result.exit_code == 0, result.output
+    assert fake_runtime.calls == ["up", "reset"]
+    assert "option3 is reset" in result.output and "routers reset" in result.output
+    assert "exercise rr-loopback ended" in result.output
+    assert "PASSED" in result.output and not exercise.exists()
+    # Without an exercise, and a check that fails: verify's exit status.
+    monkeypatch.setattr("emulator.verify.runner.run_checks", passing(False))
+    result = mplslab(*command, "option3")
+    assert result.exit_code == 1 and "FAILED" in result.output
+    assert "ended" not in result.output
+
+
+def test_a_failed_reset_says_where_keeps_the_exercise_and_verifies_nothing(
+        fake_runtime, state_dir, monkeypatch):
+    from emulator.training.exercises import EXERCISE_FILE
+
+    def fail():
+        raise RuntimeFailure("PE-2: resetting frr failed: % Unknown command")
+    lifecycle.up(OPTION3, None)
+    exercise = state_dir / "option3" / EXERCISE_FILE
+    exercise.write_text(json.dumps({"name": "rr-loopback"}))
+    fake_runtime.during_reset = staticmethod(fail)
+    monkeypatch.setattr("emulator.verify.runner.run_checks", passing(True))
+    result = mplslab("reset", "option3")
+    assert result.exit_code == 1, result.output
+    assert "error: PE-2: resetting frr failed" in result.output
+    assert "PASSED" not in result.output and exercise.exists()
 
 
 def test_stopping_an_interrupted_deploy_stops_what_it_started(tmp_path, monkeypatch):

@@ -110,7 +110,7 @@ class ReaderHost:
 
         class Host(Runtime):
             name = "test"
-            available = force_down = up = down = gone = capture = status = None
+            available = force_down = up = down = reset = gone = capture = status = None
 
             def exec(self, node, argv, timeout=60.0):
                 host.executed.append((node, tuple(argv)))
