@@ -102,7 +102,7 @@ def vm_status(as_json: JsonOpt = False) -> None:
     if not report["running"]:
         out.print("no micro-VM is running")
         return
-    users = ["`mplslab vm start`" if u == vm_shared.PINNED else u for u in report["users"]]
+    users = vm_shared.described(report["users"])
     out.print(f"the micro-VM runs (SSH on 127.0.0.1:{report['ssh_port']}), used by: "
               f"{', '.join(users) or 'nobody'}; console: {report['console']}")
 
