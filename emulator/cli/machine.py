@@ -77,11 +77,12 @@ def vm_start() -> None:
 def vm_stop() -> None:
     """Stop keeping the micro-VM up; it powers off now unless labs still use it."""
     from emulator.runtime import vm_pin
+    from emulator.runtime.vm_shared import described
 
     labs, stopped = vm_pin.unpin()
     if labs:
-        out.print(f"the micro-VM stays up for: {', '.join(labs)} (it powers off with the last "
-                  "`mplslab down`)")
+        out.print(f"the micro-VM stays up for: {', '.join(described(labs))} (it powers off "
+                  "with the last `mplslab down` or `mplslab class down`)")
     else:
         out.print("the micro-VM is stopped" + (f" ({len(stopped)} processes)" if stopped
                                                 else " (none was running)"))
