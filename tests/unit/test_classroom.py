@@ -472,3 +472,28 @@ def test_class_commands_fail_with_one_clear_message(args, message):
 def test_zero_trainees_is_a_usage_error():
     result = mplslab("class", "up", MINI, "--trainees", "0")
     assert result.exit_code == 2 and "--trainees" in result.output
+
+
+def test_the_plan_asks_the_running_vm_or_sizes_a_new_one_or_the_host(monkeypatch):
+    from emulator.runtime import vm_shared
+    from emulator.runtime.vm import VmRuntime
+
+    size = sizing.Size("option3", 12, 4)
+    monkeypatch.setattr(sizing, "host_available_mib", lambda: 20000.0)
+    monkeypatch.setattr(vm_shared, "shared_vm", lambda: {"tag": "x", "console": "c.log"})
+    monkeypatch.setattr(vm_shared, "vm_users", lambda: ["_pinned", "_class-option3"])
+    monkeypatch.setattr(vm_shared, "vm_alive", lambda record: True)
+    monkeypatch.setattr(VmRuntime, "answers", staticmethod(lambda record: True))
+    monkeypatch.setattr(vm_pin, "guest_readings", lambda record: vm_pin.GuestReadings(
+        1985.0, 1400.0, (0.1, 0.1, 0.1)))
+    with pytest.raises(LabError, match=r"too little .* take down what uses it "
+                                       r"\(`mplslab vm start`;"):
+        sizing.plan("vm", size)
+    monkeypatch.setattr(VmRuntime, "answers", staticmethod(lambda record: False))
+    with pytest.raises(LabError, match="does not answer SSH"):
+        sizing.plan("vm", size)
+    monkeypatch.setattr(vm_shared, "vm_alive", lambda record: False)
+    monkeypatch.delenv("MPLSLAB_VM_MEMORY", raising=False)
+    assert sizing.plan("vm", size).memory == "2560M"
+    assert sizing.plan("clab-vm", size).memory == "2560M"
+    assert sizing.plan("netns", size).memory is None
