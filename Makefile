@@ -17,7 +17,7 @@ RUNTIME_ARG := $(if $(RUNTIME),--runtime $(RUNTIME))
 # containerlab is built (pinned, with Go) only for the runtimes that use it.
 CLAB_DEP := $(if $(filter clab clab-vm,$(RUNTIME)),containerlab)
 
-.PHONY: setup test test-unit test-parser test-e2e lint appliance containerlab bench $(LAB_GOALS) clean
+.PHONY: setup test test-unit test-parser test-e2e lint appliance containerlab clabverter bench $(LAB_GOALS) clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,11 @@ appliance: setup
 # containerlab 0.79.0 from the Go module proxy into ~/.cache/mplslab/bin (needs Go >= 1.26).
 containerlab:
 	./scripts/install-containerlab.sh
+
+# clabverter 0.1.0 (clabernetes: a class on Kubernetes, docs/training.md) into the same bin/;
+# Not part of `make test`: see docs/training.md, "A class", for what it gives today.
+clabverter:
+	./scripts/install-clabverter.sh
 
 lab-up: setup $(CLAB_DEP)
 	@test -n "$(LAB)" || { echo "usage: make lab-up LAB (see: $(MPLSLAB) list)"; exit 2; }

@@ -2,8 +2,9 @@
 
 The typer app and `--version`; the commands live in modules by concern, registered at the
 end of this file: `labs` (lab files), `running` (a running lab), `training` (explain,
-exercises), `machine` (appliance, micro-VM, router image); `console` has the consoles and
-the error handling they share. `emulator.lifecycle` brings labs up and down.
+exercises), `machine` (appliance, micro-VM, router image), `classroom` (a class of trainee
+copies); `console` has the consoles and the error handling they share.
+`emulator.lifecycle` brings labs up and down, `emulator.classroom` classes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from emulator.cli import labs, machine, running, training
+from emulator.cli import classroom, labs, machine, running, training
 from emulator.errors import LabError
 
 # add_completion: typer's --install-completion and --show-completion (bash, zsh, fish, pwsh).
@@ -69,3 +70,4 @@ app.add_typer(machine.appliance_app, name="appliance")
 app.add_typer(machine.vm_app, name="vm")
 app.add_typer(machine.image_app, name="image")
 app.add_typer(training.exercise_app, name="exercise")
+app.add_typer(classroom.class_app, name="class")

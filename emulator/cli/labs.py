@@ -17,7 +17,7 @@ from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import JsonOpt, LabArg, VariantOpt
 from emulator.errors import LabError
 from emulator.model.build import load_all_variants, load_lab
-from emulator.model.loader import SHIPPED, lab_files
+from emulator.model.loader import SHIPPED, lab_files, renamed
 from emulator.paths import check_output_folder, user_labs_dir
 from emulator.render import render_lab
 from emulator.verify.prediction import predict
@@ -97,10 +97,7 @@ def new(name: Annotated[str, typer.Argument(help="the new lab's name (its file: 
     if name in shipped:
         raise LabError(f"{name} is a shipped lab's name",
                        hint="choose another name: `mplslab up NAME` would find the shipped lab")
-    text, count = re.subn(r"^name:[^\n#]*", f"name: {name}", shipped[source].read_text(),
-                          count=1, flags=re.MULTILINE)
-    if not count:
-        raise LabError(f"the shipped lab {source} has no top-level `name:` line")
+    text = renamed(shipped[source].read_text(), name, f"the shipped lab {source}")
     check_output_folder(folder, "--dir")
     target = folder / f"{name}.yml"
     try:

@@ -77,11 +77,12 @@ def vm_start() -> None:
 def vm_stop() -> None:
     """Stop keeping the micro-VM up; it powers off now unless labs still use it."""
     from emulator.runtime import vm_pin
+    from emulator.runtime.vm_shared import described
 
     labs, stopped = vm_pin.unpin()
     if labs:
-        out.print(f"the micro-VM stays up for: {', '.join(labs)} (it powers off with the last "
-                  "`mplslab down`)")
+        out.print(f"the micro-VM stays up for: {', '.join(described(labs))} (it powers off "
+                  "with the last `mplslab down` or `mplslab class down`)")
     else:
         out.print("the micro-VM is stopped" + (f" ({len(stopped)} processes)" if stopped
                                                 else " (none was running)"))
@@ -102,7 +103,7 @@ def vm_status(as_json: JsonOpt = False) -> None:
     if not report["running"]:
         out.print("no micro-VM is running")
         return
-    users = ["`mplslab vm start`" if u == vm_shared.PINNED else u for u in report["users"]]
+    users = vm_shared.described(report["users"])
     out.print(f"the micro-VM runs (SSH on 127.0.0.1:{report['ssh_port']}), used by: "
               f"{', '.join(users) or 'nobody'}; console: {report['console']}")
 

@@ -308,6 +308,17 @@ def read_text(path: Path) -> str:
                        hint="save the file as UTF-8") from None
 
 
+def renamed(text: str, name: str, source: str = "the lab") -> str:
+    """A lab file's text with its top-level ``name:`` changed to ``name`` (``mplslab new``,
+    a class's copies), every other line kept as written."""
+    text, count = re.subn(r"^name:[^\n#]*", f"name: {name}", text, count=1,
+                          flags=re.MULTILINE)
+    if not count:
+        raise LabError(f"{source} has no top-level `name:` line",
+                       hint="a lab file starts with `name: NAME` at the left margin")
+    return text
+
+
 def read_raw(path: Path) -> tuple[dict, SourceMap]:
     text = read_text(path)
     parser = None

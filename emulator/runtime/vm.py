@@ -37,6 +37,7 @@ from emulator.runtime.vm_boot import (
     kvm_works,
     require_qemu,
     shared_folders,
+    vm_memory,
     vng_command,
     vng_environment,
 )
@@ -67,6 +68,9 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
         super().__init__(state)
         # Set in the process that booted the VM, so that teardown can reap it.
         self._vm: subprocess.Popen | None = None
+        # The guest's memory when this runtime boots the VM (QEMU's words); None:
+        # vm_boot.vm_memory(). `mplslab class up` sizes it to the class (vm_pin.pin).
+        self.memory: str | None = None
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -199,7 +203,8 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
         .mplslab/_vm/); with one, a VM of the caller's own (bench/boot_probe.py)."""
         port = free_port()
         # --verbose puts the guest kernel's and init's messages in the console log.
-        command = vng_command(image, disk, kvm=kvm,
+        memory = self.memory or vm_memory()
+        command = vng_command(image, disk, kvm=kvm, memory=memory,
                               extra=["--verbose", "--ssh", str(port), "--ssh-tcp"])
         shared = tag is None
         tag = tag or owner_tag(SHARED)
@@ -209,7 +214,7 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                                   start_new_session=True)
         self._vm = vm
         self.state.vm = {"pid": vm.pid, "ssh_port": port, "console": str(console),
-                         "kvm": kvm, "tag": tag}
+                         "kvm": kvm, "tag": tag, "memory": memory}
         if shared:
             # Recorded before it answers: an interrupted boot is still found and powered off.
             record_vm(self.state.vm)

@@ -26,10 +26,29 @@ from emulator.runtime.vm_processes import stop_owned
 
 BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
 BOOT_ATTEMPTS = 2
-VM_MEMORY = os.environ.get("MPLSLAB_VM_MEMORY", "2G")
+DEFAULT_VM_MEMORY = "2G"
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
 BANNER_PROBES = 4  # connections kept open while waiting for the guest's sshd
+
+
+def vm_memory() -> str:
+    """The guest's memory, in QEMU's words (``-m``): $MPLSLAB_VM_MEMORY, else 2G. Read at
+    each boot, so that a command can size the VM (``mplslab class up``)."""
+    return os.environ.get("MPLSLAB_VM_MEMORY") or DEFAULT_VM_MEMORY
+
+
+MEMORY_UNITS = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+def memory_mib(text: str) -> int:
+    """A memory size in QEMU's words (``2G``, ``2560M``, ``3072``: MiB without a unit) in
+    MiB; a LabError for anything else."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)", text.strip(), re.IGNORECASE)
+    if not match:
+        raise LabError(f"{text!r} is not a memory size",
+                       hint="MPLSLAB_VM_MEMORY takes QEMU's sizes: 2G, 2560M, 3072 (MiB)")
+    return int(float(match.group(1)) * MEMORY_UNITS[match.group(2).upper()])
 
 
 def vng_binary() -> Path:
@@ -81,10 +100,12 @@ def shared_folders() -> list[tuple[Path, bool]]:
 
 
 def vng_command(image: appliance.Appliance, disk: Path, *, kvm: bool,
-                extra: list[str]) -> list[str]:
-    """virtme-ng booting the appliance's kernel on ``disk`` (appliance.vm_disk)."""
+                extra: list[str], memory: str | None = None) -> list[str]:
+    """virtme-ng booting the appliance's kernel on ``disk`` (appliance.vm_disk), with
+    ``memory`` (QEMU's words; default: vm_memory())."""
     command = [str(vng_binary()), "--root-disk", str(disk), "--root-fstype", "ext4",
-               "--run", str(image.kernel), "--cpus", VM_CPUS, "--memory", VM_MEMORY]
+               "--run", str(image.kernel), "--cpus", VM_CPUS,
+               "--memory", memory or vm_memory()]
     command += [f"--{'rwdir' if writable else 'rodir'}={folder}={folder}"
                 for folder, writable in shared_folders()]
     if not kvm:

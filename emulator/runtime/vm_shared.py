@@ -1,7 +1,8 @@
 """The one micro-VM every lab that is up shares: its record, its users, its lock.
 
 The record lives in the state folder's ``_vm/``: ``vm.json`` (pid, SSH port, console, owner
-tag) and ``users/<lab>`` for each lab (and a `mplslab vm start` pin) that uses the VM.
+tag, memory) and ``users/<lab>`` for each lab (and a `mplslab vm start` pin, and a class of
+`mplslab class up`) that uses the VM.
 Whoever boots, reuses or powers the VM off holds ``shared_lock`` meanwhile.
 """
 
@@ -19,6 +20,13 @@ from emulator.runtime.vm_processes import is_zombie, owned_pids, owner_tag, stop
 
 SHARED = "_vm"  # never a lab name: lab names start with a letter
 PINNED = "_pinned"  # the user of `mplslab vm start` (vm_pin.py)
+CLASS_USER = "_class-"  # + a lab's name: the user of `mplslab class up` (emulator/classroom)
+
+
+def class_user(lab: str) -> str:
+    """The user that keeps the VM up for a class of ``lab``'s copies, between its copies'
+    ``up`` and ``down``."""
+    return CLASS_USER + lab
 
 
 def shared_folder() -> Path:
@@ -64,6 +72,13 @@ def vm_users() -> list[str]:
     """The labs (and a `vm start` pin) that use the running VM."""
     folder = shared_folder() / "users"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def described(users: list[str]) -> list[str]:
+    """Users as `mplslab vm status` names them: labs, `mplslab vm start`, classes."""
+    return ["`mplslab vm start`" if user == PINNED
+            else f"class {user.removeprefix(CLASS_USER)}" if user.startswith(CLASS_USER)
+            else user for user in users]
 
 
 def vm_alive(record: dict) -> bool:

@@ -59,6 +59,12 @@ def write_json(report: Report, path: Path) -> None:
 
 
 def write_junit(report: Report, path: Path) -> None:
+    ElementTree.ElementTree(junit_suite(report)).write(path, encoding="unicode",
+                                                       xml_declaration=True)
+
+
+def junit_suite(report: Report) -> ElementTree.Element:
+    """The report as one JUnit test suite (`mplslab.<lab>`), a test case per check."""
     suite = ElementTree.Element(
         "testsuite", name=f"mplslab.{report.lab}", tests=str(len(report.results)),
         failures=str(sum(not r.passed for r in report.results)), time=f"{report.seconds:.2f}")
@@ -69,4 +75,4 @@ def write_junit(report: Report, path: Path) -> None:
             failure = ElementTree.SubElement(case, "failure", message="expected != observed")
             failure.text = (f"expected: {json.dumps(result.expected, default=str)}\n"
                             f"observed: {json.dumps(result.observed, default=str)}")
-    ElementTree.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
+    return suite

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from labkit import guest_silence, mplslab, tail
 
+from emulator.classroom.copies import classes
 from emulator.paths import state_dir
 from emulator.runtime.registry import choose
 from emulator.runtime.vm_pin import pinned_runtime
@@ -113,6 +114,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     # A test that failed half-way may leave a lab registered: take it down, so that the VM
     # stops whatever happened (and the check below still reports it).
+    for lab in classes():  # a class keeps the VM up under a user of its own
+        mplslab("class", "down", lab, check=False)
     left = [u for u in vm_users() if not u.startswith("_")]
     for lab in left:
         mplslab("down", "--force", lab, check=False)

@@ -124,12 +124,14 @@ def test_cli_lists_every_command_in_its_order():
     group = typer.main.get_command(app)
     assert group.list_commands(None) == [
         "list", "new", "validate", "render", "graph", "report", "explain", "up", "down",
-        "status", "exec", "verify", "reset", "appliance", "vm", "image", "exercise"]
+        "status", "exec", "verify", "reset", "appliance", "vm", "image", "exercise",
+        "class"]
     subcommands = {name: group.commands[name].list_commands(None)
-                   for name in ("appliance", "vm", "image", "exercise")}
+                   for name in ("appliance", "vm", "image", "exercise", "class")}
     assert subcommands == {"appliance": ["build", "path"], "vm": ["start", "stop", "status"],
                            "image": ["build"],
-                           "exercise": ["list", "start", "check", "solution", "reset"]}
+                           "exercise": ["list", "start", "check", "solution", "reset"],
+                           "class": ["up", "check", "down"]}
 
 
 def test_isis_is_no_igp_the_format_offers(tmp_path):
