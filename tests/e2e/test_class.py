@@ -33,6 +33,8 @@ def test_a_class_of_two_comes_up_passes_check_and_leaves_nothing(tmp_path):
         answer = mplslab("exec", "mini-t2", "PE-A", "--", "vtysh", "-c",
                          "show bgp summary json")
         assert '"ipv4Vpn"' in answer.stdout
+        status = mplslab("status", "mini-t1", "--json")
+        assert '"P"' in status.stdout and "ldpd" in status.stdout
         report_path, junit_path = tmp_path / "class.json", tmp_path / "class.xml"
         check = mplslab("class", "check", "mini", "--deadline", str(CONVERGE), "--json",
                         str(report_path), "--junit", str(junit_path))

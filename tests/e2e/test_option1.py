@@ -112,9 +112,25 @@ def test_reset_puts_every_router_back_and_ends_the_exercise(option1, tmp_path):
         [suite] = json.loads((rendered / node / "setup.json").read_text())["suites"]
         [reload] = frr.reset_argvs(f"option1_{node}", rendered / node / suite["deployed"])
         delta = runtime.exec(node, [a if a != "--reload" else "--test" for a in reload])
-        assert delta.returncode == 0 and "Lines To" not in delta.stdout, delta.stdout
+        assert delta.returncode == 0, delta.stderr
+        assert not reload_delta(delta.stdout), delta.stdout
     check = mplslab("exercise", "check", "option1", check=False)
     assert check.returncode == 2 and "no exercise is running" in check.stderr
+
+
+# Lines frr-reload re-types on every reload, seen on FRR 10.3 in the VM: a router's running
+# configuration shows the host's name (the guest's, `virtme-ng`) rather than the rendered
+# `hostname`, and `service integrated-vtysh-config` is vtysh's own line. Harmless to retype.
+RETYPED = {"hostname", "no hostname", "service integrated-vtysh-config"}
+
+
+def reload_delta(text: str) -> list[str]:
+    """The lines frr-reload --test would delete or add, but for RETYPED."""
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith(("Lines To", "===="))]
+    return [line for line in lines
+            if line not in RETYPED and " ".join(line.split()[:2]) not in RETYPED
+            and line.split()[0] not in RETYPED]
 
 
 def running_config(runtime, node: str) -> str:
