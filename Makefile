@@ -56,13 +56,17 @@ lab-status: setup
 	$(MPLSLAB) status $(LAB)
 
 # Unit tests, FRR 10.3's parser on every rendered config, then real routers in the VM.
-# TEST_PROCESSES=2 runs them in two processes (two labs at once in the one VM: one deploys
+# TEST_PROCESSES=2 runs the end-to-end tests in two processes (two labs at once in the one VM: one deploys
 # while the other's protocols converge; tests of one lab name share an xdist_group): not
 # the default until a guest that stopped answering in such a run is understood (issue 13).
 TEST_PROCESSES ?= 1
 XDIST_ARGS := $(if $(filter-out 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadgroup)
+# The unit tests (pure, no VM) always run in two processes; both parts run whatever the
+# other's verdict, and the target fails if either did.
 test: setup appliance containerlab
-	$(PYTEST) -v $(XDIST_ARGS) --durations=40 $(PYTEST_ARGS) tests/unit tests/e2e
+	$(PYTEST) -v -n 2 --durations=10 $(PYTEST_ARGS) tests/unit; unit=$$?; \
+	$(PYTEST) -v $(XDIST_ARGS) --durations=40 $(PYTEST_ARGS) tests/e2e; e2e=$$?; \
+	test $$unit -eq 0 -a $$e2e -eq 0
 
 # The fast part: without FRR's parser and without the wheel test (build, install, run).
 test-unit: setup
