@@ -9,6 +9,7 @@ found here, and ``MPLSLAB_LABS`` / ``MPLSLAB_TEMPLATES`` override either.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from importlib.resources import files
@@ -122,3 +123,12 @@ def check_output_folder(path: Path, option: str) -> None:
                            hint="give a folder you can write to")
     except (OSError, ValueError) as exc:
         raise LabError(f"{option} {path} cannot be used: {exc}") from None
+
+
+def write_json(path: Path, data: object) -> None:
+    """``data`` as indented JSON at ``path``, whole or not at all: a reader never sees half
+    a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(data, indent=2) + "\n")
+    scratch.replace(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.model.loader import read_text, renamed
-from emulator.paths import state_dir
+from emulator.paths import state_dir, write_json
 from emulator.runtime.state import LAB_NAME, check_lab_name
 
 CLASSES = "_class"
@@ -85,11 +85,7 @@ class ClassRecord:
         return cls.folder(lab).exists()
 
     def save(self) -> None:
-        path = self.folder(self.lab) / RECORD
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        scratch.replace(path)  # a reader never sees half a file
+        write_json(self.folder(self.lab) / RECORD, asdict(self))
 
     @classmethod
     def load(cls, lab: str) -> ClassRecord:

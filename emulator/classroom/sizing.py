@@ -66,6 +66,10 @@ class Plan:
     memory: str | None = None
 
 
+def at_most(fit: int) -> str:
+    return f"at most {fit} {'copy fits' if fit == 1 else 'copies fit'}"
+
+
 def in_running_vm(size: Size, total_mib: float, available_mib: float,
                   users: list[str]) -> Plan:
     """The running micro-VM must have the copies' memory free, and some to spare."""
@@ -76,8 +80,7 @@ def in_running_vm(size: Size, total_mib: float, available_mib: float,
     others = ", ".join(users) or "nothing"
     raise LabError(
         f"the running micro-VM has {available_mib:.0f} MiB free of {total_mib:.0f} MiB: too "
-        f"little for {size.describe()} and {SPARE_MIB} MiB to spare (at most {fit} "
-        f"{'copy fits' if fit == 1 else 'copies fit'} now)",
+        f"little for {size.describe()} and {SPARE_MIB} MiB to spare ({at_most(fit)} now)",
         hint=f"restart it bigger: take down what uses it ({others}; `mplslab vm status`) and "
              f"`mplslab vm stop`, then `mplslab class up` boots one of {size.vm_mib} MiB "
              f"(or `MPLSLAB_VM_MEMORY={size.vm_mib}M mplslab vm start` first); or fewer "
@@ -91,8 +94,7 @@ def in_new_vm(size: Size, usual_mib: int, host_available_mib: float) -> Plan:
         fit = size.fitting(host_available_mib - GUEST_BASE_MIB)
         raise LabError(
             f"{size.describe()} need a micro-VM of {size.vm_mib} MiB; this host has "
-            f"{host_available_mib:.0f} MiB available (at most {fit} "
-            f"{'copy fits' if fit == 1 else 'copies fit'})",
+            f"{host_available_mib:.0f} MiB available ({at_most(fit)})",
             hint=f"fewer --trainees, or free memory here; a bigger class runs on several "
                  f"machines ({WHERE})")
     memory = max(size.vm_mib, usual_mib)
@@ -107,8 +109,7 @@ def on_this_host(size: Size, host_available_mib: float) -> Plan:
     fit = size.fitting(host_available_mib - SPARE_MIB)
     raise LabError(
         f"this host has {host_available_mib:.0f} MiB available: too little for "
-        f"{size.describe()} and {SPARE_MIB} MiB to spare (at most {fit} "
-        f"{'copy fits' if fit == 1 else 'copies fit'})",
+        f"{size.describe()} and {SPARE_MIB} MiB to spare ({at_most(fit)})",
         hint=f"fewer --trainees, or free memory here; a bigger class runs on several machines "
              f"({WHERE})")
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from emulator.errors import LabError
-from emulator.paths import state_dir
+from emulator.paths import state_dir, write_json
 
 # The lab file's own rule for `name:` (schema.py); namespace names build on it.
 LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
@@ -66,11 +66,7 @@ class LabState:
         return state_dir() / f"{check_lab_name(lab)}.console.log"
 
     def save(self) -> None:
-        path = self.path(self.lab)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        scratch.replace(path)  # a reader never sees half a file
+        write_json(self.path(self.lab), asdict(self))
 
     @classmethod
     def load(cls, lab: str) -> LabState:
