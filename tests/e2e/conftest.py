@@ -23,11 +23,10 @@ import time
 from pathlib import Path
 
 import pytest
-from labkit import guest_silence, mplslab, tail
+from labkit import guest_silence, in_vm, mplslab, tail
 
 from emulator.classroom.copies import classes
 from emulator.paths import state_dir
-from emulator.runtime.registry import choose
 from emulator.runtime.vm_pin import pinned_runtime
 from emulator.runtime.vm_processes import owned_pids, owner_tag
 from emulator.runtime.vm_shared import SHARED, shared_vm, vm_alive, vm_users
@@ -48,8 +47,14 @@ def in_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def in_vm() -> bool:
-    return choose("auto")[0] == "vm"
+def down_what_tests_left() -> list[str]:
+    """Classes, then labs, that failed tests left up in the VM, taken down; the labs."""
+    for lab in classes():  # a class keeps the VM up under a user of its own
+        mplslab("class", "down", lab, check=False)
+    left = [u for u in vm_users() if not u.startswith("_")]
+    for lab in left:
+        mplslab("down", "--force", lab, check=False)
+    return left
 
 
 def start_vm_and_witness() -> None:
@@ -99,8 +104,7 @@ def answering_guest(request: pytest.FixtureRequest):
                         if restarts else "the guest stopped answering (in a worker: the "
                         "other process's lab shares it)", returncode=1)
         restarts.append(request.node.nodeid)
-        for lab in [u for u in vm_users() if not u.startswith("_")]:
-            mplslab("down", "--force", lab, check=False)
+        down_what_tests_left()
         mplslab("vm", "stop", check=False)
         start_vm_and_witness()
         say("booted the micro-VM anew; the tests go on")
@@ -114,11 +118,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     # A test that failed half-way may leave a lab registered: take it down, so that the VM
     # stops whatever happened (and the check below still reports it).
-    for lab in classes():  # a class keeps the VM up under a user of its own
-        mplslab("class", "down", lab, check=False)
-    left = [u for u in vm_users() if not u.startswith("_")]
-    for lab in left:
-        mplslab("down", "--force", lab, check=False)
+    left = down_what_tests_left()
     mplslab("vm", "stop")
     problems = [f"labs left registered with the micro-VM: {left}"] if left else []
     if vm_users():

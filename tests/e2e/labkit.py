@@ -14,7 +14,7 @@ from pathlib import Path
 
 from emulator.model.build import load_lab
 from emulator.model.topology import Lab
-from emulator.runtime.registry import make_runtime
+from emulator.runtime.registry import choose, make_runtime
 from emulator.runtime.state import LabState
 from emulator.runtime.vm import VmRuntime
 from emulator.runtime.vm_pin import pinned_runtime
@@ -46,6 +46,11 @@ def guest_namespaces() -> list[str]:
 
 
 GUEST_ANSWER_SECONDS = 45.0
+
+
+def in_vm() -> bool:
+    """Whether the labs run in the shared micro-VM (this kernel cannot run them itself)."""
+    return choose("auto")[0] == "vm"
 
 
 def guest_silence() -> str | None:

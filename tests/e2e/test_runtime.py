@@ -16,10 +16,10 @@ from labkit import (
     MPLSLAB,
     assert_nothing_left,
     guest_silence,
+    in_vm,
     mplslab,
 )
 
-from emulator.runtime.registry import choose
 from emulator.runtime.state import LabState
 from emulator.runtime.vm_processes import owned_pids
 from emulator.runtime.vm_shared import shared_vm
@@ -74,7 +74,7 @@ def test_a_frozen_guest_is_found_silent_and_answers_once_thawed():
     """The e2e session's guard (conftest.answering_guest) boots the guest anew when it stops
     answering: it must tell a hung guest from a busy one. QEMU stopped (SIGSTOP) is a guest
     that answers nothing; continued, it answers again."""
-    if choose("auto")[0] != "vm":
+    if not in_vm():
         pytest.skip("no micro-VM: this kernel runs the labs itself")
     assert guest_silence() is None
     qemu = owned_pids(shared_vm()["tag"])
