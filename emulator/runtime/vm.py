@@ -172,22 +172,22 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
 
     def deploy(self, progress: Progress) -> None:
         progress("deploying routers inside the VM")
-        rc, output = self.stream(
-            f"{self.guest_command('up')} {quote([self.state.rendered, *self.deploy_options()])}",
-            progress)
-        if rc != 0:
-            last = output.strip().splitlines()[-1] if output.strip() else ""
-            raise RuntimeFailure(last.removeprefix("error: ")
-                                 or f"deploy inside the VM failed (exit {rc})")
+        self.guest_action("up", [self.state.rendered, *self.deploy_options()], "deploy",
+                          progress)
 
     def reset(self, progress: Progress) -> None:
         """The guest-side module's reset of this lab's routers, where they run."""
-        rc, output = self.stream(f"{self.guest_command('reset')} {quote([self.state.rendered])}",
-                                 progress)
+        self.guest_action("reset", [self.state.rendered], "reset", progress)
+
+    def guest_action(self, action: str, args: list[str], what: str,
+                     progress: Progress) -> None:
+        """The guest-side module's ``action``, its progress passed on; failed, its last line
+        (the module's `error: ...`) is the error."""
+        rc, output = self.stream(f"{self.guest_command(action)} {quote(args)}", progress)
         if rc != 0:
             last = output.strip().splitlines()[-1] if output.strip() else ""
             raise RuntimeFailure(last.removeprefix("error: ")
-                                 or f"reset inside the VM failed (exit {rc})")
+                                 or f"{what} inside the VM failed (exit {rc})")
 
     def guest_command(self, action: str) -> str:
         """The guest-side deploy module's ``action`` for this lab, as a shell command."""
