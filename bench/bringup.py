@@ -3,15 +3,15 @@ converged lab, memory (each router's daemons, the whole guest), and the protocol
 convergence compares with. Prints figures; asserts nothing.
 
 The protocol floor is what the lab's timers alone can cost after every daemon has started
-(FRR 10.3's and the templates' timers; worst case, the best is ~0): an OSPF adjacency forms on
-the first hello that lists the other router, at worst one hello interval (10 s) after the
-later one started (RIP: one update, 30 s); an LDP session runs between loopbacks, so it
-follows the IGP, then at worst one hello (5 s); a BGP session on a shared link comes up at
-once (the later speaker connects to the one already listening), one between loopbacks
-retries every connect-retry (5 s, set by the templates) until a route to its peer exists:
-the IGP's for unicast and labelled sessions, and those sessions' too for VPN sessions. The
-lab's floor is the longest of these chains. "converge" is the first verify's time less the
-converged verify's (the checks' own work): what is left above the floor is emulation.
+(the lab's `timers:`, docs/lab-format.md; worst case, the best is ~0): an OSPF adjacency forms
+on the first hello that lists the other router, at worst one hello interval after the later
+one started (RIP: one update); an LDP session runs between loopbacks, so it follows the IGP,
+then at worst one hello; a BGP session on a shared link comes up at once (the later speaker
+connects to the one already listening), one between loopbacks retries every connect-retry
+until a route to its peer exists: the IGP's for unicast and labelled sessions, and those
+sessions' too for VPN sessions. The lab's floor is the longest of these chains. "converge"
+is the first verify's time less the converged verify's (the checks' own work): what is left
+above the floor is emulation.
 
     python bench/bringup.py [LAB ...] [--variant V] [--all] [--runtime R ...]
 
@@ -39,20 +39,17 @@ from emulator.verify.runner import run_checks
 STEP = re.compile(r"^\s+(\d+\.\d)s (.*)$")
 
 
-OSPF_HELLO = 10.0
-RIP_UPDATE = 30.0
-LDP_HELLO = 5.0
-BGP_CONNECT_RETRY = 5.0
 TRANSPORT_FAMILIES = {"ipv4-unicast", "ipv4-labeled-unicast"}
 
 
 def protocol_floor(model) -> tuple[float, list[str]]:
     """The lab's protocol floor in seconds (see the module's text) and how it adds up."""
-    igp = max([OSPF_HELLO for node in model.nodes if node.ospf]
-              + [RIP_UPDATE for node in model.nodes if node.rip] + [0.0])
+    timers = model.timers
+    igp = max([timers.ospf_hello for node in model.nodes if node.ospf]
+              + [timers.rip_update for node in model.nodes if node.rip] + [0.0])
     chains = {"IGP (hello / update)": igp}
     if any(node.ldp for node in model.nodes):
-        chains["LDP (IGP, then a hello)"] = igp + LDP_HELLO
+        chains["LDP (IGP, then a hello)"] = igp + timers.ldp_hello
     # Sessions between loopbacks: do they carry the routes other sessions ride on?
     carries = {bool(set(neighbor.families) & TRANSPORT_FAMILIES) for node in model.nodes
                for instance in node.bgp for neighbor in instance.neighbors
@@ -60,10 +57,10 @@ def protocol_floor(model) -> tuple[float, list[str]]:
     below = igp
     if True in carries:
         below = chains["BGP between loopbacks, unicast/labelled (IGP, then a connect-retry)"] = (
-            igp + BGP_CONNECT_RETRY)
+            igp + timers.bgp_connect_retry)
     if False in carries:
         chains["BGP between loopbacks, VPN (the routes below, then a connect-retry)"] = (
-            below + BGP_CONNECT_RETRY)
+            below + timers.bgp_connect_retry)
     floor = max(chains.values())
     return floor, [f"{seconds:4.0f} s  {name}" for name, seconds in chains.items()]
 
@@ -192,6 +189,22 @@ def main() -> None:
                   f"{show(r.deploy):>8s} {show(r.converge):>12s} {show(r.verify):>8s} "
                   f"{r.checks:6d} {show(settled):>10s} {show(r.floor):>7s} {ratio:>5s} "
                   f"{show(r.routers_mib):>11s} {show(r.guest_used_mib):>9s} {r.passed}")
+        compare_runtimes(rows)
+
+
+def compare_runtimes(rows: list[Figures]) -> None:
+    """For a lab measured on several runtimes: `up` + the first verify on each, as a ratio of
+    the slowest (issue 33: namespaces against containerlab containers in the same VM)."""
+    for lab in dict.fromkeys(r.lab for r in rows):
+        runs = [r for r in rows if r.lab == lab]
+        if len(runs) < 2:
+            continue
+        slowest = max(runs, key=lambda r: r.up + r.converge)
+        for r in runs:
+            if r is not slowest:
+                print(f"{lab}: `up` + first verify, {r.runtime} {r.up + r.converge:.0f} s against "
+                      f"{slowest.runtime} {slowest.up + slowest.converge:.0f} s: ratio "
+                      f"{(r.up + r.converge) / (slowest.up + slowest.converge):.2f}")
 
 
 if __name__ == "__main__":

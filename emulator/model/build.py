@@ -60,6 +60,7 @@ class Builder(References, Links, Sessions, Derived):
             scenario=self.lab.scenario, variant=self.variant, variants=self.variants,
             slides=self.lab.slides, deviations=self.lab.deviations,
             source=str(self.source.path), platform_labels=self.lab.defaults.platform_labels,
+            timers=self.lab.timers,
             autonomous_systems=[
                 topology.AutonomousSystem(
                     asn=a.asn, number=self.number(a.asn), name=a.name or f"AS {a.asn}",

@@ -315,6 +315,35 @@ class Defaults(Strict):
     platform_labels: Annotated[int, Field(ge=17, le=MAX_LABEL)] = 100000
 
 
+Seconds = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Timers(Strict):
+    """Protocol timers, chosen for a lab on one machine rather than for a WAN: what starts
+    an adjacency or a session is fast (hellos, connect retries), so a lab converges at the
+    pace of its CPU; what declares one dead is generous (a dozen hellos), so a CPU-starved
+    micro-VM does not flap. docs/lab-format.md (Timers) gives FRR's WAN defaults."""
+
+    ospf_hello: Seconds = 1
+    ospf_dead: Seconds = 15
+    rip_update: Annotated[int, Field(ge=5, le=65535)] = 5  # FRR's least
+    ldp_hello: Seconds = 1
+    ldp_holdtime: Annotated[int, Field(ge=3, le=65535)] = 15
+    bgp_keepalive: Seconds = 10
+    bgp_hold: Annotated[int, Field(ge=3, le=65535)] = 30
+    bgp_connect_retry: Seconds = 1
+
+    @model_validator(mode="after")
+    def _alive_for_three_hellos(self) -> Timers:
+        # A neighbour is declared dead after missing ~3 of its messages at the very least.
+        for hello, dead in (("ospf_hello", "ospf_dead"), ("ldp_hello", "ldp_holdtime"),
+                            ("bgp_keepalive", "bgp_hold")):
+            if getattr(self, dead) < 3 * getattr(self, hello):
+                raise ValueError(f"{dead} ({getattr(self, dead)} s) must be at least three "
+                                 f"times {hello} ({getattr(self, hello)} s)")
+        return self
+
+
 class LabFile(Strict):
     name: Annotated[str, Field(pattern=LAB_NAME)]
     title: str
@@ -322,6 +351,7 @@ class LabFile(Strict):
     scenario: Scenario
     slides: str | None = None
     defaults: Defaults = Defaults()
+    timers: Timers = Timers()
     autonomous_systems: Annotated[list[AutonomousSystem], Field(min_length=1)]
     vpns: dict[VrfName, Vpn] = {}
     nodes: dict[NodeName, Node]

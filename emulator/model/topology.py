@@ -14,7 +14,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from emulator.errors import LabError
-from emulator.model.schema import AddressFamily, Igp, Role, RoutingSuite, Scenario, VrfProtocol
+from emulator.model.schema import (
+    AddressFamily,
+    Igp,
+    Role,
+    RoutingSuite,
+    Scenario,
+    Timers,
+    VrfProtocol,
+)
 
 InterfaceScope = Literal["loopback", "core", "inter-as", "attachment", "site", "external"]
 
@@ -304,6 +312,7 @@ class Lab(Model):
     deviations: list[str]
     source: str
     platform_labels: int
+    timers: Timers = Timers()
     autonomous_systems: list[AutonomousSystem]
     vpns: list[Vpn]
     nodes: list[Node]

@@ -26,7 +26,8 @@ def files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
                        f"defaults.platform_labels ({lab.platform_labels}) leaves no room",
                        hint=f"set defaults.platform_labels above {BIRD_LABELS + 1000}")
     text = environment(bird.NAME).get_template("bird.conf.j2").render(
-        node=node, log_file=bird.RUN / pathspace(lab.name, node.name) / "bird.log",
+        node=node, timers=lab.timers,
+        log_file=bird.RUN / pathspace(lab.name, node.name) / "bird.log",
         label_start=BIRD_LABELS, label_length=lab.platform_labels - BIRD_LABELS,
         mpls_table=bird_probes.MPLS_TABLE, vpn_table=bird_probes.VPN_TABLE,
         vrf_prefix=bird_probes.VRF_TABLE_PREFIX)

@@ -17,12 +17,13 @@ SUITE = frr.NAME
 DEPLOYED = "frr-deployed.conf"
 
 
-def render_frr_conf(node: Node, *, deployed: bool = False) -> str:
+def render_frr_conf(lab: Lab, node: Node, *, deployed: bool = False) -> str:
     """frr.conf as the deploy applies it; with ``deployed``, the configuration the router
     holds once the deploy has finished: its staged steps done (after_ldp_label) and its
     files for one daemon applied (the external routes)."""
     return environment(frr.NAME).get_template("frr.conf.j2").render(
-        node=node, deployed=deployed, allow_broken_lsp=allows_broken_lsp(node))
+        node=node, timers=lab.timers, deployed=deployed,
+        allow_broken_lsp=allows_broken_lsp(node))
 
 
 def waiting_neighbors(node: Node) -> list[tuple[int, BgpNeighbor]]:
@@ -70,7 +71,7 @@ def after_ldp_label(node: Node) -> tuple[list[dict], dict[str, str]]:
 def files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
     """FRR's files for one node, its entry in the plan, and its staged steps."""
     steps, staged = after_ldp_label(node)
-    files = {"frr.conf": render_frr_conf(node), "daemons": render_daemons(node), **staged}
+    files = {"frr.conf": render_frr_conf(lab, node), "daemons": render_daemons(node), **staged}
     entry = {"name": frr.NAME, "daemons": frr.daemons(node.runs(frr.NAME)),
              "config": "frr.conf", "deployed": "frr.conf"}
     if node.external_routes:
@@ -79,6 +80,6 @@ def files(lab: Lab, node: Node) -> tuple[dict[str, str], dict, list[dict]]:
             "external_routes.j2").render(node=node)
         entry["daemon_configs"] = [{"daemon": "bgpd", "config": "external-routes.conf"}]
     if steps or node.external_routes:
-        files[DEPLOYED] = render_frr_conf(node, deployed=True)
+        files[DEPLOYED] = render_frr_conf(lab, node, deployed=True)
         entry["deployed"] = DEPLOYED
     return files, entry, steps

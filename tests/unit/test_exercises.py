@@ -174,7 +174,7 @@ def restores(lab) -> list[str]:
             assert bool(broken.command) == bool(fixed.command), exercise.name
             if fixed.command:
                 continue  # a command of its own (tested on its own)
-            config = rendered_statements(render_frr_conf(lab.node(fixed.router)))
+            config = rendered_statements(render_frr_conf(lab, lab.node(fixed.router)))
             undone = typed_statements(broken.lines)
             redone = typed_statements(fixed.lines)
             for where, statement in redone:
@@ -324,7 +324,7 @@ def test_frr_10_3_takes_every_break_and_fix(appliance_image, lab_name, variant):
                 continue  # no FRR configuration (the label guard's switch)
             # `do ...` runs an operational command (a soft refresh): no configuration.
             lines = [line for line in change.lines if not line.startswith("do ")]
-            config = render_frr_conf(lab.node(change.router)) + "\n".join(lines) + "\n"
+            config = render_frr_conf(lab, lab.node(change.router)) + "\n".join(lines) + "\n"
             result = check_config(appliance_image, change.router, config)
             assert result.ok, (exercise.name, change, result.output)
 

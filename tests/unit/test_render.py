@@ -25,7 +25,7 @@ def test_golden_frr_conf(lab_name, variant):
     lab = load_lab(lab_name, variant)
     folder = GOLDEN / (lab_name + (f"-{variant}" if variant else ""))
     for node in lab.nodes:
-        rendered = render_frr_conf(node)
+        rendered = render_frr_conf(lab, node)
         golden = folder / f"{node.name}.conf"
         if os.environ.get("UPDATE_GOLDEN"):
             folder.mkdir(parents=True, exist_ok=True)

@@ -448,3 +448,28 @@ def test_cli_render_refuses_a_file_as_folder(tmp_path):
     target.write_text("")
     result = CliRunner().invoke(app, ["render", "option1", "--out", str(target)])
     assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_timers_that_would_flap_are_refused_naming_the_field(tmp_path):
+    path = write(tmp_path, BASE + "timers: {ospf_hello: 5, ospf_dead: 10}\n")
+    message = error_of(path)
+    assert "timers" in message and "ospf_dead (10 s) must be at least three times ospf_hello" \
+        in message
+    path = write(tmp_path, BASE + "timers: {rip_update: 1}\n")
+    assert "timers.rip_update" in error_of(path)
+
+
+def test_a_labs_timers_reach_every_suite_it_runs(tmp_path):
+    """What `timers:` says is what FRR and BIRD are told; the rest keep the lab defaults."""
+    from emulator.render import bird, frr
+
+    wan = "timers: {ospf_hello: 10, ospf_dead: 40, ldp_hello: 5, bgp_connect_retry: 7}\n"
+    lab = load_lab(str(write(tmp_path, (labs_dir() / "csc-vpn.yml").read_text() + wan)))
+    config = "\n".join(frr.render_frr_conf(lab, node) for node in lab.nodes)
+    for line in ("ip ospf hello-interval 10", "ip ospf dead-interval 40",
+                 "discovery hello interval 5", "timers connect 7", "timers bgp 10 30"):
+        assert line in config
+    assert "hello-interval 1\n" not in config and "timers connect 1\n" not in config
+    carrier_pe = next(node for node in lab.nodes if node.runs(bird.SUITE))
+    text = bird.files(lab, carrier_pe)[0]["bird.conf"]
+    assert "connect delay time 7;" in text and "hold time 30;" in text
