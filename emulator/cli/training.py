@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # imported where used: `mplslab --help` stays fast
     from emulator.training.report import LiveWalk
 
 commands = typer.Typer()
-# Seconds the exercise's own checks may retry before a wrong answer is told: its kinds fail
-# on the routers' answers at once when the break is still there.
+# Seconds the exercise's own checks may retry, all their phases together, before a wrong
+# answer is told: its kinds fail on the routers' answers at once when the break is still
+# there, and a right one has this long to take effect (the lab's timers: docs/lab-format.md).
 FIRST_LOOK = 15.0
 # Seconds the full verify's checks may retry once the exercise's own checks hold.
 FULL_VERIFY = 90.0
@@ -287,7 +288,7 @@ def exercise_check(lab: LabArg,
     # Given a deadline (checking right after a fix: the lab reconverges), the own checks
     # may take all of it; by default a wrong answer is told after a short look.
     report = run_checks(model, runtime, deadline=FIRST_LOOK if deadline is None else deadline,
-                        console=out,
+                        budget=FIRST_LOOK if deadline is None else None, console=out,
                         kinds=own) if own else None
     if report is None or report.passed:
         report = run_checks(model, runtime, console=out,

@@ -192,8 +192,10 @@ def run_phase(batch: list[Check], runtime: SharedReadings, deadline: float,
 
 def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                console: Console | None = None, kinds: set[str] | None = None,
-               names: set[str] | None = None) -> Report:
-    """Every check of the lab, or those of ``kinds``, or those named in ``names``."""
+               names: set[str] | None = None, budget: float | None = None) -> Report:
+    """Every check of the lab, or those of ``kinds``, or those named in ``names``. Each
+    phase's checks may retry for ``deadline`` seconds; with ``budget``, all the phases
+    together retry for that long at most (a later phase still probes once)."""
     started = time.monotonic()
     if kinds is not None and "label-steady" in kinds:
         kinds = kinds | {"label-chain"}  # its baseline: the labels the chain saw
@@ -217,7 +219,9 @@ def run_checks(lab: Lab, runtime: Runtime, *, deadline: float = 120.0,
                 console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] checking "
                               f"{', '.join(k for k in phase if any(c.kind == k for c in batch))}"
                               f" ({len(batch)} checks)")
-            report.results += run_phase(batch, runtime, deadline, pool)
+            left = deadline if budget is None else min(
+                deadline, max(0.0, budget - (time.monotonic() - started)))
+            report.results += run_phase(batch, runtime, left, pool)
     report.seconds = time.monotonic() - started
     report.passed = bool(report.results) and all(r.passed for r in report.results)
     return report

@@ -214,3 +214,27 @@ def test_a_check_without_retries_still_asks_again_when_its_probe_gave_no_verdict
     assert by_name["mute"].attempts == runner.INCONCLUSIVE_ATTEMPTS
     assert "error" in by_name["mute"].observed
     assert by_name["verdict"].attempts == 1  # a verdict is never asked again
+
+
+def test_a_budget_bounds_every_phase_together(monkeypatch):
+    """`exercise check`'s first look: the own kinds of several phases share one budget; a
+    phase reached after it is spent still probes once, so every check has its verdict."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.05)
+    rounds: list = []
+    checks = [replace(scripted_check("session", None, rounds), kind="bgp-session"),
+              replace(scripted_check("route", None, rounds), kind="vpnv4-route"),
+              replace(scripted_check("late route", 2, rounds), kind="vpnv4-route")]
+    monkeypatch.setattr(runner, "derive", lambda lab: checks)
+    runtime = CountingRuntime()
+    runtime.gone = lambda: None
+    lab = SimpleNamespace(name="lab", variant=None, deviations=[])
+    started = time.monotonic()
+    report = runner.run_checks(lab, runtime, deadline=30.0, budget=0.3)
+    assert time.monotonic() - started < 5.0  # not 30 s per phase
+    by_name = {r.name: r for r in report.results}
+    assert by_name["session"].attempts > 2 and not by_name["session"].passed
+    assert by_name["route"].attempts == 1 and not by_name["route"].passed
+    assert by_name["late route"].attempts == 1 and not by_name["late route"].passed

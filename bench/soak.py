@@ -1,0 +1,272 @@
+"""Soak: do the labs' timers hold on a starved machine? Every lab named (default: every
+shipped lab, its default variant) comes up in the one micro-VM while every core of this host
+is kept busy, is verified, and ten minutes later is verified again (every check kind,
+label-steady among them). Between the two, no BGP session, OSPF adjacency or LDP session may
+have gone down, even for a moment: each router is asked how long each has been up (FRR's
+uptimes, the number of times a BGP session was established; BIRD's time of a protocol's
+last change), once after the first verify and once after the second.
+
+    python bench/soak.py [LAB ...] [--minutes 10] [--busy N] [--deadline 300] [--memory 6G]
+
+The labs stay up together (the harshest case: every lab's hellos share the guest), each
+soaking from its own first verify. With no micro-VM running it starts one sized for all of
+them (emulator/classroom/sizing.py's figures) and stops it at the end; every lab goes down
+at the end, whatever happened. Prints what it saw; exits 1 if a lab failed a verify or
+anything went down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from emulator import lifecycle
+from emulator.classroom import sizing
+from emulator.model.build import load_lab
+from emulator.paths import labs_dir
+from emulator.runtime.registry import choose, make_runtime
+from emulator.runtime.state import LabState
+from emulator.suites import bird, frr
+from emulator.suites.contract import Question
+from emulator.verify.runner import run_checks
+
+MPLSLAB = [sys.executable, "-m", "emulator"]
+# A session read twice, ``elapsed`` seconds apart, has been up at least that long less this
+# (the two readings are not taken at the very same instant).
+SLACK = 5.0
+
+
+@dataclass
+class Seen:
+    """One session or adjacency as a router told it: up or not, for how long (seconds, when
+    the router says), and a mark that changes whenever it comes up again."""
+
+    up: bool
+    age: float | None = None
+    mark: str | None = None
+
+
+def spin() -> None:
+    while True:
+        pass
+
+
+def mplslab(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*MPLSLAB, *args], capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL, env=env)
+
+
+def hms_seconds(text: str) -> float:
+    """ldpd's uptime: "01:02:03", or "2d03h04m" past a day."""
+    if ":" in text:
+        hours, minutes, seconds = (int(v) for v in text.split(":"))
+        return hours * 3600 + minutes * 60 + seconds
+    units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([wdhms])", text))
+
+
+def frr_json(runtime, node: str, command: str) -> dict:
+    result = runtime.ask(node, Question(frr.NAME, (f"{command} json",)))
+    try:
+        return json.loads(result.stdout) if result.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def frr_sessions(runtime, node) -> dict[str, Seen]:
+    seen: dict[str, Seen] = {}
+    protocols = node.runs(frr.NAME)
+    if "bgp" in protocols:
+        for vrf, families in frr_json(runtime, node.name, "show bgp vrf all summary").items():
+            for table in (families.values() if isinstance(families, dict) else []):
+                for peer, info in (table.get("peers", {}) if isinstance(table, dict)
+                                   else {}).items():
+                    seen[f"bgp {vrf} {peer}"] = Seen(
+                        info.get("state") == "Established",
+                        info.get("peerUptimeMsec", 0) / 1000,
+                        str(info.get("connectionsEstablished")))
+    for instance in node.ospf if "ospf" in protocols else []:
+        vrf = f" vrf {instance.vrf}" if instance.vrf else ""
+        data = frr_json(runtime, node.name, f"show ip ospf{vrf} neighbor")
+        data = data.get(instance.vrf, {}) if instance.vrf else data
+        for neighbor, states in data.get("neighbors", {}).items():
+            for state in states:
+                seen[f"ospf{vrf} {neighbor} {state.get('ifaceName', '')}"] = Seen(
+                    state.get("nbrState", "").startswith("Full"),
+                    state.get("upTimeInMsec", 0) / 1000)
+    if "ldp" in protocols:
+        for neighbor in frr_json(runtime, node.name, "show mpls ldp neighbor").get(
+                "neighbors", []):
+            seen[f"ldp {neighbor.get('neighborId')}"] = Seen(
+                neighbor.get("state") == "OPERATIONAL", hms_seconds(neighbor.get("upTime", "0")))
+    return seen
+
+
+def bird_sessions(runtime, node) -> dict[str, Seen]:
+    """BIRD's BGP protocols: up, and the time of their last change as the mark."""
+    if "bgp" not in node.runs(bird.NAME):
+        return {}
+    text = runtime.ask(node.name, Question(bird.NAME, ("show", "protocols"))).stdout
+    seen = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[1] == "BGP":
+            seen[f"bgp {parts[0]}"] = Seen(parts[3] == "up", mark=parts[4])
+    return seen
+
+
+def sessions(lab) -> tuple[dict[str, Seen], float]:
+    """Every router's sessions and adjacencies, keyed by router, and when they were read."""
+    runtime = make_runtime(LabState.load(lab.name))
+    try:
+        seen = {}
+        for node in lab.nodes:
+            for name, state in {**frr_sessions(runtime, node),
+                                **bird_sessions(runtime, node)}.items():
+                seen[f"{node.name} {name}"] = state
+        return seen, time.monotonic()
+    finally:
+        close = getattr(runtime, "close", None)
+        if close:
+            close()
+
+
+def went_down(before: dict[str, Seen], after: dict[str, Seen], elapsed: float) -> list[str]:
+    """What was up at the first reading and is not now, or came up again in between."""
+    problems = []
+    for key, first in before.items():
+        if not first.up:
+            continue
+        now = after.get(key)
+        if now is None or not now.up:
+            problems.append(f"{key}: down now")
+        elif now.age is not None and now.age < elapsed - SLACK:
+            problems.append(f"{key}: up {now.age:.0f} s only ({elapsed:.0f} s since the "
+                            f"first reading)")
+        elif now.mark is not None and now.mark != first.mark:
+            problems.append(f"{key}: came up again ({first.mark} -> {now.mark})")
+    problems += [f"{key}: was not up at the first reading" for key, first in before.items()
+                 if not first.up]
+    return problems
+
+
+def verify(lab, deadline: float) -> tuple[bool, float, list[str]]:
+    state = LabState.load(lab.name)
+    model = lifecycle.deployed_model(state)
+    runtime = make_runtime(state)
+    started = time.monotonic()
+    try:
+        report = run_checks(model, runtime, deadline=deadline)
+    finally:
+        close = getattr(runtime, "close", None)
+        if close:
+            close()
+    failed = [f"{r.name}: expected {r.expected}, observed {r.observed}"
+              for r in report.results if not r.passed]
+    return report.passed, time.monotonic() - started, failed
+
+
+@dataclass
+class Soak:
+    lab: object
+    up_seconds: float = 0.0
+    first: tuple[bool, float, list[str]] | None = None
+    second: tuple[bool, float, list[str]] | None = None
+    before: dict[str, Seen] = field(default_factory=dict)
+    read_at: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.first and self.first[0] and self.second and self.second[0]
+                    and not self.problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("labs", nargs="*")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--busy", type=int, default=os.cpu_count() or 2,
+                        help="host processes kept busy (default: one per core)")
+    parser.add_argument("--deadline", type=float, default=300.0,
+                        help="seconds each check may retry (300)")
+    parser.add_argument("--memory", help="the micro-VM's memory if this starts it")
+    args = parser.parse_args()
+    names = args.labs or sorted(p.stem for p in labs_dir().glob("*.yml"))
+    soaks = [Soak(load_lab(name)) for name in names]
+    runtime, why = choose("auto")
+    routers = sum(len(s.lab.nodes) for s in soaks)
+    print(f"{len(soaks)} labs, {routers} routers, runtime {runtime} ({why}); "
+          f"{args.busy} busy host processes; {args.minutes:g} min between verifies")
+    spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
+    for spinner in spinners:
+        spinner.start()
+    started_vm, up = False, []
+    try:
+        if runtime in ("vm", "clab-vm"):
+            from emulator.runtime.vm_shared import shared_vm, vm_alive
+
+            if not vm_alive(shared_vm()):
+                size = sizing.Size("soak", routers, 1)
+                memory = args.memory or f"{size.vm_mib}M"
+                print(f"starting the micro-VM with {memory}", flush=True)
+                result = mplslab("vm", "start", env={**os.environ, "MPLSLAB_VM_MEMORY": memory})
+                if result.returncode != 0:
+                    sys.exit(f"mplslab vm start failed: {result.stderr.strip()[-500:]}")
+                started_vm = True
+        for soak in soaks:
+            name = soak.lab.name
+            started = time.monotonic()
+            result = mplslab("up", name)
+            soak.up_seconds = time.monotonic() - started
+            if result.returncode != 0:
+                soak.problems.append(f"up failed: {result.stderr.strip()[-300:]}")
+                print(f"{name}: up failed after {soak.up_seconds:.0f} s", flush=True)
+                continue
+            up.append(name)
+            soak.first = verify(soak.lab, args.deadline)
+            soak.before, soak.read_at = sessions(soak.lab)
+            print(f"{name}: up {soak.up_seconds:.0f} s, first verify {soak.first[1]:.0f} s "
+                  f"passed={soak.first[0]}, {len(soak.before)} sessions and adjacencies",
+                  flush=True)
+        for soak in soaks:
+            if soak.lab.name not in up:
+                continue
+            wait = soak.read_at + args.minutes * 60 - time.monotonic()
+            if wait > 0:
+                print(f"{soak.lab.name}: waiting {wait:.0f} s", flush=True)
+                time.sleep(wait)
+            soak.second = verify(soak.lab, args.deadline)
+            after, read_at = sessions(soak.lab)
+            soak.problems += went_down(soak.before, after, read_at - soak.read_at)
+            print(f"{soak.lab.name}: second verify {soak.second[1]:.0f} s "
+                  f"passed={soak.second[0]}, {len(soak.problems)} went down", flush=True)
+    finally:
+        for name in reversed(up):
+            mplslab("down", name)
+        if started_vm:
+            mplslab("vm", "stop")
+        for spinner in spinners:
+            spinner.terminate()
+    print(f"\n{'lab':10s} {'routers':>7s} {'up s':>5s} {'1st verify':>10s} "
+          f"{'2nd verify':>10s} {'watched':>7s} {'went down':>9s} passed")
+    show = lambda v: "-" if v is None else f"{v[1]:.0f}s {'ok' if v[0] else 'FAIL'}"  # noqa: E731
+    for soak in soaks:
+        print(f"{soak.lab.name:10s} {len(soak.lab.nodes):7d} {soak.up_seconds:5.0f} "
+              f"{show(soak.first):>10s} {show(soak.second):>10s} {len(soak.before):7d} "
+              f"{len(soak.problems):9d} {soak.passed}")
+        for line in soak.problems + (soak.first[2] if soak.first else []) + (
+                soak.second[2] if soak.second else []):
+            print(f"    {line}")
+    sys.exit(0 if all(soak.passed for soak in soaks) else 1)
+
+
+if __name__ == "__main__":
+    main()
