@@ -116,11 +116,14 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
 @handle_errors
 def exec(ctx: typer.Context, lab: RunningLabArg,
          node: Annotated[str, typer.Argument(help="a router of that lab")]) -> None:
-    """Run a command on a router (after --); with none, an interactive vtysh."""
+    """Run a command on a router (after --); with none, an interactive vtysh. vtysh and
+    birdc reach that router's daemons wherever they are typed: in the command, in a shell
+    (`-- bash`, `-- sh -c ...`) or in a script it runs. On a terminal the command is
+    attached to it (a shell, a live tcpdump); otherwise its output is passed on at its end."""
     _, runtime = lifecycle.live_router(lab, node)
-    argv = list(ctx.args)
-    if not argv:
-        raise typer.Exit(runtime.interactive(node, ["vtysh"]))
+    argv = runtime.with_tools(node, list(ctx.args) or ["vtysh"])
+    if not ctx.args or (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise typer.Exit(runtime.interactive(node, argv))
     result = runtime.exec(node, argv, timeout=600)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)

@@ -104,6 +104,12 @@ class Runtime(ABC):
         router's daemons, where the runtime needs it)."""
         return argv
 
+    def with_tools(self, node: str, argv: list[str]) -> list[str]:
+        """``argv`` as `mplslab exec` runs it: a suite client (vtysh, birdc) that it runs,
+        or a shell, a script or any program it starts runs, reaches that router's daemons
+        (where the runtime needs to point them there)."""
+        return argv
+
     def exec_many(self, node: str, argvs: list[list[str]],
                   timeout: float = 120.0) -> list[ExecResult]:
         """Several programs run one after the other inside a router, in one ``exec`` (under

@@ -17,6 +17,7 @@ from emulator.suites.contract import Question
 NAME = "bird"
 USER = "root"  # BIRD writes the kernel's routing and label tables: it keeps root
 TEMPLATES = "bird"
+CLIENTS = ("birdc",)
 RUN = Path("/run/bird")
 DAEMON = "bird"
 # The label guard of a carrier's PE (templates/bird/label-guard.sh.j2): a shell loop beside

@@ -85,6 +85,10 @@ class RoutingSuite(Protocol):
     # the daemons' sockets at once: a JSON list of [socket, [command, ...]] in, each
     # socket's [[exit status, output], ...] out.
     READER: Path
+    # The client programs a user types in a router's shell (vtysh; birdc): the runtime puts
+    # a stand-in of each first on the PATH of whatever `mplslab exec` starts there, which
+    # ``address`` points at the router's daemons.
+    CLIENTS: tuple[str, ...]
 
     # -- the router's daemons ------------------------------------------------------------
     def prepare(self, pathspace: str) -> None:

@@ -16,6 +16,7 @@ from emulator.suites.records import IMPLICIT_NULL
 NAME = "frr"
 USER = "frr"  # the daemons drop to it; their log folders are given to it
 TEMPLATES = "frr"
+CLIENTS = ("vtysh",)
 BIN = Path("/usr/lib/frr")
 RUN = Path("/run/frr")
 ETC = Path("/etc/frr")
