@@ -1,0 +1,132 @@
+"""The commands engineers reach for on a running lab, without routers: `exec` on a link named
+by its ends, and (in their own tests) `capture`, `save` and `diff`. The lab is deployed on a
+runtime that records what it is asked to run and answers as it is told."""
+
+from __future__ import annotations
+
+import signal
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from emulator import lifecycle
+from emulator.cli import app
+from emulator.paths import PROJECT_DIR
+from emulator.runtime.base import ExecResult, Runtime
+from emulator.runtime.netns import NamespaceRouters, router_argv
+from emulator.runtime.state import LabState
+
+OPTION3 = str(PROJECT_DIR / "labs" / "option3.yml")
+
+
+class Recorded(NamespaceRouters, Runtime):
+    """Routers that answer ``answers[(node, argv[0])]`` (else exit 0, no output) and record
+    every program run inside them, as the namespace runtime would run it."""
+
+    name = "netns"
+    ran: ClassVar[list[tuple[str, list[str]]]] = []
+    answers: ClassVar[dict] = {}
+
+    @classmethod
+    def available(cls):
+        return True, "a fake"
+
+    @classmethod
+    def force_down(cls, lab):
+        return []
+
+    def up(self, progress):
+        pass
+
+    def down(self):
+        pass
+
+    def reset(self, progress):
+        pass
+
+    def gone(self):
+        return None
+
+    def exec(self, node, argv, timeout=60.0):
+        self.ran.append((node, argv))
+        return self.answers.get((node, argv[0]), ExecResult(0, "", ""))
+
+    def interactive(self, node, argv):
+        raise AssertionError("no terminal here")
+
+    def capture(self, taps, node, argv, **kwargs):
+        raise AssertionError("no capture here")
+
+    def status(self):
+        return {"routers": {}}
+
+
+@pytest.fixture
+def option3(tmp_path, monkeypatch):
+    """option3 deployed on the recording runtime; what it ran."""
+    monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "state"))
+    monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
+    monkeypatch.setattr(lifecycle, "choose", lambda requested: ("netns", "a fake"))
+    monkeypatch.setattr(lifecycle, "make_runtime", Recorded)
+    monkeypatch.setattr(Recorded, "ran", [])
+    monkeypatch.setattr(Recorded, "answers", {})
+    handler = signal.getsignal(signal.SIGTERM)
+    lifecycle.up(OPTION3, None)
+    yield Recorded
+    signal.signal(signal.SIGTERM, handler)
+
+
+def mplslab(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
+
+
+def inner(argv: list[str]) -> list[str]:
+    """The user's command inside `mplslab exec`'s wrapping (the router's tools first on
+    PATH: router_shell.with_tools)."""
+    assert argv[:2] == ["sh", "-c"] and argv[3].endswith("/bin"), argv
+    return argv[4:]
+
+
+def test_exec_runs_the_command_with_the_routers_tools(option3):
+    result = mplslab("exec", "option3", "PE-2", "--", "sh", "-c", "vtysh -c 'show bgp summary'")
+    assert result.exit_code == 0, result.output
+    [(node, argv)] = option3.ran
+    assert node == "PE-2" and argv[3] == "/run/mplslab/option3/PE-2/bin"
+    assert inner(argv) == ["sh", "-c", "vtysh -c 'show bgp summary'"]
+
+
+def test_exec_on_a_link_by_its_ends_runs_on_its_router_and_names_the_interface(option3):
+    """`exec LAB PE-2:P-2`: on PE-2, the interface to P-2 in the command's environment; and
+    a word naming one of the router's links becomes its interface name. What each is, is
+    said on standard error, with both names."""
+    model = lifecycle.deployed_model(LabState.load("option3"))
+    end = model.link_end("PE-2:P-2")
+    ce = model.link_end("PE-2:CE-3")
+    result = mplslab("exec", "option3", "PE-2:P-2", "--", "tcpdump", "-ni", "PE-2:CE-3",
+                     "host", "PE-2:P-9")
+    assert result.exit_code == 0, result.output
+    [(node, argv)] = option3.ran
+    assert node == "PE-2"
+    assert inner(argv) == ["env", f"MPLSLAB_INTERFACE={end.interface}", "MPLSLAB_PEER=P-2",
+                           "tcpdump", "-ni", ce.interface, "host", "PE-2:P-9"]
+    assert f"PE-2:P-2 is {end}" in result.output and f"PE-2:CE-3 is {ce}" in result.output
+
+
+def test_exec_on_a_link_that_is_not_there_names_the_routers_links(option3):
+    result = mplslab("exec", "option3", "PE-2:PE-1", "--", "true")
+    assert result.exit_code == 2
+    assert "PE-2 has no link to PE-1 (its links: PE-2:P-2, PE-2:CE-3, PE-2:CE-4)" in \
+        result.output
+    assert not option3.ran
+
+
+def test_a_router_runs_what_the_namespace_runtime_gives_it(option3):
+    """What the runtime's exec receives goes into the router as its argument list (the
+    namespace runtime's own prefix in front of it)."""
+    mplslab("exec", "option3", "PE-2", "--", "vtysh")
+    [(_, argv)] = option3.ran
+    assert router_argv("option3", "PE-2", argv)[:4] == ["ip", "netns", "exec", "option3_PE-2"]
+    assert inner(argv) == ["vtysh", "-N", "option3_PE-2"]
