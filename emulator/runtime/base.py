@@ -189,6 +189,16 @@ class Runtime(ABC):
         """Start a capture on every tap, run ``argv`` on ``node`` once all listen, and return
         each tap's decoded packets (tcpdump -nn lines), in the order of ``taps``."""
 
+    def record(self, node: str, interface: str, write: Callable[[bytes], None], *,
+               count: int | None = None, bpf: str | None = None,
+               said: Callable[[str], None] = lambda line: None) -> int | None:
+        """A capture for a user (`mplslab capture`): tcpdump on ``node``'s ``interface``
+        writing pcap, its bytes passed to ``write`` as they come and its messages to
+        ``said``, until it has ``count`` packets or is stopped (Ctrl-C, or a reader that
+        went away); no tcpdump is left in the router. Its exit status (None: it did not
+        end when stopped)."""
+        raise NotImplementedError(f"the {self.name} runtime streams no capture")
+
     @abstractmethod
     def status(self) -> dict: ...
 

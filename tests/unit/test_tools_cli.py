@@ -58,6 +58,19 @@ class Recorded(NamespaceRouters, Runtime):
     def capture(self, taps, node, argv, **kwargs):
         raise AssertionError("no capture here")
 
+    # What a recording writes and says, and its exit status.
+    recording: ClassVar[tuple[list[bytes], list[str], int | None]] = ([], [], 0)
+    recorded: ClassVar[list[tuple]] = []
+
+    def record(self, node, interface, write, *, count=None, bpf=None, said=print):
+        self.recorded.append((node, interface, count, bpf))
+        pieces, lines, status = self.recording
+        for line in lines:
+            said(line)
+        for piece in pieces:
+            write(piece)
+        return status
+
     def status(self):
         return {"routers": {}}
 
@@ -71,6 +84,7 @@ def option3(tmp_path, monkeypatch):
     monkeypatch.setattr(lifecycle, "make_runtime", Recorded)
     monkeypatch.setattr(Recorded, "ran", [])
     monkeypatch.setattr(Recorded, "answers", {})
+    monkeypatch.setattr(Recorded, "recorded", [])
     handler = signal.getsignal(signal.SIGTERM)
     lifecycle.up(OPTION3, None)
     yield Recorded
@@ -130,3 +144,58 @@ def test_a_router_runs_what_the_namespace_runtime_gives_it(option3):
     [(_, argv)] = option3.ran
     assert router_argv("option3", "PE-2", argv)[:4] == ["ip", "netns", "exec", "option3_PE-2"]
     assert inner(argv) == ["vtysh", "-N", "option3_PE-2"]
+
+
+PCAP = [b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00", b"\r\n\x00packet"]
+LISTENING = "tcpdump: listening on eth1, link-type EN10MB (Ethernet), snapshot length 262144"
+
+
+def test_capture_writes_the_pcap_file_of_a_link_named_by_its_ends(option3, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(Recorded, "recording", (PCAP, [LISTENING, "2 packets captured"], 0))
+    path = tmp_path / "pe2.pcap"
+    result = mplslab("capture", "option3", "PE-2:P-2", "-w", str(path), "--count", "2",
+                     "--filter", "mpls")
+    assert result.exit_code == 0, result.output
+    end = lifecycle.deployed_model(LabState.load("option3")).link_end("PE-2:P-2")
+    assert option3.recorded == [("PE-2", end.interface, 2, "mpls")]
+    assert path.read_bytes() == b"".join(PCAP)
+    assert f"capturing on {end} of option3 into {path}" in result.output
+    assert LISTENING in result.output and "2 packets captured" in result.output
+
+
+@pytest.mark.parametrize("named", [["PE-2", "P-2"], ["PE-2", "eth1"]])
+def test_capture_to_standard_output_for_wireshark(option3, monkeypatch, named):
+    """No -w and standard output no terminal (a pipe): the pcap goes there, byte for byte,
+    and every message to standard error."""
+    monkeypatch.setattr(Recorded, "recording", (PCAP, [LISTENING], 0))
+    result = CliRunner().invoke(app, ["capture", "option3", *named])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == b"".join(PCAP)
+    assert "capturing on PE-2 eth1 (to P-2" in result.stderr
+    assert option3.recorded == [("PE-2", "eth1", None, None)]
+
+
+def test_capture_on_an_interface_the_router_lacks_names_its_interfaces(option3, tmp_path):
+    result = mplslab("capture", "option3", "PE-2", "eth7", "-w", str(tmp_path / "x.pcap"))
+    assert result.exit_code == 2
+    assert "PE-2 has no interface 'eth7' (its interfaces: lo, eth1 (to P-2" in result.output
+    assert not option3.recorded
+
+
+def test_a_tcpdump_that_cannot_start_is_one_error_with_its_words(option3, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setattr(Recorded, "recording",
+                        ([], ["tcpdump: syntax error in filter expression"], 1))
+    result = mplslab("capture", "option3", "PE-2:P-2", "-w", str(tmp_path / "x.pcap"),
+                     "--filter", "nonsense")
+    assert result.exit_code == 1
+    assert "error: tcpdump on PE-2 eth1 (to P-2" in result.output
+    assert result.output.count("syntax error in filter expression") == 1
+
+
+def test_a_capture_to_a_terminal_is_refused(option3, monkeypatch):
+    monkeypatch.setattr("emulator.cli.routers.terminal", lambda: True)
+    result = mplslab("capture", "option3", "PE-2:P-2")
+    assert result.exit_code == 2
+    assert "wireshark -k -i -" in result.output and not option3.recorded
