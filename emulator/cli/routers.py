@@ -1,6 +1,8 @@
 """What network engineers reach for on a running lab's routers: capture (a live link into a
-pcap, or into Wireshark). `emulator.lifecycle` finds the lab and its routers; the runtime
-runs tcpdump inside the router."""
+pcap, or into Wireshark), save (every router's running configuration as files) and diff
+(what changed on the routers since deploy). `emulator.lifecycle` finds the lab and its
+routers, `emulator.router_configs` reads their configurations; the runtime runs tcpdump
+inside the router."""
 
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ from typing import Annotated, BinaryIO
 import typer
 from rich.markup import escape
 
-from emulator import lifecycle
-from emulator.cli.console import err, handle_errors
+from emulator import lifecycle, router_configs
+from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import RunningLabArg
 from emulator.errors import LabError, RuntimeFailure
-from emulator.paths import check_output_file
+from emulator.paths import check_output_file, check_output_folder
 
 commands = typer.Typer()
 
@@ -28,6 +30,8 @@ WhereArg = Annotated[str, typer.Argument(
 InterfaceArg = Annotated[str | None, typer.Argument(
     help="the router's interface: the lab's name for it (eth1, eth2.101) or the router at "
          "its other end (none with NODE:PEER)")]
+NodesArg = Annotated[list[str] | None, typer.Argument(
+    metavar="[NODE]...", help="only these routers (default: every router of the lab)")]
 
 
 class Said:
@@ -95,6 +99,62 @@ def capture(lab: RunningLabArg, where: WhereArg, interface: InterfaceArg = None,
         raise RuntimeFailure(f"tcpdump on {end} ended with exit {status}")
     if not to_stdout:
         err.print(f"wrote {escape(write)}", highlight=False, soft_wrap=True)
+
+
+@commands.command()
+@handle_errors
+def save(lab: RunningLabArg, nodes: NodesArg = None,
+         folder: Annotated[Path | None, typer.Option(
+             "--out", help="the folder (default: a new one beside the lab's state folder, "
+                           "kept when the lab goes down)")] = None) -> None:
+    """Every router's running configuration as files, FOLDER/<router>/frr.conf (FRR's `show
+    running-config`) and bird.conf (the configuration BIRD runs)."""
+    if folder is not None:
+        check_output_folder(folder, "--out")
+    state, runtime = lifecycle.live_runtime(lab)
+    with out.status(f"reading the running configurations of {state.lab}"):
+        readings = router_configs.running_configs(state, runtime, nodes)
+    folder = folder or router_configs.saved_folder(state.lab)
+    written = router_configs.write_saved(readings, folder)
+    out.print(f"saved {len(written)} running configurations of {state.lab} in "
+              f"{escape(str(folder))}", highlight=False, soft_wrap=True)
+    refuse_unread(readings)
+
+
+@commands.command()
+@handle_errors
+def diff(lab: RunningLabArg, nodes: NodesArg = None) -> None:
+    """What changed on the routers since deploy (a trainee's work, or a drift): each
+    router's running configuration against the one it was deployed with, as a unified diff
+    (FRR's own comparison, as `mplslab reset` uses it). Exit 0 when nothing changed, 1 when
+    something did, as diff(1)."""
+    state, runtime = lifecycle.live_runtime(lab)
+    with out.status(f"comparing the routers of {state.lab} with their deployed "
+                    "configurations"):
+        readings = router_configs.drifts(state, runtime, nodes)
+    for reading in readings:
+        for line in router_configs.unified(reading):
+            print(line)
+    apart: dict[str, list[str]] = {}
+    for reading in readings:
+        if reading.not_compared:
+            apart.setdefault(reading.not_compared, []).append(reading.files.node)
+    for why, routers in apart.items():
+        err.print(f"{escape(', '.join(routers))}: {escape(why)}", highlight=False,
+                  soft_wrap=True)
+    refuse_unread(readings)
+    changed = any(reading.changes for reading in readings)
+    if not changed:
+        err.print(f"no router of {state.lab} changed since deploy", highlight=False)
+    raise typer.Exit(1 if changed else 0)
+
+
+def refuse_unread(readings: list[router_configs.Reading]) -> None:
+    """Routers that did not answer, named together (after what the others answered)."""
+    failed = [f"{r.files.node} ({r.files.suite}): {r.failed}" for r in readings if r.failed]
+    if failed:
+        raise LabError(f"could not read {'; '.join(failed)}",
+                       hint="`mplslab status` tells which daemons run")
 
 
 def terminal() -> bool:

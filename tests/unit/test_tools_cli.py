@@ -17,7 +17,15 @@ from emulator.runtime.base import ExecResult, Runtime
 from emulator.runtime.netns import NamespaceRouters, router_argv
 from emulator.runtime.state import LabState
 
-OPTION3 = str(PROJECT_DIR / "labs" / "option3.yml")
+FRR_RELOAD = PROJECT_DIR / "tests" / "unit" / "data" / "frr-reload"
+
+
+def drift_answer() -> str:
+    """PE-2 changed by hand, as frr.DRIFT answers (tests/unit/data/frr-reload/)."""
+    from emulator.suites import frr
+
+    return ((FRR_RELOAD / "test.txt").read_text() + f"{frr.RUNNING_MARK}\n"
+            + (FRR_RELOAD / "running.conf").read_text())
 
 
 class Recorded(NamespaceRouters, Runtime):
@@ -76,8 +84,8 @@ class Recorded(NamespaceRouters, Runtime):
 
 
 @pytest.fixture
-def option3(tmp_path, monkeypatch):
-    """option3 deployed on the recording runtime; what it ran."""
+def deploy(tmp_path, monkeypatch):
+    """A lab deployed on the recording runtime, which is returned."""
     monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "state"))
     monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
     monkeypatch.setattr(lifecycle, "choose", lambda requested: ("netns", "a fake"))
@@ -86,9 +94,17 @@ def option3(tmp_path, monkeypatch):
     monkeypatch.setattr(Recorded, "answers", {})
     monkeypatch.setattr(Recorded, "recorded", [])
     handler = signal.getsignal(signal.SIGTERM)
-    lifecycle.up(OPTION3, None)
-    yield Recorded
+
+    def up(lab: str) -> type[Recorded]:
+        lifecycle.up(str(PROJECT_DIR / "labs" / f"{lab}.yml"), None)
+        return Recorded
+    yield up
     signal.signal(signal.SIGTERM, handler)
+
+
+@pytest.fixture
+def option3(deploy):
+    return deploy("option3")
 
 
 def mplslab(*args: str):
@@ -199,3 +215,77 @@ def test_a_capture_to_a_terminal_is_refused(option3, monkeypatch):
     result = mplslab("capture", "option3", "PE-2:P-2")
     assert result.exit_code == 2
     assert "wireshark -k -i -" in result.output and not option3.recorded
+
+
+def test_save_writes_every_routers_running_configuration(option3, tmp_path):
+    option3.answers[("PE-2", "vtysh")] = ExecResult(0, "frr version 10.3\nhostname PE-2\n", "")
+    folder = tmp_path / "saved"
+    result = mplslab("save", "option3", "--out", str(folder))
+    assert result.exit_code == 0, result.output
+    model = lifecycle.deployed_model(LabState.load("option3"))
+    assert sorted(p.parent.name for p in folder.glob("*/frr.conf")) == \
+        sorted(n.name for n in model.nodes)
+    assert (folder / "PE-2" / "frr.conf").read_text() == "frr version 10.3\nhostname PE-2\n"
+    assert f"saved {len(model.nodes)} running configurations of option3 in {folder}" in \
+        result.output
+    asked = {node: argv for node, argv in option3.ran}
+    assert asked["PE-2"] == ["vtysh", "-N", "option3_PE-2", "-c",
+                             "show running-config no-header"]
+
+
+def test_save_by_default_writes_beside_the_labs_state_a_folder_each_time(option3):
+    from emulator.paths import state_dir
+
+    result = mplslab("save", "option3", "PE-2", "P-2")
+    assert result.exit_code == 0, result.output
+    [folder] = (state_dir() / "option3.saved").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["P-2", "PE-2"]
+    assert str(folder) in result.output.replace("\n", "")
+    assert "option3.saved" not in LabState.names()
+
+
+def test_diff_shows_what_changed_and_exits_1_as_diff_does(option3):
+    option3.answers[("PE-2", "sh")] = ExecResult(0, drift_answer(), "")
+    result = CliRunner().invoke(app, ["diff", "option3"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("--- PE-2/frr.conf (deployed: ")
+    assert "-  rt vpn both 1:222\n+  rt vpn both 1:999\n" in result.stdout
+    assert "hostname" not in result.stdout
+    drifted = [argv for node, argv in option3.ran if node == "PE-2"]
+    assert drifted[0][3:] == ["option3_PE-2",
+                              f"{LabState.load('option3').rendered}/PE-2/frr.conf"]
+
+
+def test_diff_of_an_unchanged_lab_exits_0_and_says_so(option3):
+    result = CliRunner().invoke(app, ["diff", "option3", "PE-1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and "no router of option3 changed since deploy" in result.stderr
+    assert [node for node, _ in option3.ran] == ["PE-1"]
+
+
+def test_a_router_that_does_not_answer_is_named_after_the_others(option3):
+    option3.answers[("PE-2", "sh")] = ExecResult(0, drift_answer(), "")
+    option3.answers[("P-1", "sh")] = ExecResult(
+        1, "", "Exiting: failed to connect to any daemons.\n")
+    result = CliRunner().invoke(app, ["diff", "option3"])
+    assert result.exit_code == 2
+    assert "rt vpn both 1:999" in result.stdout
+    assert ("could not read P-1 (frr): Exiting: failed to connect to any daemons."
+            in result.stderr)
+
+
+def test_diff_of_a_router_the_lab_lacks_names_the_routers(option3):
+    result = mplslab("diff", "option3", "PE-7")
+    assert result.exit_code == 2 and "lab option3 has no router 'PE-7'" in result.output
+    assert not option3.ran
+
+
+def test_diff_says_which_routers_bird_is_not_compared_on(deploy):
+    """csc-ip's backbone PEs run BIRD: their FRR is compared, BIRD is said not to be."""
+    deploy("csc-ip")
+    result = CliRunner().invoke(app, ["diff", "csc-ip"])
+    assert result.exit_code == 0, result.output
+    model = lifecycle.deployed_model(LabState.load("csc-ip"))
+    birds = [n.name for n in model.nodes if "bird" in n.suites.values()]
+    assert birds and f"{', '.join(birds)}: not compared: BIRD runs the file" in \
+        result.stderr.replace("\n", " ")
