@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 
 from emulator import lifecycle, router_configs
+from emulator.cli import complete
 from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import RunningLabArg
 from emulator.errors import LabError, RuntimeFailure
@@ -25,13 +26,15 @@ from emulator.paths import check_output_file, check_output_folder
 commands = typer.Typer()
 
 WhereArg = Annotated[str, typer.Argument(
-    metavar="NODE", help="a router, or a link by its ends: PE-2:P-2 is PE-2's interface to "
-                         "P-2")]
+    metavar="NODE", autocompletion=complete.routers,
+    help="a router, or a link by its ends: PE-2:P-2 is PE-2's interface to P-2")]
 InterfaceArg = Annotated[str | None, typer.Argument(
+    autocompletion=complete.interfaces,
     help="the router's interface: the lab's name for it (eth1, eth2.101) or the router at "
          "its other end (none with NODE:PEER)")]
 NodesArg = Annotated[list[str] | None, typer.Argument(
-    metavar="[NODE]...", help="only these routers (default: every router of the lab)")]
+    metavar="[NODE]...", autocompletion=complete.router_names,
+    help="only these routers (default: every router of the lab)")]
 
 
 class Said:

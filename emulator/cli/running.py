@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emulator import lifecycle
+from emulator.cli import complete
 from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import (
     DeadlineOpt,
@@ -116,9 +117,10 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
 @handle_errors
 def exec(ctx: typer.Context, lab: RunningLabArg,
          node: Annotated[str, typer.Argument(
-             metavar="NODE", help="a router of that lab, or one of its links by its ends "
-                                  "(PE-2:P-2: the command runs on PE-2, its interface to "
-                                  "P-2 in $MPLSLAB_INTERFACE)")]) -> None:
+             metavar="NODE", autocompletion=complete.routers,
+             help="a router of that lab, or one of its links by its ends (PE-2:P-2: the "
+                  "command runs on PE-2, its interface to P-2 in $MPLSLAB_INTERFACE)")]
+         ) -> None:
     """Run a command on a router (after --); with none, an interactive vtysh. vtysh and
     birdc reach that router's daemons wherever they are typed: in the command, in a shell
     (`-- bash`, `-- sh -c ...`) or in a script it runs. A word of the command that names

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emulator import lifecycle
+from emulator.cli import complete
 from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import (
     DeadlineOpt,
@@ -281,7 +282,9 @@ def exercise_list(lab: LabArg, variant: VariantOpt = None,
 @exercise_app.command("start")
 @handle_errors
 def exercise_start(lab: LabArg,
-                   name: Annotated[str, typer.Argument(help="from `mplslab exercise list`")],
+                   name: Annotated[str, typer.Argument(
+                       help="from `mplslab exercise list`",
+                       autocompletion=complete.exercises)],
                    ) -> None:
     """Break the running lab as the exercise says, and tell the symptom."""
     from emulator.training.exercises import EXERCISE_FILE, find, save

@@ -4,17 +4,15 @@ runtime that records what it is asked to run and answers as it is told."""
 
 from __future__ import annotations
 
-import signal
-from typing import ClassVar
-
 import pytest
+from recorded import Recorded
 from typer.testing import CliRunner
 
 from emulator import lifecycle
 from emulator.cli import app
 from emulator.paths import PROJECT_DIR
-from emulator.runtime.base import ExecResult, Runtime
-from emulator.runtime.netns import NamespaceRouters, router_argv
+from emulator.runtime.base import ExecResult
+from emulator.runtime.netns import router_argv
 from emulator.runtime.state import LabState
 
 FRR_RELOAD = PROJECT_DIR / "tests" / "unit" / "data" / "frr-reload"
@@ -26,80 +24,6 @@ def drift_answer() -> str:
 
     return ((FRR_RELOAD / "test.txt").read_text() + f"{frr.RUNNING_MARK}\n"
             + (FRR_RELOAD / "running.conf").read_text())
-
-
-class Recorded(NamespaceRouters, Runtime):
-    """Routers that answer ``answers[(node, argv[0])]`` (else exit 0, no output) and record
-    every program run inside them, as the namespace runtime would run it."""
-
-    name = "netns"
-    ran: ClassVar[list[tuple[str, list[str]]]] = []
-    answers: ClassVar[dict] = {}
-
-    @classmethod
-    def available(cls):
-        return True, "a fake"
-
-    @classmethod
-    def force_down(cls, lab):
-        return []
-
-    def up(self, progress):
-        pass
-
-    def down(self):
-        pass
-
-    def reset(self, progress):
-        pass
-
-    def gone(self):
-        return None
-
-    def exec(self, node, argv, timeout=60.0):
-        self.ran.append((node, argv))
-        return self.answers.get((node, argv[0]), ExecResult(0, "", ""))
-
-    def interactive(self, node, argv):
-        raise AssertionError("no terminal here")
-
-    def capture(self, taps, node, argv, **kwargs):
-        raise AssertionError("no capture here")
-
-    # What a recording writes and says, and its exit status.
-    recording: ClassVar[tuple[list[bytes], list[str], int | None]] = ([], [], 0)
-    recorded: ClassVar[list[tuple]] = []
-
-    def record(self, node, interface, write, *, count=None, bpf=None, said=print):
-        self.recorded.append((node, interface, count, bpf))
-        pieces, lines, status = self.recording
-        for line in lines:
-            said(line)
-        for piece in pieces:
-            write(piece)
-        return status
-
-    def status(self):
-        return {"routers": {}}
-
-
-@pytest.fixture
-def deploy(tmp_path, monkeypatch):
-    """A lab deployed on the recording runtime, which is returned."""
-    monkeypatch.setenv("MPLSLAB_STATE", str(tmp_path / "state"))
-    monkeypatch.setattr("emulator.runtime.appliance.require_root", lambda what: None)
-    monkeypatch.setattr(lifecycle, "choose", lambda requested: ("netns", "a fake"))
-    monkeypatch.setattr(lifecycle, "make_runtime", Recorded)
-    monkeypatch.setattr(Recorded, "ran", [])
-    monkeypatch.setattr(Recorded, "answers", {})
-    monkeypatch.setattr(Recorded, "recorded", [])
-    handler = signal.getsignal(signal.SIGTERM)
-
-    def up(lab: str) -> type[Recorded]:
-        lifecycle.up(str(PROJECT_DIR / "labs" / f"{lab}.yml"), None)
-        return Recorded
-    yield up
-    signal.signal(signal.SIGTERM, handler)
 
 
 @pytest.fixture
