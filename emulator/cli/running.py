@@ -139,7 +139,8 @@ def exec(ctx: typer.Context, lab: RunningLabArg,
             argv = ["env", f"MPLSLAB_INTERFACE={end.interface}", f"MPLSLAB_PEER={end.peer}",
                     *(argv or ["vtysh"])]
         for end in dict.fromkeys(ends):
-            err.print(f"{end.node}:{end.peer} is {escape(str(end))}", highlight=False)
+            err.print(f"{end.node}:{end.peer} is {escape(str(end))}", highlight=False,
+                      soft_wrap=True)
     argv = runtime.with_tools(name, argv or ["vtysh"])
     if not ctx.args or (sys.stdin.isatty() and sys.stdout.isatty()):
         raise typer.Exit(runtime.interactive(name, argv))
