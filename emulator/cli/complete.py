@@ -59,9 +59,9 @@ def lab_of(ctx: click.Context) -> Lab | None:
 
 def routers_running(ctx: click.Context) -> list[str]:
     """A running lab's routers, from its rendered lab.json (no model to load)."""
-    from emulator.runtime.state import LabState
+    from emulator.runtime.state import LabState, lab_name_of
 
-    state = LabState.load(ctx.params["lab"])
+    state = LabState.load(lab_name_of(ctx.params["lab"]))
     return json.loads((Path(state.rendered) / "lab.json").read_text())["nodes"]
 
 

@@ -115,9 +115,11 @@ def read_capture(result: ExecResult, taps: list[Tap], argv: list[str]) -> list[s
 # A recording's tcpdump runs in the background of a shell inside the router that notes its
 # pid (as the router's processes see it: a container has its own) in the router's run
 # folder: a stop from another process (Ctrl-C here: the micro-VM's SSH channel carries no
-# signal) ends it there, and so no tcpdump outlives its capture. `STOP` is that stop.
+# signal) ends it there, and so no tcpdump outlives its capture. `STOP` is that stop; it
+# gives a capture stopped as it starts a few seconds to note its pid.
 RECORD = 'tcpdump "$@" & echo $! > "$0"; wait $!; status=$?; rm -f "$0"; exit $status'
-STOP = '[ -f "$0" ] && kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"; true'
+STOP = ('for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$0" ] && break; sleep 0.5; done; '
+        '[ -s "$0" ] && kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"; true')
 # Seconds a stopped tcpdump has to write its last packets and end, and a program whose
 # output has ended to exit.
 STOP_SECONDS = 20

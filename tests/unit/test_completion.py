@@ -45,6 +45,9 @@ def test_routers_and_their_links_by_their_ends(deploy):
     assert complete("mplslab exec option3 P") == ["PE-1", "P-1", "P-2", "PE-2"]
     assert complete("mplslab capture option3 PE-2:") == ["PE-2:P-2", "PE-2:CE-3", "PE-2:CE-4"]
     assert complete("mplslab capture option3 PE-2:C") == ["PE-2:CE-3", "PE-2:CE-4"]
+    # The lab by its file's path, as the commands take it.
+    assert complete(f"mplslab exec {labs_dir() / 'option3.yml'} CE") == \
+        ["CE-1", "CE-2", "CE-3", "CE-4"]
 
 
 def test_a_routers_interfaces_by_name_then_by_peer(deploy):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,14 @@ def test_the_guests_stream_gives_every_byte_then_its_exit_status():
     assert b"".join(written) == HEADER + b"P0\n"
     assert said == ["tcpdump: listening on eth1", "1 packet captured"]
     assert stream.close() == 0 and channel.closed
+
+
+def test_a_stop_waits_for_the_pid_a_starting_capture_has_not_noted_yet(tmp_path):
+    """Ctrl-C as the capture starts: the stop finds the tcpdump's pid once it is noted."""
+    pidfile = tmp_path / "capture-x.pid"
+    sleeper = subprocess.Popen(["sleep", "60"])
+    noting = subprocess.Popen(["sh", "-c", f"sleep 1; echo {sleeper.pid} > {pidfile}"])
+    stopped = finished(["sh", "-c", capture.STOP, str(pidfile)], 30)
+    assert stopped.returncode == 0
+    assert sleeper.wait(10) == -15 and not pidfile.exists()
+    noting.wait()
