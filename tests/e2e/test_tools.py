@@ -121,10 +121,12 @@ def test_an_interactive_shell_on_a_router_reaches_its_daemons(option3):
         return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-S", "-500", "-t",
                                "router"], capture_output=True, text=True).stdout
 
-    def typed(keys: str, shows: str, times: int = 1) -> str:
+    def typed(keys: str, shows: str) -> str:
+        """Type ``keys`` and Enter; wait until the screen shows ``shows`` once more."""
+        before = screen().count(shows)
         subprocess.run([*tmux, "send-keys", "-t", "router", keys, "Enter"], check=True)
         deadline = time.monotonic() + 120
-        while (shown := screen()).count(shows) < times:
+        while (shown := screen()).count(shows) <= before:
             assert time.monotonic() < deadline, f"no {shows!r} after {keys!r}:\n{shown}"
             time.sleep(1)
         return shown
@@ -133,9 +135,9 @@ def test_an_interactive_shell_on_a_router_reaches_its_daemons(option3):
         typed("echo ready-$((6*7))", "ready-42")
         typed("vtysh -c 'show bgp summary'", identifier)
         typed("vtysh", "Hello, this is FRRouting")
-        shown = typed("show bgp summary", identifier, times=2)
-        typed("exit", "ready-42")  # vtysh ends ...
-        typed("echo back-$((6*7))", "back-42")  # ... and bash reads again
+        shown = typed("show bgp summary", identifier)
+        subprocess.run([*tmux, "send-keys", "-t", "router", "exit", "Enter"], check=True)
+        typed("echo back-$((6*7))", "back-42")  # vtysh ended: bash reads again
         assert "failed to connect" not in shown, shown
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
