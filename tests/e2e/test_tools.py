@@ -187,5 +187,5 @@ def test_diff_shows_a_route_target_changed_by_hand_and_save_writes_it(option3, t
     finally:
         replace(new, old)
         shutil.rmtree(state_dir() / "option3.saved", ignore_errors=True)
-    again = mplslab("diff", "option3", check=False)
+    again = mplslab("diff", "option3", pe.name, check=False)  # one router: seconds
     assert again.returncode == 0, again.stdout + again.stderr
