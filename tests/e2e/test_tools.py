@@ -93,7 +93,7 @@ def test_vtysh_in_sh_c_and_in_a_script_reaches_the_routers_daemons(option3):
     script.write_text("#!/bin/sh\nset -e\nvtysh -c 'show bgp summary' | head -n 3\n"
                       "echo done\n")
     script.chmod(0o755)
-    said = mplslab("exec", "option3", pe.name, "--", str(script))
+    said = mplslab("exec", "option3", pe.name, "--", "sh", str(script))
     assert f"BGP router identifier {pe.router_id}" in said.stdout and "done" in said.stdout
     # A link by its ends: the command runs on its router, with its interface.
     end = model.link_end(f"{hop.sender}:{hop.receiver}")
