@@ -19,7 +19,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.model.build import load_lab
-from emulator.model.topology import Lab
+from emulator.model.topology import Lab, LinkEnd
 from emulator.render import render_lab
 from emulator.runtime import appliance, frr_check
 from emulator.runtime.base import Runtime
@@ -229,6 +229,21 @@ def live_router(lab: str, node: str) -> tuple[LabState, Runtime]:
         raise LabError(f"lab {state.lab} has no router {node!r}",
                        hint=f"routers: {', '.join(nodes)}")
     return state, runtime
+
+
+def named_links(model: Lab, node: str, argv: list[str]) -> tuple[list[str], list[LinkEnd]]:
+    """A command for ``node`` with each word that names one of its links by its ends
+    (``NODE:PEER``, PEER a router of the lab) replaced by the interface's name; and those
+    links. Other words stay as they are."""
+    routers = {n.name for n in model.nodes}
+    words, ends = [], []
+    for word in argv:
+        mine, _, peer = word.partition(":")
+        if mine == node and peer in routers:
+            ends.append(model.link_end(word))
+            word = ends[-1].interface
+        words.append(word)
+    return words, ends
 
 
 def lab_status(lab: str | None) -> list[dict]:

@@ -3,7 +3,9 @@
 # root filesystem; e2fsprogs makes the micro-VM's root disk of it), iproute2/kmod (namespaces),
 # busybox-static (virtme-ng's initramfs),
 # the ssh client (interactive `mplslab exec`), Graphviz (`mplslab graph`, `mplslab report`),
-# headless Chromium (the tests open `mplslab report`'s page in it). Installs only what is missing.
+# headless Chromium (the tests open `mplslab report`'s page in it), tshark (the tests decode
+# `mplslab capture`'s pcap with it) and tmux (the tests drive a shell on a router through it,
+# as a user at a terminal). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
@@ -17,6 +19,8 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v dot >/dev/null || need+=(graphviz)
 command -v chromium-headless-shell >/dev/null || need+=(chromium-headless-shell)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v tshark >/dev/null || need+=(tshark)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

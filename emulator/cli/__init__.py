@@ -1,9 +1,10 @@
 """mplslab: render, deploy and verify MPLS inter-provider VPN labs on real FRR routers.
 
 The typer app and `--version`; the commands live in modules by concern, registered at the
-end of this file: `labs` (lab files), `running` (a running lab), `training` (explain,
-exercises), `machine` (appliance, micro-VM, router image), `classroom` (a class of trainee
-copies); `console` has the consoles and the error handling they share.
+end of this file: `labs` (lab files), `running` (a running lab), `routers` (capture, save,
+diff: what engineers reach for on the routers), `training` (explain, exercises), `machine`
+(appliance, micro-VM, router image), `classroom` (a class of trainee copies); `console` has
+the consoles and the error handling they share.
 `emulator.lifecycle` brings labs up and down, `emulator.classroom` classes.
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from emulator.cli import classroom, labs, machine, running, training
+from emulator.cli import classroom, labs, machine, routers, running, training
 from emulator.errors import LabError
 
 # add_completion: typer's --install-completion and --show-completion (bash, zsh, fish, pwsh).
@@ -66,6 +67,7 @@ def main(version: Annotated[bool, typer.Option(
 app.add_typer(labs.commands)
 app.add_typer(training.commands)
 app.add_typer(running.commands)
+app.add_typer(routers.commands)
 app.add_typer(machine.appliance_app, name="appliance")
 app.add_typer(machine.vm_app, name="vm")
 app.add_typer(machine.image_app, name="image")

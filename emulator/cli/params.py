@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
+from emulator.cli import complete
 from emulator.errors import LabError
 
-LabArg = Annotated[str, typer.Argument(help="a lab name from `mplslab list`, or a YAML path")]
-RunningLabArg = Annotated[str, typer.Argument(help="a running lab")]
+LabArg = Annotated[str, typer.Argument(help="a lab name from `mplslab list`, or a YAML path",
+                                        autocompletion=complete.labs)]
+RunningLabArg = Annotated[str, typer.Argument(help="a running lab",
+                                               autocompletion=complete.running_labs)]
 VariantOpt = Annotated[str | None, typer.Option("--variant", "-V",
                                                 help="lab variant (default: the lab's first)")]
 JsonOpt = Annotated[bool, typer.Option("--json")]

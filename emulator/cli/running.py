@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emulator import lifecycle
+from emulator.cli import complete
 from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import (
     DeadlineOpt,
@@ -115,13 +116,35 @@ def status(lab: Annotated[str | None, typer.Argument(help="a running lab")] = No
 @commands.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @handle_errors
 def exec(ctx: typer.Context, lab: RunningLabArg,
-         node: Annotated[str, typer.Argument(help="a router of that lab")]) -> None:
-    """Run a command on a router (after --); with none, an interactive vtysh."""
-    _, runtime = lifecycle.live_router(lab, node)
+         node: Annotated[str, typer.Argument(
+             metavar="NODE", autocompletion=complete.routers,
+             help="a router of that lab, or one of its links by its ends (PE-2:P-2: the "
+                  "command runs on PE-2, its interface to P-2 in $MPLSLAB_INTERFACE)")]
+         ) -> None:
+    """Run a command on a router (after --); with none, an interactive vtysh. vtysh and
+    birdc reach that router's daemons wherever they are typed: in the command, in a shell
+    (`-- bash`, `-- sh -c ...`) or in a script it runs. A word of the command that names
+    one of the router's links by its ends (PE-2:P-2) becomes that interface's name. On a
+    terminal the command is attached to it (a shell, a live tcpdump); otherwise its output
+    is passed on at its end."""
+    name, _, peer = node.partition(":")
+    state, runtime = lifecycle.live_router(lab, name)
     argv = list(ctx.args)
-    if not argv:
-        raise typer.Exit(runtime.interactive(node, ["vtysh"]))
-    result = runtime.exec(node, argv, timeout=600)
+    if peer or any(word.startswith(f"{name}:") for word in argv):
+        model = lifecycle.deployed_model(state)
+        argv, ends = lifecycle.named_links(model, name, argv)
+        if peer:
+            end = model.link_end(node)
+            ends.insert(0, end)
+            argv = ["env", f"MPLSLAB_INTERFACE={end.interface}", f"MPLSLAB_PEER={end.peer}",
+                    *(argv or ["vtysh"])]
+        for end in dict.fromkeys(ends):
+            err.print(f"{end.node}:{end.peer} is {escape(str(end))}", highlight=False,
+                      soft_wrap=True)
+    argv = runtime.with_tools(name, argv or ["vtysh"])
+    if not ctx.args or (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise typer.Exit(runtime.interactive(name, argv))
+    result = runtime.exec(name, argv, timeout=600)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     raise typer.Exit(result.returncode)

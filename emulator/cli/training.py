@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emulator import lifecycle
+from emulator.cli import complete
 from emulator.cli.console import err, handle_errors, out
 from emulator.cli.params import (
     DeadlineOpt,
@@ -45,7 +46,8 @@ exercise_app = typer.Typer(no_args_is_help=True,
 @handle_errors
 def explain(lab: LabArg,
             prefix: Annotated[str | None, typer.Argument(
-                help="a site prefix, an address in one, or a CE; none: the lab's story")] = None,
+                help="a site prefix, an address in one, a CE, or a link by its ends "
+                     "(PE-2:P-2); none: the lab's story")] = None,
             source: Annotated[str | None, typer.Option(
                 "--from", help="the site a packet starts from (default: one on another PE)")
             ] = None,
@@ -59,11 +61,21 @@ def explain(lab: LabArg,
     (carrier labs: from one site's external prefix to another's network N, the carrier's
     loopbacks carried as VPNv4 routes); Options 3 and 4 also walk the labelled loopback of
     the next hop. With the lab up, the labels its routers hold and the stacks captured on
-    the wire."""
+    the wire. A link by its ends (PE-2:P-2): both interfaces, what runs on them, the BGP
+    sessions over it and the label stack each walk carries across it."""
     from emulator.training.explain import story, walkthrough
     from emulator.verify.prediction import predict
 
     model, deployed = lifecycle.model_of(lab, variant)
+    if prefix is not None and ":" in prefix:
+        from emulator.training.links import link_told
+
+        told = link_told(model, model.link_end(prefix))
+        if as_json:
+            print(json.dumps(told, indent=2))
+            return
+        print_link(told)
+        return
     if prefix is None:
         told = story(model)
         if as_json:
@@ -94,6 +106,37 @@ def explain(lab: LabArg,
         print(json.dumps(told, indent=2))
         return
     print_walkthrough(walk, live)
+
+
+def print_link(told: dict) -> None:
+    """A link: its ends with what runs on them, the sessions over it, the stacks across."""
+    where = f"{told['lab']}{', ' + told['variant'] if told['variant'] else ''}"
+    out.print(f"[bold]{escape(told['name'])}[/]: link {escape(told['link'] or '?')} "
+              f"({told['scope']}) [dim]({escape(where)})[/]")
+    for end in told["ends"]:
+        for side in [end, *end["vlans"]]:
+            vlan = f" VLAN {side['vlan']}" if "vlan" in side else ""
+            vrf = f" VRF {side['vrf']}" if side["vrf"] else ""
+            runs = ", ".join(side["runs"]) or "plain IP"
+            address = side["address"] or ("VLAN trunk" if side.get("vlans") else "no address")
+            out.print(f"  {escape(end['router'])} {escape(side['interface'])}{vlan}{vrf} "
+                      f"{address} MTU {side['mtu']}: {escape(runs)}", highlight=False)
+    for session in told["sessions"]:
+        out.print(f"  BGP {escape(session['session'])}: {' — '.join(session['between'])} "
+                  f"({', '.join(session['families'])}, {'eBGP' if session['ebgp'] else 'iBGP'}"
+                  f"{', VRF ' + session['vrf'] if session['vrf'] else ''})", highlight=False)
+    if told["stacks"]:
+        table = Table("packet", "direction", "interface", "labels", "what",
+                      title=f"data plane: the walks across {told['name']}",
+                      title_justify="left")
+        for stack in told["stacks"]:
+            table.add_row(f"{stack['from']} → {stack['to']}", stack["direction"],
+                          stack["interface"], str(stack["labels"]), stack["what"])
+        out.print(table)
+    else:
+        out.print("  no walk of the lab crosses it carrying labels")
+    out.print(f"[dim]on the wire: mplslab capture {escape(told['lab'])} "
+              f"{escape(told['name'])} | wireshark -k -i -[/]")
 
 
 def print_story(told: dict) -> None:
@@ -240,7 +283,9 @@ def exercise_list(lab: LabArg, variant: VariantOpt = None,
 @exercise_app.command("start")
 @handle_errors
 def exercise_start(lab: LabArg,
-                   name: Annotated[str, typer.Argument(help="from `mplslab exercise list`")],
+                   name: Annotated[str, typer.Argument(
+                       help="from `mplslab exercise list`",
+                       autocompletion=complete.exercises)],
                    ) -> None:
     """Break the running lab as the exercise says, and tell the symptom."""
     from emulator.training.exercises import EXERCISE_FILE, find, save

@@ -9,7 +9,7 @@ import ipaddress
 import itertools
 from collections import deque
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -271,6 +271,22 @@ class Link(Model):
     protocol: VrfProtocol | None = None
 
 
+class LinkEnd(NamedTuple):
+    """A router's interface as a user names it, and what is at its other end (nothing for a
+    loopback or a site's dummy)."""
+
+    node: str
+    interface: str
+    peer: str | None = None
+    peer_interface: str | None = None
+    link: str | None = None
+
+    def __str__(self) -> str:
+        """Both names a user knows it by: the lab's interface name and the peer."""
+        there = f" (to {self.peer} {self.peer_interface})" if self.peer else ""
+        return f"{self.node} {self.interface}{there}"
+
+
 class AutonomousSystem(Model):
     asn: int  # the region's identity in the lab file
     number: int  # the AS number its BGP speaks (regions may share one)
@@ -366,6 +382,77 @@ class Lab(Model):
             hops.append((self.node(sender), interface, node))
             node = sender
         return list(reversed(hops))
+
+    def router(self, name: str) -> Node:
+        """The node a user names, or an error that lists them."""
+        try:
+            return self.node(name)
+        except KeyError:
+            raise LabError(f"lab {self.name} has no router {name!r}",
+                           hint=f"routers: {', '.join(n.name for n in self.nodes)}") from None
+
+    def link_end(self, where: str, interface: str | None = None) -> LinkEnd:
+        """A router's interface as a user names it: ``NODE:PEER`` (NODE's end of its link to
+        PEER), or NODE with ``interface``, the lab's name for it (``eth1``, ``eth2.101``) or
+        the name of the router at its other end. Unknown or ambiguous, an error that lists
+        the choices."""
+        name, _, peer = where.partition(":")
+        node = self.router(name)
+        names = [i.name for i in node.interfaces]
+        if peer and interface is not None:
+            raise LabError(f"{where} already names an interface of {node.name}; {interface!r} "
+                           "is one too many", hint=f"either {where}, or {node.name} and one of: "
+                                                   f"{self.interface_choices(node)}")
+        if interface is None and not peer:
+            raise LabError(f"which interface of {node.name}?",
+                           hint=f"{self.interface_choices(node)}; or a link by its ends: "
+                                f"{', '.join(self.link_names(node.name))}")
+        if interface is not None and interface not in names:
+            if not any(n.name == interface for n in self.nodes):
+                raise LabError(f"{node.name} has no interface {interface!r}",
+                               hint=f"its interfaces: {self.interface_choices(node)}")
+            peer = interface
+        if peer:
+            return self.end_towards(node, peer)
+        return self.named_end(node, node.interface(interface or ""))
+
+    def link_names(self, node: str) -> list[str]:
+        """The router's links by their ends (``NODE:PEER``), in link order."""
+        ends = [(link.a, link.b) if link.a.node == node else (link.b, link.a)
+                for link in self.links if node in (link.a.node, link.b.node)]
+        return list(dict.fromkeys(f"{mine.node}:{other.node}" for mine, other in ends))
+
+    def interface_choices(self, node: Node) -> str:
+        return ", ".join(str(self.named_end(node, i)).removeprefix(f"{node.name} ")
+                         for i in node.interfaces)
+
+    def end_towards(self, node: Node, peer: str) -> LinkEnd:
+        """The router's end of its one link to ``peer`` (the link's own interface: a VLAN
+        trunk's parent, whose sub-interfaces each carry a VRF)."""
+        self.router(peer)
+        ends = [LinkEnd(mine.node, mine.interface, other.node, other.interface, link.name)
+                for link in self.links
+                for mine, other in ((link.a, link.b), (link.b, link.a))
+                if mine.node == node.name and other.node == peer]
+        if not ends:
+            raise LabError(f"{node.name} has no link to {peer}",
+                           hint=f"its links: {', '.join(self.link_names(node.name))}")
+        if len(ends) > 1:
+            raise LabError(f"{node.name} has {len(ends)} links to {peer}",
+                           hint="name the interface: " + ", ".join(
+                               f"{node.name} {e.interface} (link {e.link})" for e in ends))
+        return ends[0]
+
+    def named_end(self, node: Node, interface: Interface) -> LinkEnd:
+        if interface.peer is not None:
+            return LinkEnd(node.name, interface.name, interface.peer.node,
+                           interface.peer.interface, interface.link)
+        for link in self.links:
+            for mine, other in ((link.a, link.b), (link.b, link.a)):
+                if (mine.node, mine.interface) == (node.name, interface.name):
+                    return LinkEnd(node.name, interface.name, other.node, other.interface,
+                                   link.name)
+        return LinkEnd(node.name, interface.name)
 
     def link_interface(self, sender: str, receiver: str, vrf: str | None = None) -> str:
         """The interface of ``sender`` on its link to ``receiver`` (in ``vrf``, or the

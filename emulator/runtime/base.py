@@ -104,6 +104,12 @@ class Runtime(ABC):
         router's daemons, where the runtime needs it)."""
         return argv
 
+    def with_tools(self, node: str, argv: list[str]) -> list[str]:
+        """``argv`` as `mplslab exec` runs it: a suite client (vtysh, birdc) that it runs,
+        or a shell, a script or any program it starts runs, reaches that router's daemons
+        (where the runtime needs to point them there)."""
+        return argv
+
     def exec_many(self, node: str, argvs: list[list[str]],
                   timeout: float = 120.0) -> list[ExecResult]:
         """Several programs run one after the other inside a router, in one ``exec`` (under
@@ -182,6 +188,16 @@ class Runtime(ABC):
                 bpf: str = "icmp or mpls") -> list[str]:
         """Start a capture on every tap, run ``argv`` on ``node`` once all listen, and return
         each tap's decoded packets (tcpdump -nn lines), in the order of ``taps``."""
+
+    def record(self, node: str, interface: str, write: Callable[[bytes], None], *,
+               count: int | None = None, bpf: str | None = None,
+               said: Callable[[str], None] = lambda line: None) -> int | None:
+        """A capture for a user (`mplslab capture`): tcpdump on ``node``'s ``interface``
+        writing pcap, its bytes passed to ``write`` as they come and its messages to
+        ``said``, until it has ``count`` packets or is stopped (Ctrl-C, or a reader that
+        went away); no tcpdump is left in the router. Its exit status (None: it did not
+        end when stopped)."""
+        raise NotImplementedError(f"the {self.name} runtime streams no capture")
 
     @abstractmethod
     def status(self) -> dict: ...

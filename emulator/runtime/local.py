@@ -11,7 +11,7 @@ from pathlib import Path
 from emulator.errors import RuntimeFailure
 from emulator.runtime import frr_check
 from emulator.runtime.base import ExecResult, Progress, Runtime
-from emulator.runtime.capture import ShellCaptures
+from emulator.runtime.capture import ProcessStream, ShellCaptures
 from emulator.runtime.netns import (
     NamespaceRouters,
     NetnsLab,
@@ -117,6 +117,9 @@ class LocalNetnsRuntime(NamespaceRouters, ShellCaptures, Runtime):
 
     def run_script(self, script: str, timeout: float) -> ExecResult:
         return finished(["sh", "-c", script], timeout)
+
+    def open_stream(self, argv: list[str]) -> ProcessStream:
+        return ProcessStream(argv)
 
     def status(self) -> dict:
         return self.lab.status()

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from emulator.runtime import router_shell
 from emulator.suites import SUITES, driver, pathspace
 
 RUN_ROOT = Path("/run/mplslab")
@@ -216,9 +217,16 @@ class NetnsLab:
         return link_interfaces(self.description()["links"], node)
 
     def start_suites(self, node: str) -> None:
+        self.write_tools(node)
         for suite in self.plan(node)["suites"]:
             self.start_daemons(node, driver(suite["name"]), suite["daemons"],
                                self.rendered / node / suite["config"])
+
+    def write_tools(self, node: str) -> None:
+        """The router's tools folder (``tools_dir``): its suites' clients, pointed at its
+        daemons, for whatever `mplslab exec` starts there."""
+        router_shell.write_tools(tools_dir(self.lab, node), self.ns(node),
+                                 [suite["name"] for suite in self.plan(node)["suites"]])
 
     def start_daemons(self, node: str, suite, daemons: list[str], config: Path) -> None:
         ns = self.ns(node)
@@ -357,6 +365,7 @@ class NetnsLab:
 
     def reset_router(self, node: str) -> None:
         self.kernel_setup(node, self.link_interfaces(node), self.devices(node))
+        self.write_tools(node)  # a lab deployed before routers had them gets them here
         for suite in self.plan(node)["suites"]:
             if "deployed" not in suite:
                 raise StepFailed(f"{node}: its plan predates `mplslab reset` (no deployed "
@@ -512,6 +521,18 @@ def router_argv(lab: str, node: str, argv: list[str]) -> list[str]:
     return ["ip", "netns", "exec", namespace(lab, node), *addressed(lab, node, argv)]
 
 
+def tools_dir(lab: str, node: str) -> Path:
+    """The router's tools folder (router_shell.py), in its run folder: a router's container
+    binds that at the same path."""
+    return RUN_ROOT / lab / node / "bin"
+
+
+def with_tools(lab: str, node: str, argv: list[str]) -> list[str]:
+    """``argv`` run with the router's tools folder first on PATH (and a client at its head
+    addressed as ever: a lab deployed before routers had the folder)."""
+    return router_shell.with_tools(tools_dir(lab, node), addressed(lab, node, argv))
+
+
 class NamespaceRouters:
     """What the runtimes whose routers are this module's namespaces (on this host, or in the
     micro-VM) share: how a suite's client reaches a router's daemons, and where the suites'
@@ -519,6 +540,9 @@ class NamespaceRouters:
 
     def addressed(self, node: str, argv: list[str]) -> list[str]:
         return addressed(self.state.lab, node, argv)  # type: ignore[attr-defined]
+
+    def with_tools(self, node: str, argv: list[str]) -> list[str]:
+        return with_tools(self.state.lab, node, argv)  # type: ignore[attr-defined]
 
     def reader_pathspace(self, node: str) -> str | None:
         return namespace(self.state.lab, node)  # type: ignore[attr-defined]

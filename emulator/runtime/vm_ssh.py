@@ -8,6 +8,8 @@ drops a connection, hence the long handshake and the retries.
 from __future__ import annotations
 
 import logging
+import select
+import shlex
 import threading
 import time
 from pathlib import Path
@@ -34,6 +36,30 @@ def patient_transport(sock, **kwargs) -> paramiko.Transport:
     transport = paramiko.Transport(sock, **kwargs)
     transport.handshake_timeout = HANDSHAKE_SECONDS
     return transport
+
+
+class SshStream:
+    """A program's output arriving on an SSH channel (``capture.Stream``)."""
+
+    def __init__(self, channel: paramiko.Channel):
+        self.channel = channel
+
+    def read(self, seconds: float) -> tuple[bytes, bytes] | None:
+        channel = self.channel
+        if not (channel.recv_ready() or channel.recv_stderr_ready()):
+            # The exit status follows everything the program wrote.
+            if channel.exit_status_ready() or channel.closed:
+                return None
+            select.select([channel], [], [], seconds)
+        out = channel.recv(65536) if channel.recv_ready() else b""
+        err = channel.recv_stderr(65536) if channel.recv_stderr_ready() else b""
+        return out, err
+
+    def close(self) -> int | None:
+        status = (self.channel.recv_exit_status() if self.channel.exit_status_ready()
+                  else None)
+        self.channel.close()
+        return status
 
 
 class GuestSsh:
@@ -122,6 +148,20 @@ class GuestSsh:
         except SSH_ERRORS as exc:
             raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
                                  hint=f"console log: {self.state.vm.get('console')}") from None
+
+    def open_stream(self, argv: list[str]) -> SshStream:
+        """A program run in the guest, its output read as it comes, bytes as they are (no
+        terminal: nothing rewrites a pcap's line ends)."""
+        try:
+            transport = self.client().get_transport()
+            if transport is None:
+                raise paramiko.SSHException("the connection is closed")
+            channel = transport.open_session(timeout=HANDSHAKE_SECONDS)
+            channel.exec_command(shlex.join(argv))
+        except SSH_ERRORS as exc:
+            raise RuntimeFailure(f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
+                                 hint=f"console log: {self.state.vm.get('console')}") from None
+        return SshStream(channel)
 
     def close(self) -> None:
         for client in [*self._retired, self._client]:

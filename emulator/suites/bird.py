@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from emulator.suites.contract import Question
+from emulator.suites.records import ConfigChange
 
 NAME = "bird"
 USER = "root"  # BIRD writes the kernel's routing and label tables: it keeps root
 TEMPLATES = "bird"
+CLIENTS = ("birdc",)
 RUN = Path("/run/bird")
 DAEMON = "bird"
 # The label guard of a carrier's PE (templates/bird/label-guard.sh.j2): a shell loop beside
@@ -125,6 +127,25 @@ def reset_argvs(pathspace: str, config: Path) -> list[list[str]]:
     birdc = ["birdc", "-s", str(control_socket(pathspace))]
     return [[*birdc, "configure", f'"{config}"'], [*birdc, "enable", "all"],
             ["rm", "-f", str(guard_switch(pathspace))]]
+
+
+def running_config_argv(pathspace: str, config: Path) -> list[str]:
+    """BIRD runs the file it was started with (``config``): it takes no typed configuration
+    (`birdc configure` re-reads a file, as a reset does)."""
+    return ["cat", str(config)]
+
+
+NO_DRIFT = ("not compared: BIRD runs the file it was started with and takes no typed "
+            "configuration (`birdc disable` is a protocol's state: `mplslab reset` enables "
+            "every protocol again)")
+
+
+def drift_argv(pathspace: str, deployed: Path) -> list[str]:
+    raise NotImplementedError(NO_DRIFT)
+
+
+def drift(answer: str) -> list[ConfigChange]:
+    raise NotImplementedError(NO_DRIFT)
 
 
 def labelled_route_argv(pathspace: str, prefix: str) -> list[str]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from emulator.suites.records import ConfigChange
+
 # Who answers a question that no routing suite owns: the kernel's tools (`ip -j ...`,
 # `nft -j list ...`), run as they are inside the router.
 KERNEL = "kernel"
@@ -85,6 +87,10 @@ class RoutingSuite(Protocol):
     # the daemons' sockets at once: a JSON list of [socket, [command, ...]] in, each
     # socket's [[exit status, output], ...] out.
     READER: Path
+    # The client programs a user types in a router's shell (vtysh; birdc): the runtime puts
+    # a stand-in of each first on the PATH of whatever `mplslab exec` starts there, which
+    # ``address`` points at the router's daemons.
+    CLIENTS: tuple[str, ...]
 
     # -- the router's daemons ------------------------------------------------------------
     def prepare(self, pathspace: str) -> None:
@@ -124,6 +130,20 @@ class RoutingSuite(Protocol):
         """The commands, run in order inside the router, that put its running daemons back
         to ``config`` (the whole configuration the deploy left there: the plan's
         ``deployed``), whatever was changed since, without restarting a daemon."""
+
+    # -- what the router runs --------------------------------------------------------------
+    def running_config_argv(self, pathspace: str, config: Path) -> list[str]:
+        """The configuration the router's daemons run now, in the suite's own form (a file
+        it could be started with); ``config``: the file the deploy gave them."""
+
+    def drift_argv(self, pathspace: str, deployed: Path) -> list[str]:
+        """Compares what the router's daemons run now with ``deployed`` (the whole
+        configuration the deploy left there: the plan's ``deployed``); ``drift`` reads its
+        answer."""
+
+    def drift(self, answer: str) -> list[ConfigChange]:
+        """From ``drift_argv``'s answer: each line that differs, in the suite's words,
+        without those the suite re-types whatever changed."""
 
     # -- questions -----------------------------------------------------------------------
     def question_argv(self, question: Question) -> list[str]:

@@ -11,11 +11,12 @@ import shutil
 from pathlib import Path
 
 from emulator.suites.contract import Question
-from emulator.suites.records import IMPLICIT_NULL
+from emulator.suites.records import IMPLICIT_NULL, ConfigChange
 
 NAME = "frr"
 USER = "frr"  # the daemons drop to it; their log folders are given to it
 TEMPLATES = "frr"
+CLIENTS = ("vtysh",)
 BIN = Path("/usr/lib/frr")
 RUN = Path("/run/frr")
 ETC = Path("/etc/frr")
@@ -108,6 +109,84 @@ def reset_argvs(pathspace: str, config: Path) -> list[list[str]]:
     return [["python3", str(RELOAD), "--reload", "--stdout", "--log-level", "warning",
              "--pathspace", pathspace, "--confdir", str(ETC), "--rundir", str(RUN / pathspace),
              str(config)]]
+
+
+# -- what the router runs, against what it was deployed with ---------------------------------
+# `show running-config`'s own form of the configuration, without its "Building
+# configuration..." header (as frr-reload.py asks it): a file FRR could be started with.
+RUNNING = "show running-config no-header"
+RUNNING_MARK = "@@mplslab-running"
+# frr-reload.py's own comparison (`--test`: what a reload would delete and add, nothing
+# done), as `reset` relies on: FRR's normalisation of both sides (order within a block,
+# defaults shown or not, spacing). The running configuration is read once, into a file its
+# `--input` takes, and printed after the comparison: a line the comparison moved between
+# its two lists is told apart by it (``drift``).
+DRIFT = f"""running=$(mktemp) || exit 1
+vtysh -N "$0" -c '{RUNNING}' > "$running" || {{ rm -f "$running"; exit 1; }}
+python3 {RELOAD} --test --stdout --log-level error --pathspace "$0" --confdir {ETC} \\
+  --input "$running" "$1"
+status=$?
+echo {RUNNING_MARK}
+cat "$running"
+rm -f "$running"
+exit $status"""
+# Lines FRR 10.3 shows differently whatever changed, seen in every comparison of a deployed
+# router: its running configuration names the host (a namespace router shows the micro-VM
+# guest's name, virtme-ng) rather than the rendered `hostname`, and `service
+# integrated-vtysh-config` is vtysh's own line, which no daemon shows.
+RETYPED = ("hostname", "service integrated-vtysh-config")
+
+
+def running_config_argv(pathspace: str, config: Path) -> list[str]:
+    return ["vtysh", "-N", pathspace, "-c", RUNNING]
+
+
+def drift_argv(pathspace: str, deployed: Path) -> list[str]:
+    return ["sh", "-c", DRIFT, pathspace, str(deployed)]
+
+
+def drift(answer: str) -> list[ConfigChange]:
+    """frr-reload.py's `--test` lists, as changes: "Lines To Delete" are the running
+    router's alone (printed as the `no` form that would remove them), "Lines To Add" the
+    deployed file's alone, but for the prefix-list and static route lines a reload removes
+    with a `no` there (they are in the running configuration, which follows the answer).
+    RETYPED lines are left out."""
+    report, _, running = answer.partition(f"{RUNNING_MARK}\n")
+    top_level = {line.strip() for line in running.splitlines() if line[:1] not in " !"}
+    deleted, _, added = report.partition("\nLines To Add\n")
+    changes = [ConfigChange(context, unsaid(line), True)
+               for context, line in reload_lines(deleted.partition("\nLines To Delete\n")[2])]
+    for context, line in reload_lines(added):
+        removed = not context and line.startswith("no ") and line[3:] in top_level
+        changes.append(ConfigChange(context, line[3:] if removed else line, removed))
+    return [change for change in changes if not retyped(change)]
+
+
+def reload_lines(section: str) -> list[tuple[tuple[str, ...], str]]:
+    """frr-reload.py's printed lines as (context, line): each line with the blocks it is
+    indented under, its `exit` lines and its ==== underline left out."""
+    lines = [line for line in section.splitlines()
+             if line.strip() and line.strip() != "exit" and not line.startswith("=")]
+    found, blocks = [], []
+    for index, line in enumerate(lines):
+        depth = len(line) - len(line.lstrip(" "))
+        del blocks[depth:]
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if len(following) - len(following.lstrip(" ")) > depth:
+            blocks.append(line.strip())
+        else:
+            found.append((tuple(blocks), line.strip()))
+    return found
+
+
+def unsaid(line: str) -> str:
+    """The line frr-reload.py would remove, from the command it prints to remove it."""
+    return line[3:] if line.startswith("no ") else f"no {line}"
+
+
+def retyped(change: ConfigChange) -> bool:
+    words = change.line.removeprefix("no ")
+    return not change.context and (words == RETYPED[1] or words.split()[0] == RETYPED[0])
 
 
 def parse_check_argv(config: Path) -> list[str]:

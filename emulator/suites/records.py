@@ -73,3 +73,15 @@ class LfibEntry:
         """Some installed path pushes ``label`` at the bottom of its stack."""
         return self.installed and any(h.out_labels and h.out_labels[-1] == label
                                       for h in self.hops)
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A configuration line in which a router differs from what it was deployed with: one
+    its daemons run and the deployed configuration does not hold (``running``), or the
+    other way round. ``context``: the blocks around it, outermost first, as the suite
+    words them (`router bgp 2 vrf VPN-B`, `address-family ipv4 unicast`)."""
+
+    context: tuple[str, ...]
+    line: str
+    running: bool

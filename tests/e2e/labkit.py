@@ -4,6 +4,8 @@ the micro-VM unless this kernel has MPLS). Labs go up and down through the real 
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -351,3 +353,88 @@ def churn(model: Lab, runtime, ce: str, seconds: float = 90) -> dict[str, set[in
     whole = run_checks(model, runtime, deadline=CONVERGE, kinds={"label-chain", "ping"})
     assert whole.passed, {r.name: r.observed for r in whole.results if not r.passed}
     return held
+
+
+# -- what engineers reach for: captures --------------------------------------------------------
+def wire_hop(model: Lab):
+    """(source CE, destination CE, hop): the path verify's wire-labels check captures for the
+    lab's first VPN that has one, and its most deeply labelled link (option3: PE-2 → P-2,
+    three labels), as the model and the option's semantics give them."""
+    from emulator.verify.expectations import wire_pair
+    from emulator.verify.semantics import semantics_for
+
+    semantics = semantics_for(model)
+    for vpn in model.vpns:
+        pair = wire_pair(semantics, [model.node(n) for n in vpn.sites])
+        if pair is not None:
+            source, destination, hops = pair
+            return source, destination, max(hops, key=lambda hop: hop.depth)
+    raise AssertionError(f"{model.name} has no VPN path to capture")
+
+
+def capture_during_ping(lab: str, link: str, source, destination, pcap: Path | None, *,
+                        count: int | None = None, interrupt: bool = False
+                        ) -> tuple[int, str, bytes]:
+    """`mplslab capture LAB LINK --filter mpls` into ``pcap`` (None: `-w -`, standard output,
+    which is returned) while ``source`` pings ``destination``'s site: it ends after
+    ``count`` packets, or with ``interrupt`` a SIGINT (Ctrl-C) stops it once the pings are
+    done. (exit status, what it said, what it wrote on standard output)"""
+    argv = [*MPLSLAB, "capture", lab, link, "-w", str(pcap) if pcap else "-", "--filter",
+            "mpls", *(["--count", str(count)] if count else [])]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    said: list[str] = []
+    listening = threading.Event()
+    written: list[bytes] = []
+
+    def read_errors() -> None:
+        for line in iter(process.stderr.readline, b""):
+            said.append(line.decode(errors="replace"))
+            if b"listening on" in line:
+                listening.set()
+
+    def read_output() -> None:
+        written.append(process.stdout.read())
+    threads = [threading.Thread(target=read_errors, daemon=True),
+               threading.Thread(target=read_output, daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert listening.wait(120), f"the capture never listened: {''.join(said)}"
+        ping = mplslab("exec", lab, source.name, "--", "ping", "-n", "-c", "6", "-i", "0.5",
+                       "-W", "2", "-I", str(source.site.address.ip),
+                       str(destination.site.address.ip), check=False)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        if interrupt:
+            process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    for thread in threads:
+        thread.join(30)
+    print("".join(said))
+    return status, "".join(said), b"".join(written)
+
+
+def echo_request_depths(pcap: Path, source, destination) -> list[int]:
+    """The MPLS label stack depth of each ICMP echo request from ``source``'s site to
+    ``destination``'s in a pcap, as tshark decodes it."""
+    assert shutil.which("tshark"), "tshark is not installed (make setup installs it)"
+    request = (f"icmp.type == 8 && ip.src == {source.site.address.ip} && "
+               f"ip.dst == {destination.site.address.ip}")
+    decoded = subprocess.run(["tshark", "-r", str(pcap), "-Y", request, "-T", "fields",
+                              "-e", "mpls.label"], capture_output=True, text=True, check=False)
+    assert decoded.returncode == 0, decoded.stderr  # a pcap cut short is an error too
+    return [len(line.split(",")) if line.strip() else 0
+            for line in decoded.stdout.splitlines()]
+
+
+def captures_left(runtime, node: str) -> str:
+    """A user capture's tcpdump or pid file still in the router (empty: none)."""
+    left = runtime.exec(node, ["sh", "-c", "pgrep -af 'tcpdump -U -w -'; "
+                                           "ls /run/mplslab/*/*/capture-*.pid 2>/dev/null; "
+                                           "true"])
+    assert left.returncode == 0, left.stderr
+    return left.stdout.strip()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from labkit import Fault, inject, running_lab, verify_all
+from labkit import Fault, inject, mplslab, running_lab, verify_all
 from slides import slide_exercise
 
 from emulator.suites import bird
@@ -34,6 +34,11 @@ def test_csc_ip_carries_n_labelled_across_the_backbone_only(tmp_path):
             told = runtime.exec("PE-1", bird.question_argv(command))
             assert (read.returncode, route_times(read.stdout)) == \
                 (told.returncode, route_times(told.stdout)), command
+        # A shell on a carrier PE reaches both its suites' daemons: BIRD's and FRR's.
+        shell = mplslab("exec", "csc-ip", "PE-1", "--", "sh", "-c",
+                        "birdc show status && vtysh -c 'show version'")
+        assert "Daemon is up and running" in shell.stdout
+        assert "FRRouting 10.3" in shell.stdout
         checks = {c["name"]: c for c in report["checks"]}
         # The slide's walk from a host behind ASBR-2 to N: IP inside the sites, PE-2's label
         # from CSC-CE-2, [LDP, VPN] then the VPN label in the backbone, IP again from PE-1

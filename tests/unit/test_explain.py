@@ -391,3 +391,66 @@ def test_explain_walks_every_destination_of_a_users_lab(seed, tmp_path):
         walk = walkthrough(lab, what)
         assert walk.holders[0].router == walk.origin
         assert (walk.loopback is not None) == (generated.option == 3 and bool(walk.links))
+
+
+@pytest.mark.parametrize(("name", "variant"), lab_variants())
+def test_every_link_of_every_lab_is_told_with_the_stacks_its_walks_carry(name, variant):
+    """`explain LAB A:B`: both ends by the lab's names, and on every labelled link of a
+    walk the depth the verifier expects there (semantics.wire_path's hops)."""
+    from emulator.training.links import link_told
+
+    lab = load_lab(name, variant)
+    crossed = {}
+    for walk in (walkthrough(lab, str(ce.site.prefix)) for ce in lab.sites()
+                 if walkthrough_possible(lab, ce)):
+        for link in walk.links:
+            crossed[(link["link"], walk.packet_from)] = link["labels"]
+    compared = 0
+    for link in lab.links:
+        told = link_told(lab, lab.link_end(f"{link.a.node}:{link.b.node}"))
+        assert [(e["router"], e["interface"]) for e in told["ends"]] == \
+            [(link.a.node, link.a.interface), (link.b.node, link.b.interface)]
+        for stack in told["stacks"]:
+            key = (stack["direction"], stack["from"])
+            if key in crossed:
+                assert crossed[key] == stack["labels"], (link.name, stack)
+                compared += 1
+    assert compared or not crossed
+
+
+def walkthrough_possible(lab, ce) -> bool:
+    try:
+        walkthrough(lab, str(ce.site.prefix))
+    except LabError:
+        return False
+    return True
+
+
+def test_option3s_core_link_carries_three_labels_towards_the_asbr_one_back():
+    from emulator.training.links import link_told
+
+    lab = load_lab("option3")
+    told = link_told(lab, lab.link_end("PE-2:P-2"))
+    assert told["name"] == "PE-2:P-2" and told["scope"] == "core"
+    assert {e["router"]: e["runs"] for e in told["ends"]} == {
+        "PE-2": ["OSPF", "LDP", "MPLS"], "P-2": ["OSPF", "LDP", "MPLS"]}
+    depths = {(s["from"], s["direction"]): s["labels"] for s in told["stacks"]}
+    assert depths[("CE-3", "PE-2 → P-2")] == 3 and depths[("CE-2", "P-2 → PE-2")] == 1
+    assert told["sessions"] == []
+    inter_as = link_told(lab, lab.link_end("ASBR-2", "ASBR-1"))
+    assert [s["session"] for s in inter_as["sessions"]] == ["inter-as-lu"]
+    assert {s["labels"] for s in inter_as["stacks"]} == {2}
+
+
+def test_the_cli_explains_a_link_by_its_ends_or_names_the_links():
+    result = CliRunner().invoke(app, ["explain", "option3", "PE-2:P-2"])
+    assert result.exit_code == 0, result.output
+    assert "PE-2 eth1 10.2.1." in result.output and "P-2 eth3 10.2.1." in result.output
+    assert "mplslab capture option3 PE-2:P-2" in result.output
+    told = json.loads(CliRunner().invoke(app, ["explain", "option3", "PE-2:P-2", "--json"]
+                                         ).stdout)
+    assert [e["interface"] for e in told["ends"]] == ["eth1", "eth3"]
+    result = CliRunner().invoke(app, ["explain", "option3", "PE-2:PE-1"])
+    assert result.exit_code == 2
+    assert "PE-2 has no link to PE-1 (its links: PE-2:P-2, PE-2:CE-3, PE-2:CE-4)" in \
+        result.output

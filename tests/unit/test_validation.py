@@ -124,8 +124,8 @@ def test_cli_lists_every_command_in_its_order():
     group = typer.main.get_command(app)
     assert group.list_commands(None) == [
         "list", "new", "validate", "render", "graph", "report", "explain", "up", "down",
-        "status", "exec", "verify", "reset", "appliance", "vm", "image", "exercise",
-        "class"]
+        "status", "exec", "verify", "reset", "capture", "save", "diff", "appliance", "vm",
+        "image", "exercise", "class"]
     subcommands = {name: group.commands[name].list_commands(None)
                    for name in ("appliance", "vm", "image", "exercise", "class")}
     assert subcommands == {"appliance": ["build", "path"], "vm": ["start", "stop", "status"],
