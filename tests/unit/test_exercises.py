@@ -345,8 +345,9 @@ def graded(tmp_path, monkeypatch, first: list[tuple[bool, dict]], full: list[tup
     monkeypatch.setattr(lifecycle, "running_lab", lambda lab: (state, None, model, tmp_path))
     asked = []
 
-    def run_checks(model, runtime, *, deadline, console=None, kinds=None, names=None):
-        asked.append((kinds, deadline))
+    def run_checks(model, runtime, *, deadline, console=None, kinds=None, names=None,
+                   budget=None):
+        asked.append((kinds, deadline) if budget is None else (kinds, deadline, budget))
         outcomes = first if kinds == set(exercise.fails) else full
         results = [Result(f"check {i}", "vrf-route", "PE-2", passed, {}, observed, 0.0)
                    for i, (passed, observed) in enumerate(outcomes)]
@@ -359,7 +360,8 @@ def test_a_wrong_answer_is_told_from_the_exercises_own_kinds_alone(tmp_path, mon
     result, asked = graded(tmp_path, monkeypatch, [(False, {"leaked": ["149.27.2.0/24"]})],
                            [(True, {})])
     assert result.exit_code == 1 and "not yet" in result.output and "hint:" in result.output
-    assert asked == [({"vrf-route", "ping"}, 15.0)]  # no full verify for a wrong answer
+    # The own kinds' phases share one 15 s budget; no full verify for a wrong answer.
+    assert asked == [({"vrf-route", "ping"}, 15.0, 15.0)]
 
 
 def test_routers_that_do_not_answer_are_no_symptom(tmp_path, monkeypatch):
@@ -376,7 +378,7 @@ def test_solved_only_after_a_full_verify(tmp_path, monkeypatch):
     (tmp_path / ex.EXERCISE_FILE).unlink(missing_ok=True)
     result, asked = graded(tmp_path, monkeypatch, [(True, {})], [(True, {})])
     assert result.exit_code == 0 and "solved" in result.output
-    assert [kinds for kinds, _ in asked] == [{"vrf-route", "ping"}, None]
+    assert [kinds for kinds, *_ in asked] == [{"vrf-route", "ping"}, None]
 
 
 def test_a_command_fix_is_told_as_a_command(tmp_path, monkeypatch):

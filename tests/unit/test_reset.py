@@ -186,8 +186,10 @@ class Recorded(netns.NetnsLab):
 
 
 @pytest.fixture
-def batches(monkeypatch):
+def batches(monkeypatch, tmp_path):
     sent: list[tuple[str, list[str]]] = []
+    # A reset writes each router's tools folder again: here, not in this host's /run.
+    monkeypatch.setattr(netns, "RUN_ROOT", tmp_path / "run")
     monkeypatch.setattr(netns, "batch", lambda commands, step, argv=None: sent.append(
         (step, commands)))
     return sent
