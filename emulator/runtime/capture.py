@@ -210,14 +210,12 @@ class ShellCaptures:
     the routers are (``run_script``), a program there as a stream (``open_stream``), and
     reach a router with ``inside``."""
 
+    # What the runtime provides. Declared, not defined: a stub here would come before the
+    # runtime's own method in a class that takes it from another base (VmRuntime, GuestSsh).
     state: Any  # the lab's state: its name
     inside: Inside
-
-    def run_script(self, script: str, timeout: float) -> ExecResult:
-        raise NotImplementedError
-
-    def open_stream(self, argv: list[str]) -> Stream:
-        raise NotImplementedError
+    run_script: Callable[[str, float], ExecResult]
+    open_stream: Callable[[list[str]], Stream]
 
     def record(self, node: str, interface: str, write: Callable[[bytes], None], *,
                count: int | None = None, bpf: str | None = None,
