@@ -433,7 +433,8 @@ def echo_request_depths(pcap: Path, source, destination) -> list[int]:
 
 def captures_left(runtime, node: str) -> str:
     """A user capture's tcpdump or pid file still in the router (empty: none)."""
-    left = runtime.exec(node, ["sh", "-c", "pgrep -af 'tcpdump -U -w -'; "
+    # [t]: the pattern does not match this very shell's command line.
+    left = runtime.exec(node, ["sh", "-c", "pgrep -af '[t]cpdump -U -w -'; "
                                            "ls /run/mplslab/*/*/capture-*.pid 2>/dev/null; "
                                            "true"])
     assert left.returncode == 0, left.stderr
