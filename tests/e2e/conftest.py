@@ -135,3 +135,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if reporter:
                 reporter.write_line(f"e2e session: {problem}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A failure's traceback as soon as it happens, not only in the summary at the end: a CI
+    run killed at its time limit prints no summary, and the next failures may bury it."""
+    if not report.failed:
+        return
+    reporter = TERMINAL.get("reporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("-", f"failed now ({report.when}): {report.nodeid}")
+        reporter.write_line(report.longreprtext[-6000:])
+
+
+TERMINAL: dict = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    TERMINAL["reporter"] = config.pluginmanager.get_plugin("terminalreporter")
