@@ -86,6 +86,14 @@ def terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, raise_interrupt)
 
 
+def stop_on_interrupt() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop what runs until stopped (a capture), whatever this
+    process was started with: a background job of a non-interactive shell (`cmd &` in a
+    script, a CI job) inherits SIGINT ignored, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    terminate_on_sigterm()
+
+
 def already_up(lab: str) -> LabError:
     return LabError(f"lab {lab} is already up (or was not taken down)",
                     hint=f"mplslab down {lab} first")

@@ -82,7 +82,7 @@ def capture(lab: RunningLabArg, where: WhereArg, interface: InterfaceArg = None,
         check_output_file(Path(write), "-w")
     state, runtime = lifecycle.live_runtime(lab)
     end = lifecycle.deployed_model(state).link_end(where, interface)
-    lifecycle.terminate_on_sigterm()  # a `kill` stops it as Ctrl-C does
+    lifecycle.stop_on_interrupt()  # Ctrl-C or a `kill` stops it
     into = "standard output" if to_stdout else write
     err.print(f"capturing on {escape(str(end))} of {state.lab} into {escape(into)} "
               f"({f'{count} packets, ' if count else ''}Ctrl-C stops)", highlight=False,

@@ -213,3 +213,26 @@ def test_diff_says_which_routers_bird_is_not_compared_on(deploy):
     birds = [n.name for n in model.nodes if "bird" in n.suites.values()]
     assert birds and f"{', '.join(birds)}: not compared: BIRD runs the file" in \
         result.stderr.replace("\n", " ")
+
+
+def test_ctrl_c_stops_a_capture_started_with_sigint_ignored():
+    """A background job of a non-interactive shell (`mplslab capture ... &` in a script, a
+    CI job) starts with SIGINT ignored; the capture listens to Ctrl-C and SIGTERM anyway."""
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import os, signal, time\n"
+            "from emulator import lifecycle\n"
+            "lifecycle.stop_on_interrupt()\n"
+            "for stop in (signal.SIGINT, signal.SIGTERM):\n"
+            "    try:\n"
+            "        os.kill(os.getpid(), stop)\n"
+            "        time.sleep(10)\n"
+            "    except KeyboardInterrupt:\n"
+            "        print('stopped by', stop.name)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert result.stdout.split("\n")[:2] == ["stopped by SIGINT", "stopped by SIGTERM"], (
+        result.stdout + result.stderr)
