@@ -20,6 +20,9 @@ from labkit import (
     CONVERGE,
     E2E_LABS,
     assert_no_container_left,
+    capture_during_ping,
+    captures_left,
+    echo_request_depths,
     guest_run,
     mplslab,
     running_lab,
@@ -56,14 +59,19 @@ def test_option3_as_containerlab_containers_verifies_like_namespaces(tmp_path):
         links = runtime.exec("CE-1", ["ip", "-o", "link", "show"]).stdout
         assert "eth0" not in links and "eth1" in links
         report = verify_all("option3", tmp_path)
-        # A shell in a router's container reaches its daemons. (`mplslab capture` from a
-        # container is not tested here yet: stopped with Ctrl-C it did not end within 120 s
-        # in two CI runs of 2026-12-07, though it did in two runs by hand; issue 32.)
-        _, _, hop = wire_hop(model)
+        # A shell in a router's container reaches its daemons; a capture streams out of
+        # the container, and Ctrl-C leaves no tcpdump in it (its own PID namespace).
+        source, destination, hop = wire_hop(model)
         pe = model.node(hop.sender)
         said = mplslab("exec", "option3", pe.name, "--", "sh", "-c",
                        "vtysh -c 'show bgp summary'")
         assert f"BGP router identifier {pe.router_id}" in said.stdout
+        pcap = tmp_path / "container.pcap"
+        status, told, _ = capture_during_ping("option3", f"{hop.sender}:{hop.receiver}",
+                                              source, destination, pcap, interrupt=True)
+        assert status == 0, told
+        assert set(echo_request_depths(pcap, source, destination)) == {hop.depth}
+        assert not captures_left(runtime, hop.sender)
     assert report["passed"]
 
 
