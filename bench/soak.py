@@ -22,10 +22,11 @@ import json
 import multiprocessing
 import os
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+
+from class_capacity import mplslab  # this folder's: `mplslab ...` as a subprocess
 
 from emulator import lifecycle
 from emulator.classroom import sizing
@@ -37,7 +38,6 @@ from emulator.suites import bird, frr
 from emulator.suites.contract import Question
 from emulator.verify.runner import run_checks
 
-MPLSLAB = [sys.executable, "-m", "emulator"]
 # A session read twice, ``elapsed`` seconds apart, has been up at least that long less this
 # (the two readings are not taken at the very same instant).
 SLACK = 5.0
@@ -57,11 +57,6 @@ class Seen:
 def spin() -> None:
     while True:
         pass
-
-
-def mplslab(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*MPLSLAB, *args], capture_output=True, text=True, check=False,
-                          stdin=subprocess.DEVNULL, env=env)
 
 
 def hms_seconds(text: str) -> float:
