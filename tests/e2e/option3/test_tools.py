@@ -16,32 +16,19 @@ import time
 
 import pytest
 from labkit import (
-    CONVERGE,
     MPLSLAB,
     capture_during_ping,
     captures_left,
     echo_request_depths,
     mplslab,
-    running_lab,
     vtysh,
     wire_hop,
 )
 
 from emulator.paths import PROJECT_DIR, state_dir
 from emulator.runtime.state import LabState
-from emulator.verify.runner import run_checks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("option3")]
-
-
-@pytest.fixture(scope="module")
-def option3():
-    with running_lab("option3") as (model, runtime):
-        # The data plane works end to end before anything is captured.
-        converged = run_checks(model, runtime, deadline=CONVERGE, kinds={"ping"})
-        assert converged.passed, {r.name: r.observed for r in converged.results
-                                  if not r.passed}
-        yield model, runtime
 
 
 def test_capture_of_a_link_by_its_ends_has_the_label_stack_the_slides_say(option3, tmp_path):
