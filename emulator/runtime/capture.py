@@ -30,6 +30,10 @@ from emulator.runtime.netns import RUN_ROOT
 # takes seconds, more while other checks run), and for the whole script.
 LISTEN_SECONDS = 60
 SCRIPT_SECONDS = 150
+# After the command, the taps' output is read once it stayed the same for SETTLE_SECONDS,
+# at most SETTLE_POLLS polls after the command.
+SETTLE_SECONDS = 0.5
+SETTLE_POLLS = 8
 # Captures at once in this process: each starts a tcpdump per link of a path, and a dozen
 # starting together on two emulated cores could outlast the ping they are waiting for.
 CAPTURE_SLOTS = threading.BoundedSemaphore(2)
@@ -70,13 +74,19 @@ def capture_script(lab: str, taps: list[Tap], node: str, argv: list[str], packet
         lines.append(f"{shlex.join(tcpdump)} > {out} 2> {out}.err &")
         lines.append('pids="$pids $!"')
     ready = " && ".join(f"grep -q listening {scratch}.{i}.err" for i in range(len(taps)))
+    outputs = " ".join(f"{scratch}.{i}" for i in range(len(taps)))
     lines += [
         "listening=no",
-        f"for i in $(seq 1 {LISTEN_SECONDS * 2}); do "
-        f"if {ready}; then listening=yes; break; fi; sleep 0.5; done",
+        f"for i in $(seq 1 {LISTEN_SECONDS * 4}); do "
+        f"if {ready}; then listening=yes; break; fi; sleep 0.25; done",
         f": > {scratch}.command",
+        # tcpdump says "listening" once its filter is on the interface: from then on it
+        # sees every packet. Once the command ended (a ping: its packets crossed every
+        # link), the taps' output stops growing when each tcpdump has written them all.
         'if [ "$listening" = yes ]; then',
-        f"  sleep 1; {shlex.join(inside(lab, node, argv))} > {scratch}.command 2>&1; sleep 2",
+        f"  {shlex.join(inside(lab, node, argv))} > {scratch}.command 2>&1",
+        f"  last=-1; for i in $(seq 1 {SETTLE_POLLS}); do sleep {SETTLE_SECONDS}; "
+        f"now=$(cat {outputs} | wc -c); [ \"$now\" = \"$last\" ] && break; last=$now; done",
         "fi",
         "kill $pids 2>/dev/null; wait",
         f"echo '{COMMAND_MARK}'; tail -n 3 {scratch}.command; rm -f {scratch}.command",

@@ -229,26 +229,38 @@ class NetnsLab:
                                  [suite["name"] for suite in self.plan(node)["suites"]])
 
     def start_daemons(self, node: str, suite, daemons: list[str], config: Path) -> None:
+        """The router's daemons, wave by wave (``suite.start_waves``): a wave's daemons
+        start side by side, and the next wave once each of them is ready."""
         ns = self.ns(node)
         logs = self.run_dir / node
         logs.mkdir(parents=True, exist_ok=True)
         shutil.chown(logs, suite.USER, suite.USER)
         suite.prepare(ns)
-        for daemon in daemons:
-            # The daemon detaches (-d): its output goes to a file, never to a pipe we would
-            # wait on for ever.
-            console = logs / f"{daemon}.console"
-            with open(console, "w") as out:
-                started = subprocess.run(
-                    [*self.enter(node),
-                     *suite.start_argv(daemon, ns, logs / f"{daemon}.log", config)],
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    timeout=60, check=False)
-            if started.returncode != 0:
-                lines = console.read_text().strip().splitlines()
-                raise StepFailed(f"{node}: starting {daemon} failed: "
-                                 f"{lines[-1] if lines else started.returncode}")
-            self.wait_socket(node, suite.vty_socket(ns, daemon), daemon)
+        for wave in suite.start_waves(daemons):
+            started = []
+            for daemon in wave:
+                # The daemon detaches (-d): its output goes to a file, never to a pipe we
+                # would wait on for ever.
+                console = logs / f"{daemon}.console"
+                with open(console, "w") as out:
+                    started.append((daemon, console, subprocess.Popen(
+                        [*self.enter(node),
+                         *suite.start_argv(daemon, ns, logs / f"{daemon}.log", config)],
+                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)))
+            for daemon, console, process in started:
+                try:
+                    returncode = process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                    raise StepFailed(f"{node}: starting {daemon} did not end within 60s "
+                                     f"(log: {console})") from None
+                if returncode != 0:
+                    lines = console.read_text().strip().splitlines()
+                    raise StepFailed(f"{node}: starting {daemon} failed: "
+                                     f"{lines[-1] if lines else returncode}")
+            for daemon, _, _ in started:
+                self.wait_socket(node, suite.vty_socket(ns, daemon), daemon)
 
     def wait_socket(self, node: str, path: Path, daemon: str) -> None:
         deadline = time.monotonic() + READY_SECONDS

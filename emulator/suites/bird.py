@@ -35,6 +35,11 @@ def daemons(protocols: list[str], guarded: bool = False) -> list[str]:
     return ([DAEMON] if protocols else []) + ([GUARD] if guarded else [])
 
 
+def start_waves(daemons: list[str]) -> list[list[str]]:
+    """One at a time: the label guard reads the running BIRD."""
+    return [[daemon] for daemon in daemons]
+
+
 def prepare(pathspace: str) -> None:
     (RUN / pathspace).mkdir(parents=True, exist_ok=True)
 

@@ -106,6 +106,10 @@ class RoutingSuite(Protocol):
                    config: Path) -> list[str]:
         """One daemon started (it detaches)."""
 
+    def start_waves(self, daemons: list[str]) -> list[list[str]]:
+        """``daemons`` (in start order) grouped into waves: a wave's daemons start side by
+        side once every daemon of the waves before it is ready."""
+
     def vty_socket(self, pathspace: str, daemon: str) -> Path:
         """Exists once the daemon is ready: the readiness signal."""
 
