@@ -35,8 +35,9 @@ appliance: setup
 containerlab:
 	./scripts/install-containerlab.sh
 
-# clabverter 0.1.0 (clabernetes: a class on Kubernetes, docs/training.md) into the same bin/;
-# Not part of `make test`: see docs/training.md, "A class", for what it gives today.
+# clabverter 0.1.0 (clabernetes: a class on Kubernetes, docs/training.md) into the same bin/.
+# Not built by `make test`; tests/unit/test_clabverter.py runs it when it is there (skipped
+# otherwise). docs/training.md, "A class", says what it gives today.
 clabverter:
 	./scripts/install-clabverter.sh
 

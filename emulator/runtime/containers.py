@@ -22,6 +22,7 @@ emulator.runtime.containers ...``).
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import json
 import os
@@ -139,29 +140,106 @@ def rendered_topology(lab: str, rendered: Path, *, image: str,
                     extra_binds=extra_binds)
 
 
-# A lab deployed by hand (`mplslab render --clab`, then `containerlab deploy`): mplslab's
-# deploy code (standard library only) is bound into every container, where containerlab's
-# `exec:` starts the router's own plan.
+# A lab deployed by hand (`mplslab render --clab`, then `containerlab deploy`): every
+# container binds what its router's start reads, and containerlab's `exec:` starts the
+# router's own plan. The start's code is a copy of the modules of mplslab's `emulator`
+# package it imports (standard library only), written beside the rendered files
+# (``START_BUNDLE``) and bound where PYTHONPATH finds it.
 BY_HAND_CODE = Path("/opt/mplslab")
 BY_HAND_LOG = "/var/log/mplslab-start.log"
+START_BUNDLE = "_start"  # <rendered>/_start/emulator/...: no node name begins with "_"
+
+
+def package_module(root: Path, name: str) -> Path | None:
+    """The file of module ``name`` under ``root`` (a package's ``__init__.py``), relative to
+    ``root``; None when ``name`` is no module there (a function or class imported by
+    name)."""
+    relative = Path(*name.split("."))
+    for candidate in (relative / "__init__.py", relative.with_suffix(".py")):
+        if (root / candidate).is_file():
+            return candidate
+    return None
+
+
+def start_modules(module: str) -> list[Path]:
+    """What importing ``module`` runs of the `emulator` package: its file, every package
+    above it (their ``__init__.py`` run first), and so on for each module of the package it
+    imports, wherever the import stands in its code; as paths relative to the folder that
+    holds `emulator`. Read from the modules' import statements, nothing imported."""
+    root = Path(__file__).resolve().parents[2]
+    found: dict[str, Path] = {}
+    queue = [module]
+    while queue:
+        name = queue.pop()
+        if name in found:
+            continue
+        path = package_module(root, name)
+        if path is None:
+            raise ValueError(f"{name} is no module of the emulator package")
+        found[name] = path
+        parts = name.split(".")
+        queue += [".".join(parts[:depth]) for depth in range(1, len(parts))]
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        for statement in ast.walk(ast.parse((root / path).read_text(), str(path))):
+            if isinstance(statement, ast.Import):
+                queue += [alias.name for alias in statement.names
+                          if alias.name.split(".")[0] == "emulator"]
+            elif isinstance(statement, ast.ImportFrom):
+                base = (package[:len(package) - statement.level + 1] if statement.level
+                        else [])
+                origin = ".".join([*base, *(statement.module or "").split(".")]).strip(".")
+                if origin.split(".")[0] != "emulator":
+                    continue
+                queue.append(origin)
+                # `from emulator.suites import frr`: a module, not a name in one.
+                queue += [f"{origin}.{alias.name}" for alias in statement.names
+                          if package_module(root, f"{origin}.{alias.name}")]
+    return sorted(found.values())
+
+
+def write_start_bundle(rendered: Path) -> Path:
+    """The start's code beside the rendered files: the files ``start_modules`` finds for
+    ``ContainerLab.MODULE``, copied into ``rendered/_start/`` (no ``__pycache__``; a bundle
+    already there is replaced). Returns its `emulator` folder."""
+    root = Path(__file__).resolve().parents[2]
+    bundle = rendered / START_BUNDLE
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    for relative in start_modules(ContainerLab.MODULE):
+        (bundle / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / relative, bundle / relative)
+    return bundle / "emulator"
+
+
+def by_hand_binds(rendered: Path, node: str) -> list[str]:
+    """What one router's container binds, read-only, for its start: its own rendered folder
+    (its configuration and plan), lab.json (the lab's links: which interfaces are its) at
+    the same paths, and the start bundle as the `emulator` package under BY_HAND_CODE. No
+    other router's files, nor model.json (the verifier's)."""
+    code = rendered / START_BUNDLE / "emulator"
+    return [f"{rendered / node}:{rendered / node}:ro",
+            f"{rendered / 'lab.json'}:{rendered / 'lab.json'}:ro",
+            f"{code}:{BY_HAND_CODE / code.name}:ro"]
 
 
 def by_hand_topology(lab: str, rendered: Path, *, image: str) -> dict:
     """containerlab's topology for a deploy without mplslab: each router's container binds
-    the rendered files and mplslab's `emulator` package, and starts its own plan (kernel
-    set-up, daemons, configuration, staged steps) in the background once containerlab has
-    attached its links. Nothing outside the containers reads their daemons' sockets, so
-    there are no other binds (and no host folder to create first)."""
+    its own files and the start bundle (``by_hand_binds``; the bundle is written here), and
+    starts its own plan (kernel set-up, daemons, configuration, staged steps) in the
+    background once containerlab has attached its links. Nothing outside the containers
+    reads their daemons' sockets, so there are no other binds (and no host folder to create
+    first). One router's binds hold about 125 KiB for option3, 118 KiB of it the bundle:
+    clabverter (clabernetes) makes of them a ConfigMap per router well under Kubernetes'
+    1 MiB."""
     rendered = rendered.absolute()
     description = json.loads((rendered / "lab.json").read_text())
-    package = Path(__file__).resolve().parents[1]
+    write_start_bundle(rendered)
     nodes = {}
     for node in description["nodes"]:
         start = shlex.join(["python3", "-m", ContainerLab.MODULE, "start", lab, str(rendered),
                             node])
         nodes[node] = {
-            "binds": [f"{rendered}:{rendered}:ro",
-                      f"{package}:{BY_HAND_CODE / package.name}:ro"],
+            "binds": by_hand_binds(rendered, node),
             "env": {"PYTHONPATH": str(BY_HAND_CODE)},
             "exec": [shlex.join(["sh", "-c", f"{start} > {BY_HAND_LOG} 2>&1 &"])],
         }

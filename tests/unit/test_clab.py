@@ -111,18 +111,21 @@ def test_render_clab_writes_the_yaml_topology(tmp_path):
 
 @pytest.mark.parametrize("name,variant", [("option2", "no-next-hop-self"), ("csc-vpn", None)])
 def test_a_topology_deployed_by_hand_starts_every_router_from_inside(tmp_path, name, variant):
-    """Without mplslab: each container binds the rendered files and mplslab's own deploy
-    code, and containerlab's `exec:` starts the router's plan in the background."""
+    """Without mplslab: each container binds its own rendered files and mplslab's deploy
+    code (the start bundle written beside them: tests/unit/test_start_bundle.py), and
+    containerlab's `exec:` starts the router's plan in the background."""
     lab = load_lab(name, variant)
     render_lab(lab, tmp_path)
     topology = containers.by_hand_topology(lab.name, tmp_path, image="mplslab-router:test")
     assert_valid(topology)
     nodes = topology["topology"]["nodes"]
     assert set(nodes) == {n.name for n in lab.nodes}
-    package = Path(containers.__file__).resolve().parents[1]
+    bundle = tmp_path / "_start" / "emulator"
+    assert (bundle / "runtime" / "containers.py").is_file()
     for node, settings in nodes.items():
-        assert settings["binds"] == [f"{tmp_path}:{tmp_path}:ro",
-                                     f"{package}:/opt/mplslab/emulator:ro"]
+        assert settings["binds"] == [f"{tmp_path / node}:{tmp_path / node}:ro",
+                                     f"{tmp_path}/lab.json:{tmp_path}/lab.json:ro",
+                                     f"{bundle}:/opt/mplslab/emulator:ro"]
         assert settings["env"] == {"PYTHONPATH": "/opt/mplslab"}
         [command] = settings["exec"]
         assert command == ("sh -c 'python3 -m emulator.runtime.containers start "
