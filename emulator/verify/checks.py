@@ -44,6 +44,9 @@ class Check:
     # Checks that must hold on the first try (an isolation ping: retrying a failure to
     # reach would be meaningless, retrying a success would hide a leak).
     retry: bool = True
+    # The check whose questions this one asks (its name): a check that probes another's
+    # facts again (label-steady) has its readings fetched at once, as a retry does.
+    asks_like: str | None = None
 
 
 @dataclass

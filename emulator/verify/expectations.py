@@ -45,7 +45,8 @@ def steady_label_checks(checks: list[Check]) -> list[Check]:
         chain.probe = remembering(probe, seen)
         steady.append(Check(name=f"still: {chain.name}", kind="label-steady", node=chain.node,
                             expected={"labels": "as the label chain saw them", **chain.expected},
-                            probe=unmoved(probe, seen, chain.node), retry=False))
+                            probe=unmoved(probe, seen, chain.node), retry=False,
+                            asks_like=chain.name))
     return steady
 
 

@@ -55,6 +55,9 @@ class SharedReadings:
         self.answers: dict[tuple[str, Question], ExecResult] = {}
         self.locks: dict[tuple[str, Question], threading.Lock] = {}
         self.guard = threading.Lock()
+        # What each check (by ``Check.asks_like``) asked the last time it was probed: asked
+        # again all at once before its next probe (``remembered``).
+        self.asked: dict[str, set[tuple[str, Question]]] = {}
 
     def new_round(self) -> None:
         with self.guard:
@@ -79,6 +82,20 @@ class SharedReadings:
     def ask_together(self, node: str, questions: list[Question]) -> list[ExecResult]:
         return [self.ask(node, question) for question in questions]
 
+    def remember(self, check: Check, asked: set[tuple[str, Question]]) -> None:
+        self.asked[check.asks_like or check.name] = asked
+
+    def remembered(self, checks: list[Check]) -> dict[str, set[Question]]:
+        """The questions ``checks`` asked when last probed that have no answer yet: a
+        probe that reads router after router (a label chain) asks them one pass at a time
+        the first time, and all in the first pass after that."""
+        questions: dict[str, set[Question]] = {}
+        for check in checks:
+            for node, question in self.asked.get(check.asks_like or check.name, ()):
+                if (node, question) not in self.answers:
+                    questions.setdefault(node, set()).add(question)
+        return questions
+
     def fetch(self, questions: dict[str, set[Question]]) -> None:
         """Every router's open questions, asked together (``Runtime.read_many``)."""
         asked = {node: sorted(pending, key=str) for node, pending in questions.items()}
@@ -95,6 +112,7 @@ class Collecting:
 
     def __init__(self, readings: SharedReadings):
         self.readings = readings
+        self.asked: set[tuple[str, Question]] = set()  # every reading this probe asked for
 
     def ask(self, node: str, question: Question) -> ExecResult:
         return self.ask_together(node, [question])[0]
@@ -103,6 +121,7 @@ class Collecting:
         """Independent questions: every one not fetched yet is collected in this pass."""
         if any(question.volatile for question in questions):
             raise Unbatchable()
+        self.asked.update((node, question) for question in questions)
         missing = [q for q in questions if (node, q) not in self.readings.answers]
         if missing:
             raise NeedReading(node, *missing)
@@ -129,19 +148,23 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
     """One probe of each check of ``indices``: readings first, fetched in bulk, then the
     checks that act on the routers, in parallel."""
     outcomes: dict[int, tuple[bool, dict]] = {}
-    collecting = Collecting(readings)
+    collecting = {i: Collecting(readings) for i in indices}
     pending, acting = list(indices), []
+    if remembered := readings.remembered([batch[i] for i in indices]):
+        readings.fetch(remembered)
     for _ in range(FETCH_PASSES):
         questions: dict[str, set[Question]] = {}
         asking = []
         for i in pending:
             try:
-                outcomes[i] = probe_once(batch[i], collecting)
+                outcomes[i] = probe_once(batch[i], collecting[i])
             except NeedReading as need:
                 questions.setdefault(need.node, set()).update(need.questions)
                 asking.append(i)
+                continue
             except Unbatchable:
                 acting.append(i)
+            readings.remember(batch[i], collecting[i].asked)
         pending = asking
         if not questions:
             break

@@ -118,6 +118,35 @@ def test_a_round_asks_all_routers_together_and_follows_answers_to_the_next_quest
     assert not real.calls
 
 
+def test_a_check_probed_again_asks_what_it_asked_last_time_all_at_once(monkeypatch):
+    """A chain read router after router takes a pass per router the first time; its retry,
+    and a check that asks like it (label-steady), fetch all of it in the first pass."""
+    from emulator.verify.checks import Check
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.01)
+    real = CountingRuntime()
+    tries = {"chain": 0}
+
+    def chain(runtime):
+        node = "A"
+        for hop in range(3):
+            runtime.ask(node, SHOW)
+            node = f"A-{hop + 1}"
+        tries["chain"] += 1
+        return tries["chain"] > 1, {}  # holds on its second probe
+    readings = SharedReadings(real)
+    with ThreadPoolExecutor(4) as pool:
+        [result] = runner.run_phase([Check("chain A", "label-chain", "A", "x", chain)],
+                                    readings, 5, pool)
+        assert result.passed and result.attempts == 2
+        assert real.fetches == [{"A": [SHOW]}, {"A-1": [SHOW]}, {"A-2": [SHOW]},
+                                {"A": [SHOW], "A-1": [SHOW], "A-2": [SHOW]}]
+        real.fetches.clear()
+        steady = Check("still: chain A", "label-steady", "A", "x", chain, retry=False,
+                       asks_like="chain A")
+        assert runner.run_phase([steady], readings, 5, pool)[0].passed
+    assert real.fetches == [{"A": [SHOW], "A-1": [SHOW], "A-2": [SHOW]}]
+
+
 def test_a_check_that_acts_runs_on_its_own_and_reads_the_rounds_answers():
     """A ping is never run while questions are collected (it would run again); the check
     runs once, with its readings answered from the round's fetch."""
