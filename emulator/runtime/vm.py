@@ -31,8 +31,10 @@ from emulator.runtime.state import LabState
 from emulator.runtime.vm_boot import (
     BOOT_ATTEMPTS,
     BOOT_DEADLINE,
+    STALL_SECONDS,
     BootTimeout,
     banner_seen,
+    console_silent_for,
     free_port,
     kvm_works,
     require_qemu,
@@ -222,10 +224,17 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                  f"SSH on 127.0.0.1:{port}")
         started = time.monotonic()
         while True:
-            banner_seen(port, until=started + BOOT_DEADLINE, alive=lambda: vm.poll() is None)
+            banner_seen(port, until=started + BOOT_DEADLINE,
+                        alive=lambda: vm.poll() is None
+                        and console_silent_for(console) < STALL_SECONDS)
             if vm.poll() is not None:
                 raise RuntimeFailure(f"the micro-VM exited during boot (exit {vm.returncode})",
                                      hint=f"console log: {console}")
+            if console_silent_for(console) >= STALL_SECONDS:
+                raise BootTimeout(
+                    f"the micro-VM's boot stalled: no SSH answer and its console silent for "
+                    f"{STALL_SECONDS:.0f}s", hint=f"console log: {console}; raise "
+                    "MPLSLAB_VM_STALL_SECONDS on a slow host")
             if time.monotonic() - started > BOOT_DEADLINE:
                 raise BootTimeout(
                     f"the micro-VM did not answer SSH within {BOOT_DEADLINE:.0f}s",

@@ -26,6 +26,11 @@ from emulator.runtime.vm_processes import stop_owned
 
 BOOT_DEADLINE = float(os.environ.get("MPLSLAB_VM_BOOT_SECONDS", "300"))
 BOOT_ATTEMPTS = 2
+# A boot whose console stayed silent this long without SSH answering has stalled (the guest
+# froze early in its boot, issue 13: seen right after the kernel's console switch): booted
+# again at once rather than after BOOT_DEADLINE. A good boot under emulation writes to its
+# console every few seconds until sshd answers, ~15 s after the start.
+STALL_SECONDS = float(os.environ.get("MPLSLAB_VM_STALL_SECONDS", "60"))
 DEFAULT_VM_MEMORY = "2G"
 VM_CPUS = os.environ.get("MPLSLAB_VM_CPUS", "2")
 KVM_PROBE_SECONDS = 25
@@ -200,6 +205,14 @@ def banner_seen(port: int, until: float, alive: Callable[[], bool]) -> bool:
     finally:
         for sock in pending:
             sock.close()
+
+
+def console_silent_for(console: Path) -> float:
+    """Seconds since the VM's console log last grew."""
+    try:
+        return time.time() - console.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class BootTimeout(RuntimeFailure):

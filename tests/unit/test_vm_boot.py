@@ -3,6 +3,7 @@ tree, read back with debugfs) and the wait for the guest's SSH banner (real sock
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -96,3 +97,15 @@ def test_a_vm_gone_ends_the_wait():
     started = time.monotonic()
     assert not vm_boot.banner_seen(port, until=started + 60, alive=lambda: False)
     assert time.monotonic() - started < 5
+
+
+def test_a_console_silent_since_its_last_write_is_measured_from_it(tmp_path):
+    """The stall guard of a boot (vm.py): seconds since the console log last grew."""
+    console = tmp_path / "console.log"
+    console.write_text("[    2.0] printk: legacy bootconsole [earlyser0] disabled\n")
+    os.utime(console, (time.time() - 90, time.time() - 90))
+    assert 89 < vm_boot.console_silent_for(console) < 100
+    with console.open("a") as log:
+        log.write("virtme-ng init\n")
+    assert vm_boot.console_silent_for(console) < 5
+    assert vm_boot.console_silent_for(tmp_path / "not-yet") == 0.0
