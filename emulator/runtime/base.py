@@ -129,21 +129,38 @@ class Runtime(ABC):
         """The answers to many routers' readings (nothing changes on them). Where this
         process's runtime reaches the routers' daemons' sockets (``reader_pathspace``), a
         suite's ``READER`` answers all its questions in one process; the rest run in one
-        ``exec_many`` per router, in parallel."""
+        ``exec_many`` per router. All of these at once: each is mostly a round trip and a
+        process start under emulation. What a reader could not answer goes the ``exec_many``
+        way afterwards."""
         answers: dict[str, list[ExecResult | None]] = {
             node: [None] * len(asked) for node, asked in questions.items()}
-        for suite in SUITES.values():
-            self.read_through_sockets(suite, questions, answers)
-        left = {node: [i for i, answer in enumerate(answers[node]) if answer is None]
-                for node in questions}
-        left = {node: indices for node, indices in left.items() if indices}
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            asked = pool.map(lambda node: self.exec_many(
-                node, [question_argv(questions[node][i]) for i in left[node]]), list(left))
-            for node, results in zip(list(left), asked, strict=True):
-                for index, result in zip(left[node], results, strict=True):
-                    answers[node][index] = result
+        readers = {suite.NAME for suite in SUITES.values()}
+        direct = {node: [i for i, question in enumerate(asked)
+                         if question.of not in readers or self.reader_pathspace(node) is None]
+                  for node, asked in questions.items()}
+        with ThreadPoolExecutor(max_workers=4 + len(SUITES)) as pool:
+            reading = [pool.submit(self.read_through_sockets, suite, questions, answers)
+                       for suite in SUITES.values()]
+            self.exec_questions(questions, direct, answers, pool)
+            for read in reading:
+                read.result()
+            left = {node: [i for i, answer in enumerate(answers[node]) if answer is None]
+                    for node in questions}
+            self.exec_questions(questions, left, answers, pool)
         return answers  # type: ignore[return-value]
+
+    def exec_questions(self, questions: dict[str, list[Question]],
+                       indices: dict[str, list[int]],
+                       answers: dict[str, list[ExecResult | None]],
+                       pool: ThreadPoolExecutor) -> None:
+        """``questions[node][i]`` for each i of ``indices[node]``, by the suites' clients and
+        the kernel's tools inside the routers, one ``exec_many`` per router in parallel."""
+        nodes = [node for node, chosen in indices.items() if chosen]
+        asked = pool.map(lambda node: self.exec_many(
+            node, [question_argv(questions[node][i]) for i in indices[node]]), nodes)
+        for node, results in zip(nodes, asked, strict=True):
+            for index, result in zip(indices[node], results, strict=True):
+                answers[node][index] = result
 
     def reader_pathspace(self, node: str) -> str | None:
         """The pathspace of ``node``'s daemons when ``run_reader`` reaches their sockets."""

@@ -20,8 +20,9 @@ from emulator.verify.families import derive
 
 RETRY_PAUSE = 2.0
 # Probes that act (pings, captures) mostly wait on the network: more of them at once than
-# there are cores (each is one SSH channel; sshd allows 10 per connection).
-WORKERS = 8
+# there are cores; a lab's isolation pings and captures all at once (each is one SSH
+# channel: the micro-VM's sshd allows 32 per connection, emulator/runtime/guest/sshd).
+WORKERS = 16
 
 
 class NeedReading(Exception):
@@ -150,10 +151,10 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
     outcomes: dict[int, tuple[bool, dict]] = {}
     collecting = {i: Collecting(readings) for i in indices}
     pending, acting = list(indices), []
-    if remembered := readings.remembered([batch[i] for i in indices]):
-        readings.fetch(remembered)
+    # Fetched with the first pass's questions: what the checks asked when last probed.
+    remembered = readings.remembered([batch[i] for i in indices])
     for _ in range(FETCH_PASSES):
-        questions: dict[str, set[Question]] = {}
+        questions, remembered = remembered, {}
         asking = []
         for i in pending:
             try:

@@ -200,3 +200,37 @@ def test_the_bird_reader_prints_what_birdc_prints(tmp_path):
                                                      "show route table mtab")
     assert bird.question_argv(mtab) == ["birdc", "show", "route", "table", "mtab"]
     assert bird_ctl.ask(str(tmp_path / "absent.ctl"), ["show status"])[0][0] == 1
+
+
+def test_the_readers_and_the_routers_own_programs_are_asked_at_the_same_time(
+        tmp_path, monkeypatch):
+    """A pass of readings costs the slowest of its ways, not their sum: the FRR reader only
+    answers once the kernel's question has been put to the router (a stand-in that would
+    wait in vain were they asked one after the other)."""
+    import threading
+
+    monkeypatch.setattr(frr, "RUN", tmp_path)
+    (tmp_path / "lab_P-1").mkdir()
+    VtyDaemon(tmp_path / "lab_P-1" / "zebra.vty",
+              {"enable": ("", 0), "show mpls table json": ('{"16": {}}\n', 0)})
+    host = ReaderHost(tmp_path)
+    runtime = host.make()
+    kernel_asked = threading.Event()
+    read = type(runtime).run_reader
+    run_many = type(runtime).exec_many
+
+    def reader_after_the_kernel(self, script, request):
+        if not kernel_asked.wait(timeout=10):
+            return ExecResult(1, "", "the kernel's question was not asked meanwhile")
+        return read(self, script, request)
+
+    def exec_many(self, node, argvs, timeout=120.0):
+        kernel_asked.set()
+        return run_many(self, node, argvs, timeout)
+    monkeypatch.setattr(type(runtime), "run_reader", reader_after_the_kernel)
+    monkeypatch.setattr(type(runtime), "exec_many", exec_many)
+    kernel = Question.kernel("ip", "-j", "-f", "mpls", "route", "show")
+    lfib = Question(frr.NAME, ("show mpls table json",))
+    answers = runtime.read_many({"P-1": [kernel, lfib]})
+    assert answers["P-1"][1] == ExecResult(0, '{"16": {}}\n', "")
+    assert host.executed == [("P-1", tuple(kernel.words))]  # not again, after the reader
