@@ -20,9 +20,10 @@ from emulator.verify.families import derive
 
 RETRY_PAUSE = 2.0
 # Probes that act (pings, captures) mostly wait on the network: more of them at once than
-# there are cores; a lab's isolation pings and captures all at once (each is one SSH
-# channel: the micro-VM's sshd allows 32 per connection, emulator/runtime/guest/sshd).
-WORKERS = 16
+# there are cores (each is one SSH channel), but not all of a lab's at once: 16 side by side
+# were followed by a guest that stopped answering (issue 13) in a CI run. The longest acts,
+# captures, start first (``probe_round``).
+WORKERS = 8
 
 
 class NeedReading(Exception):
@@ -34,6 +35,10 @@ class NeedReading(Exception):
 
 class Unbatchable(Exception):
     """A probe wants to act on the routers (a ping, a capture): it runs on its own."""
+
+    def __init__(self, act: str = ""):
+        super().__init__(act)
+        self.act = act  # the runtime's method it called ("exec", "capture", ...)
 
 
 class SharedReadings:
@@ -129,7 +134,7 @@ class Collecting:
         return [self.readings.answers[(node, q)] for q in questions]
 
     def __getattr__(self, name):
-        raise Unbatchable()
+        raise Unbatchable(name)
 
 
 # Rounds of collecting and fetching before the probes still asking run one by one (a label
@@ -151,6 +156,7 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
     outcomes: dict[int, tuple[bool, dict]] = {}
     collecting = {i: Collecting(readings) for i in indices}
     pending, acting = list(indices), []
+    acts: dict[int, str] = {}
     # Fetched with the first pass's questions: what the checks asked when last probed.
     remembered = readings.remembered([batch[i] for i in indices])
     for _ in range(FETCH_PASSES):
@@ -163,14 +169,18 @@ def probe_round(batch: list[Check], indices: list[int], readings: SharedReadings
                 questions.setdefault(need.node, set()).update(need.questions)
                 asking.append(i)
                 continue
-            except Unbatchable:
+            except Unbatchable as act:
                 acting.append(i)
+                acts[i] = act.act
             readings.remember(batch[i], collecting[i].asked)
         pending = asking
         if not questions:
             break
         readings.fetch(questions)
     acting += pending
+    # A capture (tcpdumps starting on every link of a path, then a ping) outlasts a ping:
+    # started first, it does not wait for a worker behind the pings.
+    acting.sort(key=lambda i: acts.get(i) != "capture")
     for i, outcome in zip(acting, pool.map(lambda i: probe_once(batch[i], readings), acting),
                           strict=True):
         outcomes[i] = outcome

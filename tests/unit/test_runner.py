@@ -118,6 +118,39 @@ def test_a_round_asks_all_routers_together_and_follows_answers_to_the_next_quest
     assert not real.calls
 
 
+def test_captures_start_before_the_pings_of_their_phase():
+    """With fewer workers than acts, the longest acts (captures) are not left to wait
+    behind pings: they are handed to the workers first."""
+    from emulator.verify.checks import Check
+    started: list[str] = []
+
+    class Acting(CountingRuntime):
+        def capture(self, taps, node, argv, **kwargs):
+            started.append(f"capture {node}")
+            return ["seen"]
+
+        def exec(self, node, argv, timeout=60.0):
+            started.append(f"ping {node}")
+            return super().exec(node, argv, timeout)
+
+    def ping(node):
+        def probe(runtime):
+            runtime.exec(node, ["ping", "x"])
+            return True, {}
+        return probe
+
+    def capture(runtime):
+        runtime.capture([], "CE-1", ["ping", "y"])
+        return True, {}
+    batch = [Check(f"ping {n}", "isolation", n, "x", ping(n), retry=False)
+             for n in ("CE-1", "CE-2", "CE-3")]
+    batch.append(Check("wire", "wire-labels", "CE-1", "x", capture))
+    with ThreadPoolExecutor(1) as pool:
+        results = runner.run_phase(batch, SharedReadings(Acting()), 5, pool)
+    assert all(r.passed for r in results)
+    assert started[0] == "capture CE-1", started
+
+
 def test_a_check_probed_again_asks_what_it_asked_last_time_all_at_once(monkeypatch):
     """A chain read router after router takes a pass per router the first time; its retry,
     and a check that asks like it (label-steady), fetch all of it in the first pass."""
