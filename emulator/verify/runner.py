@@ -92,14 +92,13 @@ class SharedReadings:
         self.asked[check.asks_like or check.name] = asked
 
     def remembered(self, checks: list[Check]) -> dict[str, set[Question]]:
-        """The questions ``checks`` asked when last probed that have no answer yet: a
-        probe that reads router after router (a label chain) asks them one pass at a time
+        """The questions ``checks`` asked when last probed (a round starts with no answers):
+        a probe that reads router after router (a label chain) asks them one pass at a time
         the first time, and all in the first pass after that."""
         questions: dict[str, set[Question]] = {}
         for check in checks:
             for node, question in self.asked.get(check.asks_like or check.name, ()):
-                if (node, question) not in self.answers:
-                    questions.setdefault(node, set()).add(question)
+                questions.setdefault(node, set()).add(question)
         return questions
 
     def fetch(self, questions: dict[str, set[Question]]) -> None:
