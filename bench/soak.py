@@ -2,9 +2,10 @@
 shipped lab, its default variant) comes up in the one micro-VM while every core of this host
 is kept busy, is verified, and ten minutes later is verified again (every check kind,
 label-steady among them). Between the two, no BGP session, OSPF adjacency or LDP session may
-have gone down, even for a moment: each router is asked how long each has been up (FRR's
-uptimes, the number of times a BGP session was established; BIRD's time of a protocol's
-last change), once after the first verify and once after the second.
+have gone down, even for a moment: each router is asked, by the verifier's own probes, how
+long each has been up (the records' history: FRR's uptimes, the number of times a BGP
+session was established; BIRD's time of a protocol's last change), once after the first
+verify and once after the second.
 
     python bench/soak.py [LAB ...] [--minutes 10] [--busy N] [--deadline 300] [--memory 6G]
 
@@ -18,29 +19,33 @@ anything went down.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
-import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from class_capacity import mplslab  # this folder's: `mplslab ...` as a subprocess
 
 from emulator import lifecycle
 from emulator.classroom import sizing
 from emulator.model.build import load_lab
+from emulator.model.topology import Lab, Node
 from emulator.paths import labs_dir
+from emulator.runtime.base import Runtime
 from emulator.runtime.registry import choose, make_runtime
 from emulator.runtime.state import LabState
-from emulator.suites import bird, frr
-from emulator.suites.contract import Question
+from emulator.suites.records import ProbeError
+from emulator.verify.probes import suite
 from emulator.verify.runner import run_checks
 
 # A session read twice, ``elapsed`` seconds apart, has been up at least that long less this
 # (the two readings are not taken at the very same instant).
 SLACK = 5.0
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,7 +55,7 @@ class Seen:
 
     up: bool
     age: float | None = None
-    mark: str | None = None
+    mark: int | None = None  # how many times it was established (FRR's BGP)
     since: float | None = None  # seconds into the day of its last change (BIRD)
 
 
@@ -59,83 +64,49 @@ def spin() -> None:
         pass
 
 
-def hms_seconds(text: str) -> float:
-    """ldpd's uptime: "01:02:03", or "2d03h04m" past a day."""
-    if ":" in text:
-        hours, minutes, seconds = (int(v) for v in text.split(":"))
-        return hours * 3600 + minutes * 60 + seconds
-    units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([wdhms])", text))
-
-
-def day_seconds(text: str) -> float | None:
-    """BIRD's "since" (HH:MM:SS.mmm) in seconds; None for a date (a change before today)."""
+def answered(probe: Callable[..., T], *args: object, empty: T) -> T:
+    """A probe's answer; ``empty`` when the router gave none (a daemon down): what was up at
+    the first reading is then missing at the second, and so down."""
     try:
-        hours, minutes, seconds = text.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    except ValueError:
-        return None
+        return probe(*args)
+    except ProbeError:
+        return empty
 
 
-def frr_json(runtime, node: str, command: str) -> dict:
-    result = runtime.ask(node, Question(frr.NAME, (f"{command} json",)))
-    try:
-        return json.loads(result.stdout) if result.returncode == 0 else {}
-    except json.JSONDecodeError:
-        return {}
-
-
-def frr_sessions(runtime, node) -> dict[str, Seen]:
+def router_sessions(runtime: Runtime, lab: Lab, node: Node) -> dict[str, Seen]:
+    """A router's BGP sessions, OSPF adjacencies and LDP sessions with their history, read
+    by the verifier's probes: each from the suite that speaks the protocol on that node."""
     seen: dict[str, Seen] = {}
-    protocols = node.runs(frr.NAME)
-    if "bgp" in protocols:
-        for vrf, families in frr_json(runtime, node.name, "show bgp vrf all summary").items():
-            for table in (families.values() if isinstance(families, dict) else []):
-                for peer, info in (table.get("peers", {}) if isinstance(table, dict)
-                                   else {}).items():
-                    seen[f"bgp {vrf} {peer}"] = Seen(
-                        info.get("state") == "Established",
-                        info.get("peerUptimeMsec", 0) / 1000,
-                        str(info.get("connectionsEstablished")))
-    for instance in node.ospf if "ospf" in protocols else []:
-        vrf = f" vrf {instance.vrf}" if instance.vrf else ""
-        data = frr_json(runtime, node.name, f"show ip ospf{vrf} neighbor")
-        data = data.get(instance.vrf, {}) if instance.vrf else data
-        for neighbor, states in data.get("neighbors", {}).items():
-            for state in states:
-                seen[f"ospf{vrf} {neighbor} {state.get('ifaceName', '')}"] = Seen(
-                    state.get("nbrState", "").startswith("Full"),
-                    state.get("upTimeInMsec", 0) / 1000)
-    if "ldp" in protocols:
-        for neighbor in frr_json(runtime, node.name, "show mpls ldp neighbor").get(
-                "neighbors", []):
-            seen[f"ldp {neighbor.get('neighborId')}"] = Seen(
-                neighbor.get("state") == "OPERATIONAL", hms_seconds(neighbor.get("upTime", "0")))
+    if "bgp" in node.protocols:
+        asks = suite(lab, node.name, "bgp")
+        for session in answered(asks.bgp_sessions, runtime, node.name, empty=[]):
+            # A record per family: the session's families share its history, and it is up
+            # while every one of them is.
+            key = f"bgp {session.vrf} {session.peer}"
+            earlier = seen.get(key)
+            seen[key] = Seen(session.established and (earlier is None or earlier.up),
+                             session.uptime, session.times_established, session.last_change)
+    if "ospf" in node.protocols:
+        asks = suite(lab, node.name, "igp")
+        for instance in node.ospf:
+            vrf = f" vrf {instance.vrf}" if instance.vrf else ""
+            for neighbor in answered(asks.ospf_neighbors, runtime, node.name, instance.vrf,
+                                     empty={}).values():
+                seen[f"ospf{vrf} {neighbor.id}"] = Seen(neighbor.state == "Full",
+                                                        neighbor.uptime)
+    if "ldp" in node.protocols:
+        asks = suite(lab, node.name, "ldp")
+        for neighbor in answered(asks.ldp_neighbors, runtime, node.name, empty={}).values():
+            seen[f"ldp {neighbor.id}"] = Seen(neighbor.state == "OPERATIONAL", neighbor.uptime)
     return seen
 
 
-def bird_sessions(runtime, node) -> dict[str, Seen]:
-    """BIRD's BGP protocols: up, and the time of their last change (``since``)."""
-    if "bgp" not in node.runs(bird.NAME):
-        return {}
-    text = runtime.ask(node.name, Question(bird.NAME, ("show", "protocols"))).stdout
-    seen = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 5 and parts[1] == "BGP":
-            seen[f"bgp {parts[0]}"] = Seen(parts[3] == "up", since=day_seconds(parts[4]))
-    return seen
-
-
-def sessions(lab) -> tuple[dict[str, Seen], float]:
+def sessions(lab: Lab) -> tuple[dict[str, Seen], float]:
     """Every router's sessions and adjacencies, keyed by router, and when they were read."""
     runtime = make_runtime(LabState.load(lab.name))
     try:
-        seen = {}
-        for node in lab.nodes:
-            for name, state in {**frr_sessions(runtime, node),
-                                **bird_sessions(runtime, node)}.items():
-                seen[f"{node.name} {name}"] = state
+        seen = {f"{node.name} {name}": state for node in lab.nodes
+                for name, state in router_sessions(runtime, lab, node).items()}
         return seen, time.monotonic()
     finally:
         close = getattr(runtime, "close", None)

@@ -79,6 +79,7 @@ class Protocol:
     name: str
     kind: str
     state: str
+    since: str  # when its state last changed: a time of day (HH:MM:SS.mmm), or a date
     info: str
     fields: dict[str, str] = field(default_factory=dict)
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -94,7 +95,7 @@ def parse_protocols(text: str) -> list[Protocol]:
             continue
         if not line[0].isspace():
             parts = line.split(None, 5)
-            protocols.append(Protocol(parts[0], parts[1], parts[3],
+            protocols.append(Protocol(parts[0], parts[1], parts[3], parts[4],
                                       parts[5].strip() if len(parts) > 5 else ""))
             channel = None
             continue
@@ -117,9 +118,21 @@ def parse_protocols(text: str) -> list[Protocol]:
     return protocols
 
 
+def day_seconds(since: str) -> float | None:
+    """A protocol's ``since`` in seconds after midnight; None for a date (BIRD's default
+    time format gives the time of day for a change within the last 20 hours, else the
+    date)."""
+    try:
+        hours, minutes, seconds = since.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
 def bgp_sessions(router: Router, node: str) -> list[Session]:
     """One record per BGP protocol and channel: Established when the session is and that
-    channel is up. A channel's table says the VRF (``vrf_<VRF>``; others: the default)."""
+    channel is up. A channel's table says the VRF (``vrf_<VRF>``; others: the default).
+    Its history is the protocol's last state change."""
     sessions = []
     for protocol in parse_protocols(show(router, node, "protocols", "all")):
         if protocol.kind != "BGP" or "Neighbor address" not in protocol.fields:
@@ -134,7 +147,8 @@ def bgp_sessions(router: Router, node: str) -> list[Session]:
             up = state == "Established" and channel.get("State") == "UP"
             sessions.append(Session(vrf=vrf, family=FAMILIES[name],
                                     peer=protocol.fields["Neighbor address"],
-                                    state="Established" if up else state))
+                                    state="Established" if up else state,
+                                    last_change=day_seconds(protocol.since)))
     return sessions
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from emulator.suites.records import ConfigChange
+from emulator.suites.records import ConfigChange, Neighbor
 
 # Who answers a question that no routing suite owns: the kernel's tools (`ip -j ...`,
 # `nft -j list ...`), run as they are inside the router.
@@ -208,7 +208,8 @@ class BgpProbes(SuiteProbes, Protocol):
 
 @runtime_checkable
 class IgpProbes(SuiteProbes, Protocol):
-    def ospf_neighbors(self, router: Router, node: str, vrf: str | None) -> dict[str, str]: ...
+    def ospf_neighbors(self, router: Router, node: str,
+                       vrf: str | None) -> dict[str, Neighbor]: ...
 
     def rip_sources(self, router: Router, node: str, vrf: str | None) -> set[str]: ...
 
@@ -218,7 +219,7 @@ class IgpProbes(SuiteProbes, Protocol):
 
 @runtime_checkable
 class LdpProbes(SuiteProbes, Protocol):
-    def ldp_neighbors(self, router: Router, node: str) -> dict[str, str]: ...
+    def ldp_neighbors(self, router: Router, node: str) -> dict[str, Neighbor]: ...
 
     def lfib(self, router: Router, node: str) -> dict: ...
 

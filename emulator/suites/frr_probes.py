@@ -17,6 +17,7 @@ from emulator.suites.records import (
     IMPLICIT_NULL,
     LfibEntry,
     LfibHop,
+    Neighbor,
     ProbeError,
     Route,
     Session,
@@ -50,26 +51,49 @@ def show_text(router: Router, node: str, command: str) -> str:
 
 
 # -- sessions and adjacencies ------------------------------------------------------------
+def seconds(milliseconds: int | None) -> float | None:
+    """bgpd's and ospfd's uptimes (peerUptimeMsec, upTimeInMsec) in seconds."""
+    return None if milliseconds is None else milliseconds / 1000
+
+
+LDP_UPTIME_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def ldp_uptime(text: str) -> float:
+    """ldpd's uptime in seconds: "01:02:03" under a day, then "2d03h04m", "01w2d03h"."""
+    if ":" in text:
+        hours, minutes, secs = (int(v) for v in text.split(":"))
+        return hours * 3600 + minutes * 60 + secs
+    return sum(int(n) * LDP_UPTIME_UNITS[u] for n, u in re.findall(r"(\d+)([wdhms])", text))
+
+
 def bgp_sessions(router: Router, node: str) -> list[Session]:
     summary = show_json(router, node, "show bgp vrf all summary")
-    return [Session(vrf=vrf, family=FAMILIES[key], peer=peer, state=info.get("state", "?"))
+    return [Session(vrf=vrf, family=FAMILIES[key], peer=peer, state=info.get("state", "?"),
+                    uptime=seconds(info.get("peerUptimeMsec")),
+                    times_established=info.get("connectionsEstablished"))
             for vrf, tables in summary.items() if isinstance(tables, dict)
             for key, table in tables.items() if key in FAMILIES and isinstance(table, dict)
             for peer, info in table.get("peers", {}).items()]
 
 
-def ldp_neighbors(router: Router, node: str) -> dict[str, str]:
+def ldp_neighbors(router: Router, node: str) -> dict[str, Neighbor]:
     """LDP neighbours by LSR id, with their session state."""
     neighbors = show_json(router, node, "show mpls ldp neighbor").get("neighbors", [])
-    return {n["neighborId"]: n.get("state", "?") for n in neighbors if "neighborId" in n}
+    return {n["neighborId"]: Neighbor(
+        id=n["neighborId"], state=n.get("state", "?"),
+        uptime=ldp_uptime(n["upTime"]) if "upTime" in n else None)
+        for n in neighbors if "neighborId" in n}
 
 
-def ospf_neighbors(router: Router, node: str, vrf: str | None) -> dict[str, str]:
-    """OSPF neighbours by router id, with their adjacency state ("Full", without the DR role)."""
+def ospf_neighbors(router: Router, node: str, vrf: str | None) -> dict[str, Neighbor]:
+    """OSPF neighbours by router id, with their adjacency state ("Full", without the DR role);
+    a neighbour over several links: its first adjacency."""
     data = show_json(router, node, f"show ip ospf{f' vrf {vrf}' if vrf else ''} neighbor")
     if vrf:
         data = data.get(vrf, {})  # a VRF instance's answer is keyed by the VRF's name
-    return {neighbor: states[0].get("nbrState", "?").split("/")[0]
+    return {neighbor: Neighbor(id=neighbor, state=states[0].get("nbrState", "?").split("/")[0],
+                               uptime=seconds(states[0].get("upTimeInMsec")))
             for neighbor, states in data.get("neighbors", {}).items() if states}
 
 

@@ -10,7 +10,7 @@ Standard library only, like the drivers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # RFC 3032: the label a router advertises to ask its neighbour to pop (penultimate hop).
 IMPLICIT_NULL = 3
@@ -22,16 +22,38 @@ class ProbeError(Exception):
 
 @dataclass(frozen=True)
 class Session:
-    """One BGP session, per address family (a family not negotiated is "absent")."""
+    """One BGP session, per address family (a family not negotiated is "absent").
+
+    Its history, as far as the suite tells it (FRR: how long the session has been in its
+    state, how many times it was established; BIRD: when its state last changed), is read
+    by bench/soak.py (did anything go down between two readings?) and never compared:
+    it changes from one reading to the next while the state holds, so it is left out of
+    the record's equality and hash (``compare=False``), as in ``Neighbor``."""
 
     vrf: str  # "default" for the global table
     family: str  # ipv4-unicast, ipv4-vpn, ipv4-labeled-unicast
     peer: str
     state: str
+    # Seconds since it last came up (or, while it is not up, went down).
+    uptime: float | None = field(default=None, compare=False)
+    times_established: int | None = field(default=None, compare=False)
+    # The time of day of its last state change, in seconds after midnight on the router's
+    # clock; None when the suite gives a date instead (an older change).
+    last_change: float | None = field(default=None, compare=False)
 
     @property
     def established(self) -> bool:
         return self.state == "Established"
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    """An LDP session or an OSPF adjacency, by the neighbour's id (LSR id, router id)."""
+
+    id: str
+    state: str  # "OPERATIONAL"; "Full" (without the DR role)
+    # Seconds in that state: history, as Session's (never compared).
+    uptime: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

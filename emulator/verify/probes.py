@@ -34,14 +34,16 @@ def bgp_session_probe(asks: SuiteProbes, node: str, vrf: str, peer: str, familie
 
 def ldp_probe(asks: SuiteProbes, node: str, neighbor_id: str):
     def probe(runtime: Runtime):
-        state = asks.ldp_neighbors(runtime, node).get(neighbor_id, "absent")
+        neighbor = asks.ldp_neighbors(runtime, node).get(neighbor_id)
+        state = neighbor.state if neighbor else "absent"
         return state == "OPERATIONAL", {"neighbor": neighbor_id, "state": state}
     return probe
 
 
 def ospf_probe(asks: SuiteProbes, node: str, vrf: str | None, neighbor_id: str):
     def probe(runtime: Runtime):
-        state = asks.ospf_neighbors(runtime, node, vrf).get(neighbor_id, "absent")
+        neighbor = asks.ospf_neighbors(runtime, node, vrf).get(neighbor_id)
+        state = neighbor.state if neighbor else "absent"
         return state == "Full", {"neighbor": neighbor_id, "state": state}
     return probe
 

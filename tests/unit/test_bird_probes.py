@@ -51,6 +51,26 @@ def test_a_disabled_session_is_not_established():
     assert states == {("ipv4-vpn", "10.255.0.2"): "Down"}
 
 
+def test_sessions_carry_the_time_of_day_of_their_protocol_s_last_change():
+    """BIRD's "since" column (bench/soak.py's reading: a session that came up again has a
+    later one), in seconds after midnight; every channel of a protocol shares it."""
+    changed = {s.peer: s.last_change for s in bird.bgp_sessions(Recorded(), "pe1")}
+    # ce1 ... up 13:49:50.972; pe2 ... up 13:49:51.617
+    assert changed == {"10.1.1.1": pytest.approx(13 * 3600 + 49 * 60 + 50.972),
+                       "10.255.0.2": pytest.approx(13 * 3600 + 49 * 60 + 51.617)}
+    assert all(s.uptime is None and s.times_established is None
+               for s in bird.bgp_sessions(Recorded(), "pe1"))
+
+
+def test_a_change_older_than_bird_shows_as_a_time_has_no_time_of_day():
+    # BIRD gives the date instead for a change more than 20 hours ago.
+    text = (OUTPUTS / "pe1.show_protocols_all.txt").read_text().replace(
+        "13:49:51.617", "2025-01-02  ", 1)
+    sessions = bird.bgp_sessions(Recorded(**{"pe1.show_protocols_all": text}), "pe1")
+    assert {s.peer: s.last_change for s in sessions}["10.255.0.2"] is None
+    assert all(s.established for s in sessions)
+
+
 def test_vpn_routes_carry_rd_targets_next_hop_and_the_received_label():
     routes = bird.vpn_routes(Recorded(), "pe2", "198.51.100.11/32")
     route = routes["65000:100"]

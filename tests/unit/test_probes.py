@@ -10,6 +10,7 @@ the wire), exactly the checks that depend on that answer fail.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -203,10 +204,57 @@ def test_frr_answers_become_neutral_records():
     table = frr_probes.lfib(router, "PE-1")
     pops = [e for e in table.values() if any(h.interface == "VPN-A" for h in e.hops)]
     assert pops and all(e.installed for e in pops)
-    assert frr_probes.ldp_neighbors(router, "P-1") and set(
-        frr_probes.ldp_neighbors(router, "P-1").values()) == {"OPERATIONAL"}
+    assert frr_probes.ldp_neighbors(router, "P-1") and {
+        n.state for n in frr_probes.ldp_neighbors(router, "P-1").values()} == {"OPERATIONAL"}
+    assert {n.state for n in frr_probes.ospf_neighbors(router, "P-1", None).values()} == {
+        "Full"}
     assert frr_probes.labeled_unicast_prefixes(router, "ASBR-1") == [
         "10.1.0.1/32", "10.1.0.4/32", "10.2.0.1/32", "10.2.0.4/32"]
+
+
+def test_frr_records_carry_each_session_s_history():
+    """How long a session or an adjacency has been up, and how often a BGP session came up
+    (bench/soak.py's readings), from the recorded answers."""
+    _, recording = load("option3")
+    router = ReplayRuntime(recording)
+    session = next(s for s in frr_probes.bgp_sessions(router, "RR-1")
+                   if (s.vrf, s.family, s.peer) == ("default", "ipv4-vpn", "10.2.0.1"))
+    # peerUptimeMsec 3000, connectionsEstablished 1; BIRD's time of day is not FRR's.
+    assert (session.uptime, session.times_established, session.last_change) == (3.0, 1, None)
+    ldp = frr_probes.ldp_neighbors(router, "P-1")["10.1.0.1"]
+    assert (ldp.id, ldp.state, ldp.uptime) == ("10.1.0.1", "OPERATIONAL", 5)  # "00:00:05"
+    ospf = frr_probes.ospf_neighbors(router, "P-1", None)["10.1.0.1"]
+    assert (ospf.id, ospf.state, ospf.uptime) == ("10.1.0.1", "Full", 14.809)  # upTimeInMsec
+
+
+@pytest.mark.parametrize(("uptime", "seconds"), [
+    ("00:00:05", 5), ("23:59:59", 86399), ("2d03h04m", 2 * 86400 + 3 * 3600 + 4 * 60),
+    ("01w2d03h", 7 * 86400 + 2 * 86400 + 3 * 3600)])
+def test_ldpd_uptime_past_a_day_and_a_week(uptime, seconds):
+    _, recording = load("option3")
+
+    def aged(data):
+        data["neighbors"][0]["upTime"] = uptime
+    router = ReplayRuntime(edit_json(recording, "P-1", "show mpls ldp neighbor", aged))
+    assert frr_probes.ldp_neighbors(router, "P-1")["10.1.0.1"].uptime == seconds
+
+
+def test_a_session_s_history_is_no_part_of_its_record_s_equality():
+    """Two readings of a session in the same state are the same record, however long apart:
+    the checks' verdicts never depend on the history bench/soak.py reads."""
+    _, recording = load("option3")
+
+    def later(data):
+        peer = data["default"]["ipv4Vpn"]["peers"]["10.2.0.1"]
+        peer.update(peerUptimeMsec=603000, connectionsEstablished=2)
+    first = frr_probes.bgp_sessions(ReplayRuntime(recording), "RR-1")
+    second = frr_probes.bgp_sessions(ReplayRuntime(edit_json(
+        recording, "RR-1", "show bgp vrf all summary", later)), "RR-1")
+    assert [s.uptime for s in first] != [s.uptime for s in second]
+    assert first == second and set(first) == set(second)
+    ospf = frr_probes.ospf_neighbors(ReplayRuntime(recording), "P-1", None)["10.1.0.1"]
+    assert ospf == dataclasses.replace(ospf, uptime=1.0)
+    assert ospf != dataclasses.replace(ospf, state="Init")
 
 
 def test_a_router_that_does_not_answer_is_a_probe_error_naming_it():
