@@ -240,7 +240,8 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
                     f"the micro-VM did not answer SSH within {BOOT_DEADLINE:.0f}s",
                     hint=f"console log: {console}; raise MPLSLAB_VM_BOOT_SECONDS on a slow host")
             try:
-                self.client(deadline=0).exec_command("true", timeout=60)[1].read()
+                self.client(deadline=0)
+                self.run_once("true", timeout=60)
                 return
             except SSH_ERRORS:
                 self.close()  # nothing else uses it while the guest boots

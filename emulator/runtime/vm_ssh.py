@@ -107,16 +107,35 @@ class GuestSsh:
                     time.sleep(2)
             return self._client
 
+    def open_channel(self, command: str, timeout: float | None,
+                     pty: bool = False) -> paramiko.Channel:
+        """``command`` started on a new channel of the shared connection. Not paramiko's
+        SSHClient.exec_command: the stdin file it returns shuts the channel's sending side
+        when it is garbage-collected, taking the channel's lock; collected in paramiko's
+        transport thread while that thread holds the same lock (closing the channel), it
+        deadlocks the connection (seen in CI: a verify stalled for minutes on every
+        question of that connection until it was given up)."""
+        transport = self.client().get_transport()
+        if transport is None or not transport.is_active():
+            raise paramiko.SSHException("the connection is closed")
+        channel = transport.open_session(timeout=timeout)
+        try:
+            if pty:
+                channel.get_pty()
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+        except BaseException:
+            channel.close()
+            raise
+        return channel
+
     def run(self, command: str, timeout: float = 60.0) -> ExecResult:
         # An emulated guest under load can drop the connection or leave a channel request
         # unanswered (paramiko: "Timeout opening channel"): try again, on a new connection
         # from the second failure on (a new connection is served by a new sshd process).
         for attempt in range(1, RUN_ATTEMPTS + 1):
             try:
-                _, stdout, stderr = self.client().exec_command(command, timeout=timeout)
-                out = stdout.read().decode(errors="replace")
-                err = stderr.read().decode(errors="replace")
-                return ExecResult(stdout.channel.recv_exit_status(), out, err)
+                return self.run_once(command, timeout)
             except TimeoutError:
                 return ExecResult(124, "", f"timed out after {timeout:.0f}s")
             except SSH_ERRORS as exc:
@@ -133,18 +152,33 @@ class GuestSsh:
                 time.sleep(2 * attempt)
         raise AssertionError("unreachable")
 
+    def run_once(self, command: str, timeout: float) -> ExecResult:
+        """One attempt: raises what a lost connection or a timeout raises."""
+        channel = self.open_channel(command, timeout)
+        try:
+            # Nothing to send: the program reads end-of-file on its stdin at once.
+            channel.shutdown_write()
+            out = channel.makefile("rb").read().decode(errors="replace")
+            err = channel.makefile_stderr("rb").read().decode(errors="replace")
+            return ExecResult(channel.recv_exit_status(), out, err)
+        finally:
+            channel.close()
+
     def stream(self, command: str, progress: Progress) -> tuple[int, str]:
         """Run a command, passing its 'progress:' lines on as they come. It runs on a pty, so
         that when this process stops (Ctrl-C, SIGTERM) the guest's side gets SIGHUP rather
         than deploying on alone."""
         try:
-            _, stdout, _ = self.client().exec_command(f"{command} 2>&1", get_pty=True)
-            lines = []
-            for line in iter(stdout.readline, ""):
-                lines.append(line)
-                if line.startswith("progress: "):
-                    progress(line[len("progress: "):].strip())
-            return stdout.channel.recv_exit_status(), "".join(lines)
+            channel = self.open_channel(f"{command} 2>&1", None, pty=True)
+            try:
+                lines = []
+                for line in iter(channel.makefile("r").readline, ""):
+                    lines.append(line)
+                    if line.startswith("progress: "):
+                        progress(line[len("progress: "):].strip())
+                return channel.recv_exit_status(), "".join(lines)
+            finally:
+                channel.close()
         except SSH_ERRORS as exc:
             raise RuntimeFailure(f"lost the micro-VM of lab {self.state.lab}: {exc}",
                                  hint=f"console log: {self.state.vm.get('console')}") from None
