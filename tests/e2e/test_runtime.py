@@ -15,6 +15,7 @@ from labkit import (
     E2E_LABS,
     MPLSLAB,
     assert_nothing_left,
+    guest_run,
     guest_silence,
     in_vm,
     mplslab,
@@ -90,3 +91,12 @@ def test_a_frozen_guest_is_found_silent_and_answers_once_thawed():
     while (silence := guest_silence()) and time.monotonic() < deadline:
         time.sleep(2)
     assert silence is None
+
+
+def test_the_guest_keeps_packet_timestamps_on_from_boot():
+    """guest/sshd starts a process holding an SO_TIMESTAMP socket before anything else runs,
+    so that the pings and captures of a verify never make the kernel patch its own code
+    under emulation (a kernel panic: "Oops: int3" in netif_rx_internal)."""
+    if not in_vm():
+        pytest.skip("no micro-VM: this kernel runs the labs itself")
+    assert guest_run("pgrep -f mplslab-netstamp").split()
