@@ -93,10 +93,11 @@ def test_a_frozen_guest_is_found_silent_and_answers_once_thawed():
     assert silence is None
 
 
-def test_the_guest_keeps_packet_timestamps_on_from_boot():
-    """guest/sshd starts a process holding an SO_TIMESTAMP socket before anything else runs,
-    so that the pings and captures of a verify never make the kernel patch its own code
-    under emulation (a kernel panic: "Oops: int3" in netif_rx_internal)."""
+def test_the_guest_keeps_timestamps_and_the_ingress_hook_on_from_boot():
+    """guest/sshd holds, before anything else runs, an SO_TIMESTAMP socket and a netdev
+    ingress chain, so that a verify's pings and captures and the label guard's tables never
+    make the kernel patch its own code under emulation (a kernel panic: "Oops: int3")."""
     if not in_vm():
         pytest.skip("no micro-VM: this kernel runs the labs itself")
     assert guest_run("pgrep -f mplslab-netstamp").split()
+    assert "hook ingress" in guest_run("nft list table netdev mplslab_keep")
