@@ -187,11 +187,8 @@ class GuestSsh:
         """A program run in the guest, its output read as it comes, bytes as they are (no
         terminal: nothing rewrites a pcap's line ends)."""
         try:
-            transport = self.client().get_transport()
-            if transport is None:
-                raise paramiko.SSHException("the connection is closed")
-            channel = transport.open_session(timeout=HANDSHAKE_SECONDS)
-            channel.exec_command(shlex.join(argv))
+            # SshStream reads only what is ready: the channel's timeout never applies.
+            channel = self.open_channel(shlex.join(argv), HANDSHAKE_SECONDS)
         except SSH_ERRORS as exc:
             raise RuntimeFailure(f"cannot reach the micro-VM of lab {self.state.lab}: {exc}",
                                  hint=f"console log: {self.state.vm.get('console')}") from None
