@@ -157,8 +157,13 @@ def up(lab: str, variant: str | None = None, *, runtime: str = "auto", image: st
             instance.up(lambda text: watch.step(time.monotonic() - started, text))
     except BaseException as exc:
         watch.failed(model.name)
-        instance.down()
-        LabState.remove(model.name)
+        try:
+            instance.down()
+        except LabError as leftover:  # the first failure is the one to report
+            watch.warning(f"{model.name} is not torn down whole ({leftover}): "
+                          f"`mplslab down {model.name}` again, or with --force")
+        else:
+            LabState.remove(model.name)
         if isinstance(exc, KeyboardInterrupt):
             raise Interrupted from None
         raise

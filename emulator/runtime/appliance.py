@@ -43,7 +43,8 @@ RECIPE_VERSION = 4
 # Our files in the guest: path in the appliance -> package data beside this module
 # (emulator/runtime/guest/, shipped in the wheel).
 GUEST_DIR = files("emulator.runtime") / "guest"
-GUEST_FILES = {"/usr/sbin/sshd": GUEST_DIR / "sshd"}
+GUEST_FILES = {"/usr/sbin/sshd": GUEST_DIR / "sshd",
+               "/usr/sbin/mplslab-keeper": GUEST_DIR / "mplslab-keeper"}
 # Debian's files that ours replace, or that must not run, kept under another name with
 # dpkg-divert.
 DIVERTED = {

@@ -68,9 +68,11 @@ def capture_script(lab: str, taps: list[Tap], node: str, argv: list[str], packet
     lines = ["pids=''"]
     for index, tap in enumerate(taps):
         out = f"{scratch}.{index}"
-        tcpdump = inside(lab, tap.node, [
-            "timeout", str(SCRIPT_SECONDS - 30),
-            *tcpdump_argv(tap.interface, count=packets, bpf=bpf, outgoing=True)])
+        # `timeout` outside the router: the `kill` below reaches it, and it ends its whole
+        # process group, the tcpdump in the router included (entering a container forks
+        # into its PID namespace: a kill of the entering process alone leaves tcpdump).
+        tcpdump = ["timeout", str(SCRIPT_SECONDS - 30), *inside(
+            lab, tap.node, tcpdump_argv(tap.interface, count=packets, bpf=bpf, outgoing=True))]
         lines.append(f"{shlex.join(tcpdump)} > {out} 2> {out}.err &")
         lines.append('pids="$pids $!"')
     ready = " && ".join(f"grep -q listening {scratch}.{i}.err" for i in range(len(taps)))

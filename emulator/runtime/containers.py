@@ -446,8 +446,15 @@ class ContainerLab(NetnsLab):
         present = self.present()
         if present and shutil.which("containerlab"):
             containerlab(["destroy", "--name", self.lab, "--cleanup", "--yes"])
+        said = ""
         for name in self.present():  # what containerlab left (a deploy cut short)
-            run(["docker", "rm", "-f", name], check=False)
+            said = run(["docker", "rm", "-f", name], check=False).stderr.strip() or said
+        if survivors := self.present():
+            # Said, not hidden: a container Docker cannot remove (its first process waits
+            # for processes of its PID namespace nobody reaps) would outlive a `down` that
+            # claimed success. The lab's state stays for another `down`.
+            raise StepFailed(f"Docker did not remove {len(survivors)} containers of "
+                             f"{self.lab} ({', '.join(survivors)}): {said or 'no reason given'}")
         nodes = [name.removeprefix(f"{PREFIX}-{self.lab}-") for name in present]
         for node in nodes:
             for suite in SUITES.values():

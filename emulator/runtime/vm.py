@@ -275,9 +275,12 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
             # First hang up a deploy still streaming (its guest side gets SIGHUP).
             self.close()
             if shared and registered and others and vm_alive(record):
-                with contextlib.suppress(LabError):
+                try:
                     self.remove_namespaces()
-                self.close()
+                finally:
+                    # A lab whose routers outlive their removal stays registered (and its
+                    # state kept, the caller's part): a `down` that says so, not success.
+                    self.close()
             unregister(self.state.lab)
             if shared and not others:
                 # Also when an interrupted boot never wrote its record: the tag finds it.

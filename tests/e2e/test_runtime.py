@@ -93,11 +93,20 @@ def test_a_frozen_guest_is_found_silent_and_answers_once_thawed():
     assert silence is None
 
 
-def test_the_guest_keeps_timestamps_and_the_ingress_hook_on_from_boot():
-    """guest/sshd holds, before anything else runs, an SO_TIMESTAMP socket and a netdev
-    ingress chain, so that a verify's pings and captures and the label guard's tables never
-    make the kernel patch its own code under emulation (a kernel panic: "Oops: int3")."""
+def test_the_guest_keeps_timestamps_and_the_ingress_hook_on_from_boot_and_reaps_orphans():
+    """The guest holds, before anything else runs, an SO_TIMESTAMP socket (mplslab-keeper)
+    and a netdev ingress chain (guest/sshd), so that a verify's pings and captures and the
+    label guard's tables never make the kernel patch its own code under emulation (a kernel
+    panic: "Oops: int3"); and an orphan is waited for, not left a zombie of virtme-ng-init
+    (in a container's PID namespace, one such zombie keeps Docker from removing it)."""
     if not in_vm():
         pytest.skip("no micro-VM: this kernel runs the labs itself")
-    assert guest_run("pgrep -f mplslab-netstamp").split()
+    # The keeper runs and holds its socket (an unbound one, which `ss` does not list).
+    assert "socket:" in guest_run("ls -l /proc/$(pgrep -x mplslab-keeper)/fd")
+    orphan = guest_run("sh -c 'sleep 1 & echo $!'").strip()
+    deadline = time.monotonic() + 30
+    while (left := guest_run(f"cat /proc/{orphan}/stat 2>/dev/null || true").strip()) \
+            and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not left, f"the orphan {orphan} outlived its end: {left}"
     assert "hook ingress" in guest_run("nft list table netdev mplslab_keep")
