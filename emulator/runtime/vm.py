@@ -293,7 +293,9 @@ class VmRuntime(NamespaceRouters, ShellCaptures, GuestSsh, Runtime):
         result = self.run(self.guest_command("down"), timeout=300)
         if result.returncode != 0:
             raise RuntimeFailure(f"removing lab {self.state.lab} inside the VM failed: "
-                                 f"{result.stderr.strip()[-300:]}")
+                                 f"{result.stderr.strip()[-300:]}",
+                                 hint=f"`mplslab down {self.state.lab}` again; `mplslab vm "
+                                      "stop` ends the VM and every lab in it")
 
     def gone(self) -> str | None:
         if not [pid for pid in owned_pids(self.tag) if not is_zombie(pid)]:
