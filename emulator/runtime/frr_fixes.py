@@ -1,8 +1,9 @@
 """Fixes for FRR defects that break a scenario, applied to the appliance's binaries at build time.
 
-One today, for Option B (docs/labs/option2.md, "The FRR 10.3 bind-cache defect"). bgpd keeps
-the local labels an ASBR binds for VPN routes (`mpls bgp l3vpn-multi-domain-switching`) in a
-red-black tree keyed by (BGP next hop, received label). Its comparison function,
+Two today. The first, for Option B (docs/labs/option2.md, "The FRR 10.3 bind-cache defect"):
+bgpd keeps the local labels an ASBR binds for VPN routes (`mpls bgp
+l3vpn-multi-domain-switching`) in a red-black tree keyed by (BGP next hop, received label).
+Its comparison function,
 ``bgp_mplsvpn_nh_label_bind_cmp()``, returns 1 ("greater") whenever the two next hops differ,
 in both directions, so it is not an ordering: as soon as an ASBR binds labels for two next hops
 (its own PEs' routes going out, the other ASBR's routes coming in) and the tree rebalances,
@@ -20,6 +21,14 @@ appliance does not stop: bgpd is built from Debian's frr source package at the i
 version with the same fix as a source patch (``patches/frr/``, emulator/runtime/frr_source.py),
 and installed in place of Debian's. Which way each fix was made is recorded in the appliance's
 recipe.json and shown by ``mplslab --version``.
+
+The second, for labelled unicast (options 3 and 4, the carrier labs; docs/labs/option4.md):
+when a prefix loses its best path, bgpd returns its local label to the label pool but keeps it
+on the route node, and registers that stale label with zebra again when a path comes back
+(zebra's swap entries then outlive the pool's record, and two prefixes can share an in-label).
+Upstream fixed it in FRR 10.5 (e85876c36d); the rewrite puts the same one instruction in the
+alignment padding after the release branch's jump. A source build carries every fix's patch for
+its binary (it replaces the binary whole).
 
 ``frr_check`` reads the same patterns to tell, at ``mplslab up``, whether a bgpd the appliance
 did not build (the host's own, a user's image) carries the defect. This module and that one use
@@ -119,7 +128,32 @@ BIND_CACHE_ORDER = BinaryFix(
     source_patch="bgp-label-bind-total-order.patch",
 )
 
-FIXES = [BIND_CACHE_ORDER]
+# x86-64 code of bgp_reg_dereg_for_label()'s release branch in Debian's FRR 10.3 (gcc 14, -O2),
+# dest in %rbx, the decoded label in %r13d:
+#   andw $0xff7f,0x5c(%rbx)            UNSET_FLAG(dest->flags, BGP_NODE_LABEL_REQUESTED)
+#   mov %r13d,%edx; mov %rbx,%rsi; mov $2,%edi; call bgp_lp_release
+#   jmp <send the FEC unregister>; nopl (5 bytes of alignment)   <- "site": 10 bytes
+# becomes
+#   andb $0xfd,0x5a(%rbx)              bgp_unset_valid_label(&dest->local_label): the valid
+#                                      bit is bit 1 of the label's third byte (dest + 0x5a)
+#   jmp <the same> (short: -127 bytes); nopl (4 bytes)
+# the upstream fix, instruction for instruction, in the alignment padding after the jump.
+LU_FORGET_RELEASED_LABEL = BinaryFix(
+    name="bgpd-lu-forget-released-label",
+    path="/usr/lib/frr/bgpd",
+    summary="bgpd: a labelled-unicast prefix forgets the label it returned to the pool",
+    original=re.compile(
+        rb"\x66\x81\x63\x5c\x7f\xff\x44\x89\xea\x48\x89\xde\xbf\x02\x00\x00\x00\xe8...."
+        rb"(?P<site>\xe9\x82\xff\xff\xff\x0f\x1f\x44\x00\x00)"
+        rb"\x66\x81\x4b\x5c\x80\x00", re.DOTALL),
+    replacement=b"\x80\x63\x5a\xfd\xeb\x81\x0f\x1f\x40\x00",
+    copies=1,
+    package="frr",
+    matched_against="10.3-3+deb13u1",
+    source_patch="bgp-lu-forget-released-label.patch",
+)
+
+FIXES = [BIND_CACHE_ORDER, LU_FORGET_RELEASED_LABEL]
 
 # Builds ``fix.path`` from the package's source at a version with a patch; returns the binary
 # (frr_source.build_bgpd, the one source build there is).
@@ -144,18 +178,24 @@ def apply_all(rootfs: Path, version: str | None, build_from_source: SourceBuild,
     ``runs`` there. Never raises for a build that matches neither: Debian's binary stays and
     the record says why (``mplslab --version`` shows it; ``mplslab up`` warns about it)."""
     made = []
+    from_source: set[str] = set()  # binaries built from source: with every fix's patch
     for fix in FIXES:
         binary = rootfs / fix.path.lstrip("/")
         code = binary.read_bytes()
+        found = len(fix.original.findall(code))
+        why = (f"the code of {fix.package} {fix.matched_against} is found {found} times in "
+               f"{fix.path} (expected {fix.copies})")
+        if fix.path in from_source:
+            made.append(record(fix, BY_SOURCE, version,
+                               f"built from source with {fix.source_patch} (one build "
+                               "with the other fixes of the binary)"))
+            continue
         patched = fix.rewritten(code)
         if patched is not None:
             binary.write_bytes(patched)
             made.append(record(fix, BY_BYTES, version,
                                f"{fix.copies} copies of the code rewritten"))
             continue
-        found = len(fix.original.findall(code))
-        why = (f"the code of {fix.package} {fix.matched_against} is found {found} times in "
-               f"{fix.path} (expected {fix.copies})")
         if version is None:
             made.append(record(fix, NOT_MADE, version,
                                f"{why}, and the installed {fix.package} version is unknown"))
@@ -180,4 +220,13 @@ def apply_all(rootfs: Path, version: str | None, build_from_source: SourceBuild,
             continue
         made.append(record(fix, BY_SOURCE, version,
                            f"{why}; built from source with {fix.source_patch}"))
+        # The build carries every fix's patch for the binary, and replaced what earlier
+        # fixes rewrote in it: they are the source build's too.
+        from_source.add(fix.path)
+        for entry in made[:-1]:
+            earlier = next(f for f in FIXES if f.name == entry["name"])
+            if earlier.path == fix.path and entry["method"] == BY_BYTES:
+                entry.update(record(earlier, BY_SOURCE, version,
+                                    f"built from source with {earlier.source_patch} (one "
+                                    "build with the other fixes of the binary)"))
     return made

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from emulator.errors import LabError
 from emulator.paths import cache_dir
-from emulator.runtime.frr_fixes import BinaryFix
+from emulator.runtime.frr_fixes import FIXES, BinaryFix
 
 # Where the source, its build dependencies and the security updates come from: the archives
 # the appliance's own packages come from (mmdebstrap's defaults for the suite), with deb-src.
@@ -105,10 +105,29 @@ def build_command(version: str, patch: Path, script: Path, out: Path, suite: str
 def build(fix: BinaryFix, version: str, progress: Callable[[str], None],
           suite: str = "trixie") -> Path:
     """``fix.path`` (bgpd) built from ``fix.package``'s source at ``version`` with
-    ``fix.patch``: the cached binary, built first when missing. A LabError names the log."""
+    ``fix.patch`` and every other fix's patch for the same binary (the build replaces the
+    binary whole, so it must carry them all): the cached binary, built first when missing. A
+    LabError names the log."""
     if fix.path != "/usr/lib/frr/bgpd":
         raise LabError(f"no source build is known for {fix.path}")
-    return build_bgpd(version, fix.patch, progress, suite=suite)
+    return build_bgpd(version, together([f.patch for f in FIXES if f.path == fix.path]),
+                      progress, suite=suite)
+
+
+def together(patches: list[Path]) -> Path:
+    """One patch file for quilt: the one patch, or the patches one after another in a file
+    of the cache named by their digest (`patch` skips each one's header text)."""
+    if len(patches) == 1:
+        return patches[0]
+    text = "".join(patch.read_text() for patch in patches)
+    combined = cache_dir() / "frr-source" / (
+        f"bgpd-fixes-{hashlib.sha256(text.encode()).hexdigest()[:12]}.patch")
+    if not combined.is_file():
+        combined.parent.mkdir(parents=True, exist_ok=True)
+        staged = combined.with_suffix(".tmp")
+        staged.write_text(text)
+        staged.replace(combined)
+    return combined
 
 
 def build_bgpd(version: str, patch: Path, progress: Callable[[str], None],

@@ -9,7 +9,7 @@ import pytest
 from emulator.errors import LabError
 from emulator.paths import PROJECT_DIR
 from emulator.runtime import frr_fixes
-from emulator.runtime.frr_fixes import BIND_CACHE_ORDER
+from emulator.runtime.frr_fixes import BIND_CACHE_ORDER, LU_FORGET_RELEASED_LABEL
 
 # bgp_mplsvpn_nh_label_bind_cmp() as Debian's gcc emitted it (the call's displacement varies).
 ORIGINAL = bytes.fromhex(
@@ -17,6 +17,15 @@ ORIGINAL = bytes.fromhex(
     "b801000000 85d2 7510"
     "418b4c2458 8b5358 39ca 7204 39d1 19c0 5b 415c 5d c3")
 FIXED_SITE = bytes.fromhex("85c0 7515 b801000000")
+# bgp_reg_dereg_for_label()'s release branch, then the next block (call and jump displacements
+# as in Debian's build), and as the labelled-unicast fix leaves it.
+LU_ORIGINAL = bytes.fromhex(
+    "66816 35c7fff 4489ea 4889de bf02000000 e83a290000"
+    "e982ffffff 0f1f440000"
+    "66814b5c8000".replace(" ", ""))
+LU_FIXED = LU_ORIGINAL.replace(bytes.fromhex("e982ffffff0f1f440000"),
+                               bytes.fromhex("80635afd eb81 0f1f4000"))
+BOTH = ["bgpd-bind-cache-order", "bgpd-lu-forget-released-label"]
 
 
 def fake_rootfs(tmp_path, body: bytes):
@@ -27,16 +36,28 @@ def fake_rootfs(tmp_path, body: bytes):
 
 
 def test_both_copies_of_the_comparator_are_rewritten_and_nothing_else(tmp_path):
-    body = b"\x00" * 64 + ORIGINAL + b"\xcc" * 100 + ORIGINAL + b"\x90" * 7
+    body = (b"\x00" * 64 + ORIGINAL + b"\xcc" * 100 + ORIGINAL + b"\x90" * 7 + LU_ORIGINAL
+            + b"\xcc" * 9)
     binary = fake_rootfs(tmp_path, body)
     def no_source_build(*args):
         raise AssertionError("the bytes matched: no source build")
-    [made] = frr_fixes.apply_all(tmp_path, "10.3-3+deb13u1", no_source_build, no_source_build)
-    assert made["name"] == "bgpd-bind-cache-order" and made["method"] == "bytes"
+    made = frr_fixes.apply_all(tmp_path, "10.3-3+deb13u1", no_source_build, no_source_build)
+    assert [(m["name"], m["method"]) for m in made] == [(name, "bytes") for name in BOTH]
     fixed = binary.read_bytes()
     assert len(fixed) == len(body)
     expected = ORIGINAL.replace(bytes.fromhex("b801000000 85d2 7510"), FIXED_SITE)
-    assert fixed == body.replace(ORIGINAL, expected)
+    assert fixed == body.replace(ORIGINAL, expected).replace(LU_ORIGINAL, LU_FIXED)
+
+
+def test_the_labelled_unicast_fix_clears_the_valid_bit_and_jumps_where_the_original_did():
+    # The original jump: e9 rel32 at offset 22, ending at 27. The new one: eb rel8 at 26,
+    # ending at 28. Both must land on the same byte; the andb clears bit 1 of dest + 0x5a
+    # (bgp_is_valid_label() reads it as `movzbl 0x5a(%rdi)` ... `and $0x2`).
+    original_target = 27 + int.from_bytes(LU_ORIGINAL[23:27], "little", signed=True)
+    new_target = 28 + int.from_bytes(LU_FIXED[27:28], "little", signed=True)
+    assert original_target == new_target
+    assert LU_FIXED[22:26] == bytes.fromhex("80635afd")
+    assert LU_FORGET_RELEASED_LABEL.fixed.fullmatch(LU_FIXED)
 
 
 def test_the_rewritten_jump_still_lands_on_the_functions_epilogue():
@@ -65,7 +86,9 @@ def test_the_appliance_bgpd_carries_the_fix(appliance_image):
         rb"\xb8\x01\x00\x00\x00\x85\xd2\x75\x10", rb"\x85\xc0\x75\x15\xb8\x01\x00\x00\x00"),
         re.DOTALL)
     assert len(fixed.findall(code)) == 2
-    assert appliance_image.fixes() == ["bgpd-bind-cache-order"]
+    assert len(LU_FORGET_RELEASED_LABEL.fixed.findall(code)) == 1
+    assert not LU_FORGET_RELEASED_LABEL.original.search(code)
+    assert appliance_image.fixes() == BOTH
 
 
 # -- the appliance builder: byte rewrite, else the source build (issue 31) ----------------------
@@ -145,14 +168,18 @@ def test_a_changed_debian_bgpd_is_built_from_source_not_a_stopped_build(builder)
 
     debian = b"\x7fELF" + b"\x00" * 64 + b"another build's code" + b"\x90" * 64
     image, told = builder(debian, "10.3-4")
-    assert builder.calls == [("10.3-4", frr_fixes.PATCHES_DIR /
-                              "bgp-label-bind-total-order.patch", "trixie")]
+    # One build, with both fixes' patches one after the other.
+    [(version, patch, suite)] = builder.calls
+    assert (version, suite) == ("10.3-4", "trixie")
+    assert patch.read_text() == (BIND_CACHE_ORDER.patch.read_text()
+                                 + LU_FORGET_RELEASED_LABEL.patch.read_text())
     bgpd = image.rootfs / "usr/lib/frr/bgpd"
     assert bgpd.read_bytes() == BUILT_FROM_SOURCE and bgpd.stat().st_mode & 0o777 == 0o755
-    [made] = image.fix_records()
-    assert made["method"] == "source" and made["version"] == "10.3-4"
-    assert made["matched_against"] == "10.3-3+deb13u1"
-    assert image.fixes() == ["bgpd-bind-cache-order"]
+    made = image.fix_records()
+    assert [m["method"] for m in made] == ["source", "source"]
+    assert {m["version"] for m in made} == {"10.3-4"}
+    assert {m["matched_against"] for m in made} == {"10.3-3+deb13u1"}
+    assert image.fixes() == BOTH
     assert image.bgpd_verdict().state == "fixed"
     assert any("building it from Debian's frr 10.3-4 source" in line for line in told)
     assert ("FRR fixes: bgpd-bind-cache-order: built from Debian's frr 10.3-4 source with "
@@ -163,11 +190,12 @@ def test_a_changed_debian_bgpd_is_built_from_source_not_a_stopped_build(builder)
 def test_debians_bgpd_matching_the_pattern_is_rewritten_without_a_source_build(builder):
     from emulator.cli import version_text
 
-    image, _ = builder(b"\x00" * 64 + ORIGINAL + b"\xcc" * 32 + ORIGINAL, "10.3-3+deb13u1")
+    image, _ = builder(b"\x00" * 64 + ORIGINAL + b"\xcc" * 32 + ORIGINAL + LU_ORIGINAL,
+                       "10.3-3+deb13u1")
     assert builder.calls == []
-    assert (image.rootfs / "usr/lib/frr/bgpd").read_bytes().count(FIXED_SITE) == 2
-    [made] = image.fix_records()
-    assert made["method"] == "bytes"
+    code = (image.rootfs / "usr/lib/frr/bgpd").read_bytes()
+    assert code.count(FIXED_SITE) == 2 and code.count(LU_FIXED) == 1
+    assert [m["method"] for m in image.fix_records()] == ["bytes", "bytes"]
     assert ("FRR fixes: bgpd-bind-cache-order: byte rewrite of Debian's frr 10.3-3+deb13u1, "
             "the build it was matched against") in version_text()
 
@@ -183,7 +211,7 @@ def test_a_failed_source_build_ships_debians_bgpd_and_says_so(builder, monkeypat
     debian = b"\x7fELF another build" + b"\x00bgpd\x0010.3\x00"
     image, told = builder(debian, "10.3-4")
     assert (image.rootfs / "usr/lib/frr/bgpd").read_bytes() == debian
-    [made] = image.fix_records()
+    made, _ = image.fix_records()
     assert made["method"] == "none" and "exit 100" in made["detail"]
     assert image.fixes() == []
     verdict = image.bgpd_verdict()
@@ -200,8 +228,8 @@ def test_a_source_built_bgpd_that_does_not_run_is_not_installed(builder, monkeyp
     debian = b"\x7fELF another build"
     image, _ = builder(debian, "10.3-4")
     assert (image.rootfs / "usr/lib/frr/bgpd").read_bytes() == debian
-    [made] = image.fix_records()
-    assert made["method"] == "none" and "undefined symbol" in made["detail"]
+    assert [m["method"] for m in image.fix_records()] == ["none", "none"]
+    assert "undefined symbol" in image.fix_records()[0]["detail"]
 
 
 def test_an_appliance_built_before_the_source_path_reads_as_byte_rewritten(tmp_path):
